@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages otafleet builds, runs and tests with. Idempotent: installs only
+# what is missing, so running it on a prepared machine costs one dpkg query.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # Qt 6
+  qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite qt6-serialport-dev qt6-connectivity-dev
+  qt6-svg-dev libqt6svg6 qt6-qpa-plugins libgl-dev
+  # charts
+  libqcustomplot-dev libqcustomplot2.1-qt6
+  # gRPC / protobuf
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # crypto, PKCS#11, storage, compression
+  libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc libsqlite3-dev sqlite3 libzstd-dev zstd
+  # fuzzing (libFuzzer ships with clang's runtime)
+  clang-16 libclang-rt-16-dev
+  # screenshots and GUI tests under a virtual display
+  xvfb xauth imagemagick
+  # packaging
+  dpkg-dev file
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "otafleet: installing ${#missing[@]} missing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "otafleet: all build dependencies are present"
+fi

@@ -1,0 +1,48 @@
+// Creating and signing bundles (otafleetctl bundle create/sign, the console, agent setup).
+#pragma once
+
+#include "bundle/Manifest.h"
+#include "common/Error.h"
+#include "crypto/Certificate.h"
+#include "crypto/SigningKey.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <functional>
+#include <optional>
+
+namespace otafleet::bundle {
+
+struct PayloadInput {
+    QString name;
+    QString slotClass = QStringLiteral("rootfs");
+    QString path;
+};
+
+struct CreateOptions {
+    QString product = QStringLiteral("otafleet-firmware");
+    SemVer version;
+    quint64 securityVersion = 0;
+    QStringList hardware;
+    std::optional<QDateTime> expires;
+    QDateTime created = QDateTime::currentDateTimeUtc();
+    SemVer minAgentVersion{0, 1, 0};
+    QString releaseNotes;
+    QList<PayloadInput> payloads;
+};
+
+// Hashes each payload once while streaming it into the bundle; writes an unsigned bundle.
+// Errors: bundle.invalid-input (with what to fix), io.*.
+[[nodiscard]] Status createBundle(const CreateOptions& options, const QString& outPath,
+                                  const std::function<void(qint64, qint64)>& progress = {});
+
+// Signs the bundle's manifest (first signature) or adds one more signature (two-person
+// signing), rewriting the file through a temp file and a rename. Error codes from crypto.
+[[nodiscard]] Status signBundle(const QString& bundlePath, const crypto::SigningKey& key,
+                                const crypto::Certificate& signer,
+                                const QList<crypto::Certificate>& chain);
+
+}  // namespace otafleet::bundle

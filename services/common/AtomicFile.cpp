@@ -1,0 +1,106 @@
+#include "common/AtomicFile.h"
+
+#include <QFile>
+#include <QFileInfo>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace otafleet {
+namespace {
+
+Error ioError(const QString& what, const QString& path) {
+    return Error{QStringLiteral("io.write-failed"),
+                 QStringLiteral("Could not %1 %2 (%3); check that the disk is writable and not "
+                                "full.")
+                     .arg(what, path, QString::fromLocal8Bit(std::strerror(errno)))};
+}
+
+class Fd {
+public:
+    explicit Fd(int fd) : m_fd(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+    [[nodiscard]] int get() const { return m_fd; }
+    int release() { return std::exchange(m_fd, -1); }
+
+private:
+    int m_fd;
+};
+
+}  // namespace
+
+Status syncDirectory(const QString& directory) {
+    const Fd dir(::open(QFile::encodeName(directory).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0 || ::fsync(dir.get()) != 0) {
+        return std::unexpected(ioError(QStringLiteral("sync directory"), directory));
+    }
+    return {};
+}
+
+Status writeFileAtomically(const QString& path, QByteArrayView content, int permissions) {
+    const QString temp = path + QStringLiteral(".tmp");
+    const QByteArray tempName = QFile::encodeName(temp);
+    Fd fd(::open(tempName.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                 static_cast<mode_t>(permissions)));
+    if (fd.get() < 0) {
+        return std::unexpected(ioError(QStringLiteral("create"), temp));
+    }
+    const char* data = content.data();
+    qsizetype left = content.size();
+    while (left > 0) {
+        const ssize_t n = ::write(fd.get(), data, static_cast<size_t>(left));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            ::unlink(tempName.constData());
+            return std::unexpected(ioError(QStringLiteral("write"), temp));
+        }
+        data += n;
+        left -= n;
+    }
+    if (::fchmod(fd.get(), static_cast<mode_t>(permissions)) != 0 || ::fsync(fd.get()) != 0 ||
+        ::close(fd.release()) != 0) {
+        ::unlink(tempName.constData());
+        return std::unexpected(ioError(QStringLiteral("flush"), temp));
+    }
+    if (::rename(tempName.constData(), QFile::encodeName(path).constData()) != 0) {
+        ::unlink(tempName.constData());
+        return std::unexpected(ioError(QStringLiteral("replace"), path));
+    }
+    return syncDirectory(QFileInfo(path).absolutePath());
+}
+
+Result<QByteArray> readFileBounded(const QString& path, qint64 maxBytes) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return fail(QStringLiteral("io.read-failed"),
+                    QStringLiteral("Could not open %1 (%2); check the path and its permissions.")
+                        .arg(path, file.errorString()));
+    }
+    if (file.size() > maxBytes) {
+        return fail(QStringLiteral("io.too-large"),
+                    QStringLiteral("%1 is %2 bytes, more than the %3 allowed for this kind of "
+                                   "file; is it the right file?")
+                        .arg(path)
+                        .arg(file.size())
+                        .arg(maxBytes));
+    }
+    QByteArray data = file.read(maxBytes + 1);
+    if (data.size() > maxBytes) {
+        return fail(QStringLiteral("io.too-large"),
+                    QStringLiteral("%1 grew past %2 bytes while it was read.").arg(path).arg(maxBytes));
+    }
+    return data;
+}
+
+}  // namespace otafleet
