@@ -30,10 +30,10 @@ public:
     [[nodiscard]] X509* handle() const { return m_cert.get(); }
     [[nodiscard]] QByteArray toPem() const;
     [[nodiscard]] QByteArray toDer() const;
-    [[nodiscard]] QString subject() const;        // one line, RFC 2253
+    [[nodiscard]] QString subject() const;  // one line, RFC 2253
     [[nodiscard]] QString commonName() const;
     [[nodiscard]] QString issuer() const;
-    [[nodiscard]] QString subjectKeyId() const;   // hex
+    [[nodiscard]] QString subjectKeyId() const;  // hex
     [[nodiscard]] QString serialHex() const;
     [[nodiscard]] QDateTime notBefore() const;
     [[nodiscard]] QDateTime notAfter() const;

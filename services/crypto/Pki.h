@@ -25,7 +25,7 @@ namespace otafleet::crypto {
 
 struct PkiInitOptions {
     QString directory;
-    QString pkcs11Module;   // empty: PEM key files (with a warning)
+    QString pkcs11Module;  // empty: PEM key files (with a warning)
     QString tokenLabel;
     bool initToken = false;  // initialise (wipe) the token's slot first; needs the SO PIN
     std::function<Result<SecretString>()> pinProvider;    // user PIN
@@ -35,7 +35,8 @@ struct PkiInitOptions {
 };
 
 struct PkiInitReport {
-    QStringList created;  // human lines: "root CA  CN=otafleet root CA  key pkcs11:...;object=root-ca"
+    // Human lines: "root CA  CN=otafleet root CA  key pkcs11:...;object=root-ca".
+    QStringList created;
     bool keysInToken = false;
 };
 
@@ -53,7 +54,7 @@ public:
 
     [[nodiscard]] QString directory() const { return m_directory; }
     [[nodiscard]] QString rootCaPath() const;
-    [[nodiscard]] QString operatorCertPath() const;   // chain: operator leaf + operator CA
+    [[nodiscard]] QString operatorCertPath() const;  // chain: operator leaf + operator CA
     [[nodiscard]] QString operatorKeyPath() const;
     [[nodiscard]] QString pkcs11Module() const { return m_pkcs11Module; }
     [[nodiscard]] bool keysInToken() const { return !m_pkcs11Module.isEmpty(); }
@@ -73,6 +74,12 @@ public:
         const QString& commonName, const QStringList& subjectAltNames,
         const std::function<Result<SecretString>()>& pinProvider) const;
 
+    // Issues a device identity from the device CA: a TLS client certificate (EKU clientAuth,
+    // common name = device id) with a fresh software key, as the factory station or enrolment
+    // hands it to a device for mutual TLS with otafleetd. Opens the device CA key.
+    [[nodiscard]] Result<ServerIdentity> issueDeviceIdentity(
+        const QString& deviceId, const std::function<Result<SecretString>()>& pinProvider) const;
+
     // PEM bundle a TLS server uses to check operator client certificates: the operator CA and
     // the root.
     [[nodiscard]] Result<QByteArray> operatorTrustPem() const;
@@ -83,6 +90,7 @@ private:
     QString m_tokenLabel;
     QString m_releaseKeyRef;
     QString m_serverCaKeyRef;
+    QString m_deviceCaKeyRef;
 };
 
 }  // namespace otafleet::crypto

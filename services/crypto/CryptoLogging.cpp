@@ -1,0 +1,3 @@
+#include "crypto/CryptoLogging.h"
+
+Q_LOGGING_CATEGORY(lcCrypto, "otafleet.crypto", QtInfoMsg)

@@ -1,0 +1,49 @@
+// Raw PKCS#11 (through dlopen and C_GetFunctionList) for the two jobs libp11 0.4.12 cannot do:
+// initialising a token and generating ECDSA P-256 key pairs inside it. Signing goes through
+// libp11 (Pkcs11SigningKey). One Pkcs11Token lives only for `pki init`; it finalises the module
+// when it dies so that libp11 can initialise it afresh afterwards.
+#pragma once
+
+#include "common/Error.h"
+#include "crypto/OpenSsl.h"
+#include "crypto/SecretString.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <memory>
+
+namespace otafleet::crypto {
+
+class Pkcs11Token {
+public:
+    struct GeneratedKey {
+        ossl::EvpPkeyPtr publicKey;  // to put into the key's certificate
+        QByteArray id;               // CKA_ID shared by the private and public objects
+    };
+
+    ~Pkcs11Token();
+    Pkcs11Token(const Pkcs11Token&) = delete;
+    Pkcs11Token& operator=(const Pkcs11Token&) = delete;
+
+    // dlopen + C_Initialize. Error crypto.pkcs11-module.
+    [[nodiscard]] static Result<std::unique_ptr<Pkcs11Token>> load(const QString& modulePath);
+
+    // Initialises (wipes) the token labelled `label`, or the first free slot when there is none
+    // with that label, and sets the user PIN. Error pki.token (wrong SO PIN, no free slot, ...).
+    [[nodiscard]] Status initialize(const QString& label, const SecretString& soPin,
+                                    const SecretString& userPin);
+    // Opens a read-write session on the token labelled `label` and logs the user in.
+    // Errors crypto.token-not-found, crypto.pin-incorrect, pki.token.
+    [[nodiscard]] Status open(const QString& label, const SecretString& userPin);
+    // Generates a non-extractable P-256 key pair labelled `label` in the open token.
+    // Error pki.token (also when a private key with that label already exists).
+    [[nodiscard]] Result<GeneratedKey> generateP256(const QString& label);
+
+private:
+    struct Impl;
+    explicit Pkcs11Token(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> d;
+};
+
+}  // namespace otafleet::crypto

@@ -1,0 +1,5 @@
+# Crypto library: hashing, CMS signing/verification and the PKI, with PEM keys and real SoftHSM
+# tokens (each test makes its own token directory through SOFTHSM2_CONF).
+otafleet_add_test(NAME tst_sha256 SOURCES tst_sha256.cpp LINK otafleet_crypto LABELS unit)
+otafleet_add_test(NAME tst_cms SOURCES tst_cms.cpp LINK otafleet_testsupport LABELS unit)
+otafleet_add_test(NAME tst_pki SOURCES tst_pki.cpp LINK otafleet_testsupport LABELS unit)
