@@ -52,8 +52,8 @@ private:
 // Writes a bundle: header, manifest bytes, signature, then the payload bytes copied from `path`
 // (1 MiB at a time, never the whole payload in memory). Writes to a temp file and renames.
 struct PayloadSource {
-    QString path;        // file holding exactly entry.size bytes of stored payload
-    qint64 offset = 0;   // where they start in that file (a bundle being re-signed)
+    QString path;       // file holding exactly entry.size bytes of stored payload
+    qint64 offset = 0;  // where they start in that file (a bundle being re-signed)
 };
 [[nodiscard]] Status writeBundle(const QString& outPath, QByteArrayView manifestBytes,
                                  QByteArrayView signature, const QList<PayloadSource>& payloads,

@@ -20,6 +20,9 @@ struct PayloadInput {
     QString name;
     QString slotClass = QStringLiteral("rootfs");
     QString path;
+    // Raw (stored as is) or Zstd (compressed while the bundle is made; the manifest then holds
+    // both the stored and the target size and SHA-256). ZstdPatch deltas come from `bundle delta`.
+    Encoding encoding = Encoding::Raw;
 };
 
 struct CreateOptions {
@@ -35,7 +38,7 @@ struct CreateOptions {
 };
 
 // Hashes each payload once while streaming it into the bundle; writes an unsigned bundle.
-// Errors: bundle.invalid-input (with what to fix), io.*.
+// Errors: bundle.invalid-input (with what to fix), bundle.compress-failed, io.*.
 [[nodiscard]] Status createBundle(const CreateOptions& options, const QString& outPath,
                                   const std::function<void(qint64, qint64)>& progress = {});
 

@@ -19,9 +19,9 @@ namespace otafleet::bundle {
 
 struct VerifyPolicy {
     crypto::TrustStore trust;
-    QString hardware;                 // empty: any hardware (a workstation check)
-    quint64 minSecurityVersion = 0;   // refuse below this (rollback)
-    int threshold = 1;                // distinct trusted signers required
+    QString hardware;                // empty: any hardware (a workstation check)
+    quint64 minSecurityVersion = 0;  // refuse below this (rollback)
+    int threshold = 1;               // distinct trusted signers required
     QDateTime now = QDateTime::currentDateTimeUtc();
     std::optional<SemVer> agentVersion;  // refuse if the manifest needs a newer agent
 };

@@ -1,0 +1,28 @@
+// Internal pieces shared by the bundle writer and builder: the header encoding, the bounded
+// block copy and the durable commit. Not part of the library's interface.
+#pragma once
+
+#include "common/Error.h"
+
+#include <QByteArray>
+#include <QIODevice>
+#include <QSaveFile>
+#include <QString>
+
+#include <functional>
+
+namespace otafleet::bundle::detail {
+
+[[nodiscard]] QByteArray encodeHeader(qint64 manifestSize, qint64 signatureSize);
+
+// Copies exactly `size` bytes in 1 MiB blocks; `observe` sees each block (hashing), `advanced`
+// gets the byte count after it is written (progress).
+[[nodiscard]] Status copyExactly(QIODevice& in, QIODevice& out, qint64 size,
+                                 const QString& sourceName,
+                                 const std::function<void(QByteArrayView)>& observe,
+                                 const std::function<void(qint64)>& advanced);
+
+// Commits a QSaveFile (fsync + rename) and fsyncs its folder so the rename survives power loss.
+[[nodiscard]] Status commitAtomically(QSaveFile& out, const QString& outPath);
+
+}  // namespace otafleet::bundle::detail

@@ -1,0 +1,3 @@
+#include "bundle/Logging.h"
+
+Q_LOGGING_CATEGORY(lcBundle, "otafleet.bundle")
