@@ -23,7 +23,8 @@ function(otafleet_add_library)
     otafleet_strict(${ARG_NAME})
 endfunction()
 
-# otafleet_add_plugin(NAME <target> TRANSPORT <name> SCHEME <scheme> CAPABILITIES a b ...
+# otafleet_add_plugin(NAME <target> CLASS <plugin class> TRANSPORT <name> SCHEME <scheme>
+#                     CAPABILITIES a b ...
 #                     SOURCES ... [LINK ...])
 # Builds a transport plugin and writes its metadata JSON from the same arguments, so the
 # metadata the hub reads before loading can never disagree with what was built.
@@ -37,12 +38,12 @@ function(otafleet_add_plugin)
 "{\n  \"transport\": \"${ARG_TRANSPORT}\",\n  \"scheme\": \"${ARG_SCHEME}\",\n  \"capabilities\": [${caps}],\n  \"version\": \"${PROJECT_VERSION}\"\n}\n")
     qt_add_plugin(${ARG_NAME} SHARED CLASS_NAME ${ARG_CLASS})
     target_sources(${ARG_NAME} PRIVATE ${ARG_SOURCES})
-    target_compile_definitions(${ARG_NAME} PRIVATE OTAFLEET_PLUGIN_METADATA_FILE="${meta}")
+    # The plugin class names the file by its bare name, Q_PLUGIN_METADATA(... FILE "<NAME>.json"):
+    # moc (and AUTOMOC's dependency scan) find it through this include directory. moc needs a
+    # string literal there, so a macro holding the path would not work.
     target_include_directories(${ARG_NAME} PRIVATE ${CMAKE_CURRENT_BINARY_DIR})
     set_target_properties(${ARG_NAME} PROPERTIES
-        LIBRARY_OUTPUT_DIRECTORY ${OTAFLEET_PLUGIN_BUILD_DIR}
-        AUTOMOC_MOC_OPTIONS "-M;metadata=${meta}")
-    set_property(TARGET ${ARG_NAME} APPEND PROPERTY AUTOMOC_DEPEND_FILTERS "metadata" "${meta}")
+        LIBRARY_OUTPUT_DIRECTORY ${OTAFLEET_PLUGIN_BUILD_DIR})
     target_link_libraries(${ARG_NAME} PRIVATE otafleet_link ${ARG_LINK})
     otafleet_strict(${ARG_NAME})
     install(TARGETS ${ARG_NAME} LIBRARY DESTINATION ${OTAFLEET_PLUGIN_INSTALL_DIR} COMPONENT console)

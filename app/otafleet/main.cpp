@@ -1,0 +1,132 @@
+// otafleet: the desktop console. Parses options, wires store + device hub + fleet + main
+// window, and with --demo brings up a local playground (PKI on SoftHSM, two agents, bundles).
+#include "ConsoleLogging.h"
+#include "ConsolePaths.h"
+#include "DemoEnvironment.h"
+
+#include "fleet/EmbeddedFleet.h"
+#include "link/DeviceHub.h"
+#include "store/FleetStore.h"
+#include "ui/MainWindow.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QMessageBox>
+#include <QStandardPaths>
+#include <QStatusBar>
+
+#include <cstdio>
+
+Q_LOGGING_CATEGORY(lcConsole, "otafleet.console")
+
+namespace {
+
+int failStart(const otafleet::Error& error) {
+    std::fprintf(stderr, "otafleet: %s\n", qPrintable(error.toString()));
+    QMessageBox::critical(nullptr, QStringLiteral("otafleet"), error.message);
+    return 1;
+}
+
+// --help and --version must work without a display (scripts, CI, ssh sessions).
+bool wantsOnlyText(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const QByteArrayView arg(argv[i]);
+        if (arg == "-h" || arg == "--help" || arg == "--help-all" || arg == "-v" ||
+            arg == "--version") {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::unique_ptr<QCoreApplication> appOwner =
+        wantsOnlyText(argc, argv) ? std::make_unique<QCoreApplication>(argc, argv)
+                                  : std::make_unique<QApplication>(argc, argv);
+    QCoreApplication& app = *appOwner;
+    QApplication::setApplicationName(QStringLiteral("otafleet"));
+    QApplication::setApplicationVersion(QStringLiteral(OTAFLEET_VERSION));
+    QApplication::setApplicationDisplayName(QStringLiteral("otafleet"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Secure firmware-update console for IoT fleets."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption dataDirOption(
+        QStringLiteral("data-dir"),
+        QStringLiteral("Folder for the fleet database and demo files (default: %1).")
+            .arg(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)),
+        QStringLiteral("DIR"));
+    const QCommandLineOption pkiOption(
+        QStringLiteral("pki"),
+        QStringLiteral("PKI folder made by 'otafleetctl pki init' (default: DATA/pki)."),
+        QStringLiteral("DIR"));
+    const QCommandLineOption demoOption(
+        QStringLiteral("demo"),
+        QStringLiteral("Start a local demo: development PKI on a SoftHSM token, two devices, "
+                       "two signed bundles."));
+    parser.addOptions({dataDirOption, pkiOption, demoOption});
+    parser.process(app);
+
+    const QString dataDir =
+        QDir::cleanPath(parser.isSet(dataDirOption)
+                            ? QDir::current().absoluteFilePath(parser.value(dataDirOption))
+                            : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation));
+    const QString pkiDir = QDir::cleanPath(
+        parser.isSet(pkiOption) ? QDir::current().absoluteFilePath(parser.value(pkiOption))
+                                : QDir(dataDir).filePath(QStringLiteral("pki")));
+    if (!QDir().mkpath(dataDir)) {
+        return failStart({QStringLiteral("console.data-dir"),
+                          QStringLiteral("The data folder %1 cannot be created; choose another "
+                                         "with --data-dir.")
+                              .arg(dataDir)});
+    }
+
+    // Destroyed last, so the agents stop only after every link to them is gone.
+    std::unique_ptr<otafleet::app::DemoEnvironment> demo;
+    if (parser.isSet(demoOption)) {
+        auto prepared =
+            otafleet::app::DemoEnvironment::prepare(dataDir, pkiDir, otafleet::app::agentProgram());
+        if (!prepared)
+            return failStart(prepared.error());
+        demo = std::move(*prepared);
+        if (auto started = demo->startAgents(); !started)
+            return failStart(started.error());
+    }
+
+    const QStringList pluginDirs = otafleet::app::pluginDirectories();
+    qCInfo(lcConsole) << "plugin directories:" << pluginDirs;
+    otafleet::link::DeviceHub hub(otafleet::link::LinkContext{pkiDir, {}, {}, {}}, pluginDirs);
+
+    auto store =
+        otafleet::store::FleetStore::open(QDir(dataDir).filePath(QStringLiteral("fleet.sqlite")));
+    if (!store)
+        return failStart(store.error());
+    auto fleet = otafleet::fleet::EmbeddedFleet::create(std::move(*store), hub);
+    if (!fleet)
+        return failStart(fleet.error());
+
+    otafleet::ui::MainWindow window(**fleet);
+    if (hub.transports().isEmpty()) {
+        window.statusBar()->showMessage(
+            QStringLiteral("No transport plugins were found; devices cannot be reached. Check "
+                           "the installation or set OTAFLEET_PLUGIN_DIR."));
+    }
+    if (demo) {
+        for (const otafleet::app::DemoDevice& device : demo->devices()) {
+            auto added = (*fleet)->addDevice(device.target, device.name);
+            if (!added && added.error().code != QLatin1String("store.duplicate"))
+                qCWarning(lcConsole) << "demo device" << device.name << added.error().toString();
+        }
+        window.statusBar()->showMessage(
+            QStringLiteral("Demo: select a device and choose Update… with a bundle from %1")
+                .arg(QDir::toNativeSeparators(demo->bundleDirectory())));
+    }
+    (*fleet)->refreshAll();
+    window.show();
+    return app.exec();
+}

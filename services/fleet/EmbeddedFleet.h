@@ -1,0 +1,66 @@
+// The fleet run inside the console: devices and their history in a FleetStore (SQLite), each
+// device reached through a DeviceLink from the DeviceHub. The store is the memory across runs;
+// the links are opened on first use and kept while the device is in the fleet.
+#pragma once
+
+#include "fleet/FleetService.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace otafleet::link {
+class DeviceHub;
+}
+namespace otafleet::store {
+class FleetStore;
+}
+
+namespace otafleet::fleet {
+
+class EmbeddedFleet : public FleetService {
+    Q_OBJECT
+public:
+    // Errors: store.* when the saved devices cannot be read.
+    [[nodiscard]] static Result<std::unique_ptr<EmbeddedFleet>> create(
+        std::unique_ptr<store::FleetStore> store, link::DeviceHub& hub, QObject* parent = nullptr);
+    ~EmbeddedFleet() override;
+
+    [[nodiscard]] QList<FleetDevice> devices() const override;
+    [[nodiscard]] std::optional<FleetDevice> device(qint64 id) const override;
+    [[nodiscard]] Result<qint64> addDevice(const QString& uri, const QString& name) override;
+    [[nodiscard]] Status removeDevice(qint64 id) override;
+    [[nodiscard]] Status refresh(qint64 id) override;
+    void refreshAll() override;
+    [[nodiscard]] Status startUpdate(qint64 id, const QString& bundlePath,
+                                     const link::UpdateOptions& options) override;
+    [[nodiscard]] Status commit(qint64 id) override;
+    [[nodiscard]] Status rollback(qint64 id) override;
+    [[nodiscard]] Status reboot(qint64 id) override;
+    void cancel(qint64 id) override;
+
+    [[nodiscard]] store::FleetStore& store() { return *m_store; }
+
+private:
+    struct Entry {
+        FleetDevice device;
+        std::unique_ptr<link::DeviceLink> link;
+    };
+
+    EmbeddedFleet(std::unique_ptr<store::FleetStore> store, link::DeviceHub& hub, QObject* parent);
+    [[nodiscard]] Status load();
+    [[nodiscard]] Result<Entry*> entry(qint64 id);
+    [[nodiscard]] Result<link::DeviceLink*> linkFor(Entry& entry);
+    [[nodiscard]] Status start(qint64 id, link::LinkOperation operation,
+                               const std::function<Status(link::DeviceLink&)>& begin);
+    void onInfo(qint64 id, const link::DeviceSnapshot& snapshot);
+    void onFinished(qint64 id, link::LinkOperation operation, const std::optional<Error>& error);
+    void setError(Entry& entry, const std::optional<Error>& error);
+    void logEvent(qint64 id, const QString& kind, const QString& detail);
+
+    std::unique_ptr<store::FleetStore> m_store;
+    link::DeviceHub& m_hub;
+    std::map<qint64, Entry> m_entries;  // ordered by id: the order devices were added
+};
+
+}  // namespace otafleet::fleet

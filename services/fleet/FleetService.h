@@ -1,0 +1,75 @@
+// The fleet as every console view sees it: the devices, their last reported state, and the
+// operations a technician starts on them. Two implementations share this interface: the
+// in-process EmbeddedFleet (SQLite + direct links) and, later, a client of otafleetd; the UI
+// cannot tell them apart. Operations are asynchronous: a call returns at once (an error only if
+// the operation cannot start) and ends with one operationFinished().
+#pragma once
+
+#include "common/Error.h"
+#include "link/DeviceLink.h"
+#include "link/DeviceSnapshot.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QObject>
+#include <QString>
+
+#include <optional>
+
+namespace otafleet::fleet {
+
+struct FleetDevice {
+    qint64 id = 0;
+    QString uri;                                   // canonical, e.g. "lan://10.0.0.5:50051"
+    QString name;                                  // as the technician named it; may be empty
+    std::optional<link::DeviceSnapshot> snapshot;  // last report; none until it answered once
+    QDateTime lastSeen;
+    std::optional<Error> lastError;  // of the last failed operation, until one succeeds
+    std::optional<link::LinkOperation> running;
+
+    // The name to show: the technician's, else the device's own, else its address.
+    [[nodiscard]] QString displayName() const;
+};
+
+class FleetService : public QObject {
+    Q_OBJECT
+public:
+    ~FleetService() override;
+
+    [[nodiscard]] virtual QList<FleetDevice> devices() const = 0;
+    [[nodiscard]] virtual std::optional<FleetDevice> device(qint64 id) const = 0;
+
+    // `uri` is HOST:PORT or scheme://...; the device is contacted right after it is added.
+    // Errors: link.bad-uri, link.unknown-scheme, store.duplicate, store.*.
+    [[nodiscard]] virtual Result<qint64> addDevice(const QString& uri, const QString& name) = 0;
+    [[nodiscard]] virtual Status removeDevice(qint64 id) = 0;
+
+    // Errors returned at once: fleet.unknown-device, link.busy, link.unsupported, and what
+    // opening the device's link can report (plugin, credentials).
+    [[nodiscard]] virtual Status refresh(qint64 id) = 0;
+    virtual void refreshAll() = 0;
+    [[nodiscard]] virtual Status startUpdate(qint64 id, const QString& bundlePath,
+                                             const link::UpdateOptions& options) = 0;
+    [[nodiscard]] virtual Status commit(qint64 id) = 0;
+    [[nodiscard]] virtual Status rollback(qint64 id) = 0;
+    [[nodiscard]] virtual Status reboot(qint64 id) = 0;
+    virtual void cancel(qint64 id) = 0;
+
+Q_SIGNALS:
+    void deviceAdded(qint64 id);
+    void deviceChanged(qint64 id);
+    void deviceRemoved(qint64 id);
+    // Everything may have changed (a backend reconnected): views reload from devices().
+    void fleetReset();
+    void operationStarted(qint64 id, otafleet::link::LinkOperation operation);
+    void operationProgress(qint64 id, const QString& phase, qint64 done, qint64 total);
+    void operationFinished(qint64 id, otafleet::link::LinkOperation operation,
+                           const std::optional<otafleet::Error>& error);
+
+protected:
+    explicit FleetService(QObject* parent = nullptr);
+};
+
+}  // namespace otafleet::fleet
+
+Q_DECLARE_METATYPE(std::optional<otafleet::Error>)

@@ -1,0 +1,160 @@
+#include "link/DeviceHub.h"
+
+#include "link/LinkLogging.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QLibrary>
+#include <QPluginLoader>
+#include <QRegularExpression>
+
+namespace otafleet::link {
+
+namespace {
+
+Error badUri(const QString& text, const QString& why) {
+    return Error{QStringLiteral("link.bad-uri"),
+                 QStringLiteral("\"%1\" is not a device address: %2. Enter HOST:PORT, for example "
+                                "192.168.1.20:50051, or a URI such as lan://HOST:PORT.")
+                     .arg(text.left(80), why)};
+}
+
+}  // namespace
+
+DeviceHub::DeviceHub(LinkContext context, const QStringList& pluginDirectories, QObject* parent)
+    : QObject(parent), m_context(std::move(context)) {
+    scan(pluginDirectories);
+}
+
+DeviceHub::~DeviceHub() {
+    // Links made by a provider may outlive the hub only if their owner keeps them; providers go
+    // first (children), loaders are never unloaded on purpose.
+    qDeleteAll(m_providers);
+    m_providers.clear();
+}
+
+void DeviceHub::scan(const QStringList& directories) {
+    for (const QString& directory : directories) {
+        const QDir dir(directory);
+        if (!dir.exists())
+            continue;
+        const QFileInfoList files = dir.entryInfoList(QDir::Files, QDir::Name);
+        for (const QFileInfo& file : files) {
+            if (!QLibrary::isLibrary(file.fileName()))
+                continue;
+            auto* loader = new QPluginLoader(file.absoluteFilePath(), this);
+            // metaData() reads the JSON embedded in the library without loading it.
+            const QJsonObject meta = loader->metaData();
+            if (meta.value(QStringLiteral("IID")).toString() !=
+                QLatin1String(OtafleetLinkPlugin_iid)) {
+                delete loader;
+                continue;
+            }
+            const QJsonObject data = meta.value(QStringLiteral("MetaData")).toObject();
+            TransportInfo info;
+            info.transport = data.value(QStringLiteral("transport")).toString();
+            info.scheme = data.value(QStringLiteral("scheme")).toString().toLower();
+            info.version = data.value(QStringLiteral("version")).toString();
+            for (const QJsonValue& cap : data.value(QStringLiteral("capabilities")).toArray())
+                info.capabilities.append(cap.toString());
+            info.pluginPath = file.absoluteFilePath();
+            if (info.scheme.isEmpty() || m_loaders.contains(info.scheme)) {
+                qCWarning(lcLink) << "ignoring plugin" << info.pluginPath
+                                  << "(no scheme, or scheme already served)";
+                delete loader;
+                continue;
+            }
+            qCDebug(lcLink) << "found transport" << info.transport << "scheme" << info.scheme
+                            << "in" << info.pluginPath;
+            m_loaders.insert(info.scheme, loader);
+            m_transports.append(info);
+        }
+    }
+}
+
+bool DeviceHub::isLoaded(const QString& scheme) const {
+    const QPluginLoader* loader = m_loaders.value(scheme.toLower());
+    return loader && loader->isLoaded();
+}
+
+Result<QUrl> DeviceHub::normalizeUri(const QString& text) {
+    const QString trimmed = text.trimmed();
+    if (trimmed.isEmpty())
+        return fail(badUri(trimmed, QStringLiteral("it is empty")));
+    if (trimmed.size() > kMaxUriLength)
+        return fail(badUri(trimmed, QStringLiteral("it is too long")));
+
+    QString candidate = trimmed;
+    if (!trimmed.contains(QLatin1String("://"))) {
+        // Bare HOST:PORT or [IPv6]:PORT means the LAN transport.
+        static const QRegularExpression hostPort(
+            QStringLiteral(R"(^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$)"));
+        if (!hostPort.match(trimmed).hasMatch())
+            return fail(badUri(trimmed, QStringLiteral("it needs a host and a port")));
+        candidate = QStringLiteral("lan://") + trimmed;
+    }
+    const QUrl url(candidate, QUrl::StrictMode);
+    if (!url.isValid())
+        return fail(badUri(trimmed, url.errorString()));
+    static const QRegularExpression schemeSyntax(QStringLiteral("^[a-z][a-z0-9+.-]*$"));
+    if (!schemeSyntax.match(url.scheme()).hasMatch())
+        return fail(badUri(trimmed, QStringLiteral("the scheme is missing or malformed")));
+    return url;
+}
+
+Result<TransportInfo> DeviceHub::transportFor(const QString& uri) const {
+    auto url = normalizeUri(uri);
+    if (!url)
+        return fail(url.error());
+    for (const TransportInfo& t : m_transports) {
+        if (t.scheme == url->scheme())
+            return t;
+    }
+    QStringList schemes;
+    for (const TransportInfo& t : m_transports)
+        schemes.append(t.scheme);
+    return fail(QStringLiteral("link.unknown-scheme"),
+                schemes.isEmpty()
+                    ? QStringLiteral("No transport plugin handles \"%1\" because no plugins were "
+                                     "found; check the installation's plugin directory.")
+                          .arg(url->scheme())
+                    : QStringLiteral("No transport plugin handles \"%1\" addresses; available: "
+                                     "%2.")
+                          .arg(url->scheme(), schemes.join(QStringLiteral(", "))));
+}
+
+Result<LinkProvider*> DeviceHub::provider(const TransportInfo& transport) {
+    if (LinkProvider* existing = m_providers.value(transport.scheme))
+        return existing;
+    QPluginLoader* loader = m_loaders.value(transport.scheme);
+    QObject* root = loader ? loader->instance() : nullptr;
+    auto* plugin = qobject_cast<LinkPlugin*>(root);
+    if (!plugin) {
+        return fail(QStringLiteral("link.plugin-load-failed"),
+                    QStringLiteral("The %1 transport plugin %2 could not be loaded (%3); "
+                                   "reinstall otafleet.")
+                        .arg(transport.transport, transport.pluginPath,
+                             loader ? loader->errorString() : QStringLiteral("no loader")));
+    }
+    auto created = plugin->createProvider(m_context);
+    if (!created)
+        return fail(created.error());
+    LinkProvider* raw = created->release();
+    m_providers.insert(transport.scheme, raw);
+    qCInfo(lcLink) << "loaded transport" << transport.transport << "from" << transport.pluginPath;
+    return raw;
+}
+
+Result<std::unique_ptr<DeviceLink>> DeviceHub::open(const QString& uri) {
+    auto transport = transportFor(uri);
+    if (!transport)
+        return fail(transport.error());
+    auto prov = provider(*transport);
+    if (!prov)
+        return fail(prov.error());
+    return (*prov)->open(*normalizeUri(uri));
+}
+
+}  // namespace otafleet::link

@@ -1,0 +1,96 @@
+#include "store/FleetStore.h"
+
+#include "store/Migrations.h"
+#include "store/SqlError.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+
+#include <atomic>
+
+namespace otafleet::store {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+QString uniqueConnectionName() {
+    static std::atomic<quint64> counter{0};
+    return QStringLiteral("otafleet-store-%1").arg(++counter);
+}
+
+Error openError(const QString& path, const QString& why) {
+    return Error{QStringLiteral("store.open-failed"),
+                 QStringLiteral("The fleet database %1 could not be opened (%2). Check that the "
+                                "data directory exists and is writable.")
+                     .arg(QDir::toNativeSeparators(path), why)};
+}
+
+}  // namespace
+
+FleetStore::FleetStore(QString path, QString connectionName)
+    : m_path(std::move(path)),
+      m_connectionName(std::move(connectionName)),
+      m_devices(std::make_unique<DeviceRepository>(m_connectionName)),
+      m_events(std::make_unique<EventLog>(m_connectionName)) {}
+
+FleetStore::~FleetStore() {
+    m_devices.reset();
+    m_events.reset();
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+Result<std::unique_ptr<FleetStore>> FleetStore::open(const QString& path) {
+    const QFileInfo info(path);
+    if (!QDir().mkpath(info.absolutePath()))
+        return fail(openError(path, QStringLiteral("its folder cannot be created")));
+
+    const QString name = uniqueConnectionName();
+    // From here on the destructor removes the connection, also on failure.
+    std::unique_ptr<FleetStore> store(new FleetStore(info.absoluteFilePath(), name));
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+    db.setDatabaseName(info.absoluteFilePath());
+    db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1").arg(kBusyTimeoutMs));
+    if (!db.open())
+        return fail(openError(path, db.lastError().text()));
+
+    QSqlQuery pragma(db);
+    if (!pragma.exec(QStringLiteral("PRAGMA journal_mode=WAL")) || !pragma.next() ||
+        pragma.value(0).toString().toLower() != QLatin1String("wal")) {
+        return fail(openError(path, QStringLiteral("write-ahead logging is not available")));
+    }
+    // NORMAL is durable across application crashes in WAL mode and much faster than FULL.
+    if (!pragma.exec(QStringLiteral("PRAGMA synchronous=NORMAL")) ||
+        !pragma.exec(QStringLiteral("PRAGMA foreign_keys=ON"))) {
+        return fail(openError(path, pragma.lastError().text()));
+    }
+    if (auto migrated = migrate(db); !migrated)
+        return fail(migrated.error());
+    return store;
+}
+
+int FleetStore::schemaVersion() const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    if (!query.exec(QStringLiteral("PRAGMA user_version")) || !query.next())
+        return -1;
+    return query.value(0).toInt();
+}
+
+QString FleetStore::journalMode() const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    if (!query.exec(QStringLiteral("PRAGMA journal_mode")) || !query.next())
+        return QString();
+    return query.value(0).toString().toLower();
+}
+
+int FleetStore::latestSchemaVersion() {
+    return latestMigration();
+}
+
+}  // namespace otafleet::store

@@ -1,0 +1,45 @@
+// The fleet's database: one SQLite file in WAL mode (so a reader never waits for the writer),
+// its schema brought up to date on open by numbered migrations (PRAGMA user_version, each in a
+// transaction), and the repositories that read and write it. Each FleetStore owns its own
+// uniquely named Qt SQL connection, so several stores (tests, threads) never share one.
+#pragma once
+
+#include "common/Error.h"
+#include "store/DeviceRepository.h"
+#include "store/EventLog.h"
+
+#include <QString>
+
+#include <memory>
+
+namespace otafleet::store {
+
+class FleetStore {
+public:
+    // Errors: store.open-failed (path and reason), store.migration-failed, store.too-new (the
+    // file was written by a newer otafleet).
+    [[nodiscard]] static Result<std::unique_ptr<FleetStore>> open(const QString& path);
+    ~FleetStore();
+    FleetStore(const FleetStore&) = delete;
+    FleetStore& operator=(const FleetStore&) = delete;
+
+    [[nodiscard]] QString path() const { return m_path; }
+    [[nodiscard]] int schemaVersion() const;
+    [[nodiscard]] QString journalMode() const;  // "wal" once open
+
+    [[nodiscard]] DeviceRepository& devices() { return *m_devices; }
+    [[nodiscard]] EventLog& events() { return *m_events; }
+
+    // The newest schema this build knows.
+    [[nodiscard]] static int latestSchemaVersion();
+
+private:
+    FleetStore(QString path, QString connectionName);
+
+    QString m_path;
+    QString m_connectionName;
+    std::unique_ptr<DeviceRepository> m_devices;
+    std::unique_ptr<EventLog> m_events;
+};
+
+}  // namespace otafleet::store

@@ -1,0 +1,87 @@
+#include "store/Migrations.h"
+
+#include "store/SqlError.h"
+
+#include <QSqlQuery>
+#include <QStringList>
+
+namespace otafleet::store {
+
+namespace {
+
+// Index i holds migration i + 1.
+const QList<QStringList>& migrations() {
+    static const QList<QStringList> all = {
+        {
+            QStringLiteral("CREATE TABLE devices ("
+                           " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                           " uri TEXT NOT NULL UNIQUE,"
+                           " display_name TEXT NOT NULL,"
+                           " snapshot TEXT,"
+                           " last_seen_ms INTEGER,"
+                           " last_error_code TEXT NOT NULL DEFAULT '',"
+                           " last_error_message TEXT NOT NULL DEFAULT '',"
+                           " added_ms INTEGER NOT NULL)"),
+            QStringLiteral("CREATE TABLE events ("
+                           " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                           " device_id INTEGER NOT NULL,"
+                           " time_ms INTEGER NOT NULL,"
+                           " kind TEXT NOT NULL,"
+                           " detail TEXT NOT NULL)"),
+            QStringLiteral("CREATE INDEX events_by_device ON events (device_id, id)"),
+        },
+    };
+    return all;
+}
+
+Result<int> userVersion(QSqlDatabase& db) {
+    QSqlQuery query(db);
+    if (!query.exec(QStringLiteral("PRAGMA user_version")) || !query.next())
+        return fail(sqlError(QStringLiteral("read its schema version"), query.lastError()));
+    return query.value(0).toInt();
+}
+
+}  // namespace
+
+int latestMigration() {
+    return static_cast<int>(migrations().size());
+}
+
+Status migrate(QSqlDatabase& db) {
+    auto current = userVersion(db);
+    if (!current)
+        return fail(current.error());
+    if (*current > latestMigration()) {
+        return fail(QStringLiteral("store.too-new"),
+                    QStringLiteral("The fleet database %1 was written by a newer otafleet (schema "
+                                   "%2, this one knows %3); update otafleet.")
+                        .arg(db.databaseName())
+                        .arg(*current)
+                        .arg(latestMigration()));
+    }
+    for (int version = *current + 1; version <= latestMigration(); ++version) {
+        if (!db.transaction())
+            return fail(sqlError(QStringLiteral("start a migration"), db.lastError()));
+        QSqlQuery query(db);
+        QStringList statements = migrations().at(version - 1);
+        statements.append(QStringLiteral("PRAGMA user_version = %1").arg(version));
+        for (const QString& statement : statements) {
+            if (!query.exec(statement)) {
+                const QSqlError error = query.lastError();
+                db.rollback();
+                return fail(QStringLiteral("store.migration-failed"),
+                            QStringLiteral("The fleet database %1 could not be upgraded to schema "
+                                           "%2 (%3); it was left unchanged.")
+                                .arg(db.databaseName())
+                                .arg(version)
+                                .arg(error.text()));
+            }
+        }
+        if (!db.commit())
+            return fail(sqlError(QStringLiteral("finish a migration"), db.lastError()));
+        qCInfo(lcStore) << "migrated" << db.databaseName() << "to schema" << version;
+    }
+    return {};
+}
+
+}  // namespace otafleet::store

@@ -1,0 +1,24 @@
+// DeviceHub::normalizeUri on arbitrary text: what a technician types into "Add device".
+// Must never crash, must refuse oversized input, and anything it accepts must be stable
+// (normalizing the result again gives the same URI).
+#include "link/DeviceHub.h"
+
+#include <cstdint>
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const QString text =
+        QString::fromUtf8(reinterpret_cast<const char*>(data), static_cast<qsizetype>(size));
+    auto url = otafleet::link::DeviceHub::normalizeUri(text);
+    if (!url) {
+        if (url.error().code.isEmpty() || url.error().message.isEmpty())
+            std::abort();
+        return 0;
+    }
+    if (text.size() > otafleet::link::DeviceHub::kMaxUriLength + 64)
+        std::abort();
+    auto again = otafleet::link::DeviceHub::normalizeUri(url->toString());
+    if (!again || again->toString() != url->toString())
+        std::abort();
+    return 0;
+}

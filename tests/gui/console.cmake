@@ -1,0 +1,7 @@
+# The console's main window driven like a technician would, against a real agent.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_mainwindow SOURCES tst_mainwindow.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
+        LABELS gui TIMEOUT 120)
+    add_dependencies(tst_mainwindow otafleet_lan otafleet-agent)
+endif()

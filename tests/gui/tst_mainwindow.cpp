@@ -1,0 +1,234 @@
+// The real MainWindow (offscreen) over an EmbeddedFleet with one real agent on loopback: add the
+// device through AddDeviceDialog, update it through UpdateDialog and see the new version in the
+// table and the details pane, roll back, and see the sentences of a bad address and of a
+// bundle for other hardware.
+#include "AgentProcess.h"
+#include "TestBundles.h"
+#include "TestPki.h"
+
+#include "fleet/EmbeddedFleet.h"
+#include "link/DeviceHub.h"
+#include "store/FleetStore.h"
+#include "ui/AddDeviceDialog.h"
+#include "ui/DeviceDetailsPane.h"
+#include "ui/DeviceTableModel.h"
+#include "ui/MainWindow.h"
+#include "ui/UpdateDialog.h"
+
+#include <QAction>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPointer>
+#include <QProgressBar>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace otafleet;
+using ui::DeviceTableModel;
+
+#define VERIFY_OK(expr)                                                        \
+    do {                                                                       \
+        const auto& r_ = (expr);                                               \
+        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
+    } while (false)
+
+namespace {
+constexpr int kTimeoutMs = 60000;
+}
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_tmp;
+    std::optional<test::TestPki> m_pki;
+    std::unique_ptr<test::AgentProcess> m_agent;
+    std::unique_ptr<link::DeviceHub> m_hub;
+    std::unique_ptr<fleet::EmbeddedFleet> m_fleet;
+    std::unique_ptr<ui::MainWindow> m_window;
+    qint64 m_id = 0;
+
+    QString cell(int column) const {
+        const DeviceTableModel* model = m_window->deviceModel();
+        return model->data(model->index(model->rowOf(m_id), column)).toString();
+    }
+
+    // Runs the dialog on the selected device and waits for its outcome.
+    QPointer<ui::UpdateDialog> runUpdate(const QString& bundlePath, bool expectSuccess) {
+        QPointer<ui::UpdateDialog> dialog = m_window->openUpdateDialog();
+        if (!dialog)
+            return dialog;
+        QSignalSpy done(dialog.data(), &ui::UpdateDialog::updateFinished);
+        // OTAFLEET_SCREENSHOT_DIR: keep pictures of the dialog mid-transfer and at the end (for
+        // the README); connected after the dialog, so it has drawn the step already.
+        const QString shots = qEnvironmentVariable("OTAFLEET_SCREENSHOT_DIR");
+        if (!shots.isEmpty()) {
+            connect(m_fleet.get(), &fleet::FleetService::operationProgress, dialog.data(),
+                    [dialog, shots](qint64, const QString&, qint64 sent, qint64 total) {
+                        const QString path = shots + QStringLiteral("/update-progress.png");
+                        if (total > 0 && sent * 2 >= total && sent < total && !QFile::exists(path))
+                            dialog->grab().save(path);
+                    });
+            connect(dialog.data(), &ui::UpdateDialog::updateFinished, dialog.data(),
+                    [dialog, shots](bool ok) {
+                        dialog->grab().save(shots + (ok ? QStringLiteral("/update-done.png")
+                                                        : QStringLiteral("/update-failed.png")));
+                    });
+        }
+        dialog->setBundlePath(bundlePath);
+        dialog->start();
+        if (dialog->stage() != ui::UpdateDialog::Stage::Running)
+            return dialog;
+        if (!done.wait(kTimeoutMs))
+            return dialog;
+        if (done.first().first().toBool() != expectSuccess)
+            qWarning("update ended with: %s", qPrintable(dialog->resultText()));
+        return dialog;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_tmp.isValid());
+        auto pki = test::TestPki::create(m_tmp.path(), false);
+        VERIFY_OK(pki);
+        m_pki = std::move(*pki);
+        auto agent = test::AgentProcess::setUp(
+            QStringLiteral(OTAFLEET_BIN_DIR), m_tmp.filePath(QStringLiteral("agent")),
+            m_pki->pkiDir, QStringLiteral("bench-1"), QStringLiteral("rev-a"));
+        VERIFY_OK(agent);
+        m_agent = std::move(*agent);
+        VERIFY_OK(m_agent->start());
+
+        auto store = store::FleetStore::open(m_tmp.filePath(QStringLiteral("fleet.sqlite")));
+        VERIFY_OK(store);
+        m_hub = std::make_unique<link::DeviceHub>(link::LinkContext{m_pki->pkiDir, {}, {}, {}},
+                                                  QStringList{QStringLiteral(OTAFLEET_PLUGIN_DIR)});
+        auto fleet = fleet::EmbeddedFleet::create(std::move(*store), *m_hub);
+        VERIFY_OK(fleet);
+        m_fleet = std::move(*fleet);
+        m_window = std::make_unique<ui::MainWindow>(*m_fleet);
+        m_window->setConfirmRollback(false);
+        m_window->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    }
+
+    void cleanupTestCase() {
+        m_window.reset();
+        m_fleet.reset();
+        m_hub.reset();
+        m_agent.reset();
+    }
+
+    void badAddressIsExplainedInline() {
+        QPointer<ui::AddDeviceDialog> dialog = m_window->openAddDeviceDialog();
+        QVERIFY(dialog);
+        dialog->setAddress(QStringLiteral("bench one"));
+        QVERIFY(dialog->messageText().contains(QStringLiteral("HOST:PORT")));
+        if (const QString shots = qEnvironmentVariable("OTAFLEET_SCREENSHOT_DIR"); !shots.isEmpty())
+            dialog->grab().save(shots + QStringLiteral("/add-device-error.png"));
+        dialog->accept();  // refused: stays open, nothing added
+        QVERIFY(dialog->isVisible());
+        QCOMPARE(m_window->deviceModel()->rowCount(), 0);
+        dialog->reject();
+        QTRY_VERIFY(dialog.isNull());
+    }
+
+    void addsDeviceThroughDialog() {
+        QSignalSpy finished(m_fleet.get(), &fleet::FleetService::operationFinished);
+        QPointer<ui::AddDeviceDialog> dialog = m_window->openAddDeviceDialog();
+        QVERIFY(dialog);
+        dialog->setAddress(m_agent->target());
+        dialog->setDeviceName(QStringLiteral("Bench 1"));
+        QVERIFY(dialog->messageText().isEmpty());
+        dialog->accept();
+        m_id = dialog->addedDeviceId();
+        QVERIFY(m_id > 0);
+        QCOMPARE(m_window->deviceModel()->rowCount(), 1);
+        // The window selected the new device.
+        QCOMPARE(m_window->selectedDeviceId(), m_id);
+        QVERIFY(finished.wait(kTimeoutMs));
+        QCOMPARE(cell(DeviceTableModel::Name), QStringLiteral("Bench 1"));
+        QCOMPARE(cell(DeviceTableModel::Hardware), QStringLiteral("rev-a"));
+        QCOMPARE(cell(DeviceTableModel::ActiveSlot), QStringLiteral("A"));
+        QCOMPARE(cell(DeviceTableModel::SlotA), QStringLiteral("1.0.0 (active)"));
+        QCOMPARE(cell(DeviceTableModel::State), QStringLiteral("Idle"));
+    }
+
+    void updatesThroughDialog() {
+        auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), {});
+        VERIFY_OK(bundle);
+        m_window->selectDevice(m_id);
+        QPointer<ui::UpdateDialog> dialog = runUpdate(*bundle, true);
+        QVERIFY(dialog);
+        QCOMPARE(dialog->stage(), ui::UpdateDialog::Stage::Succeeded);
+        QVERIFY2(dialog->resultText().contains(QStringLiteral("1.1.0")),
+                 qPrintable(dialog->resultText()));
+        QCOMPARE(dialog->findChild<QProgressBar*>()->value(),
+                 dialog->findChild<QProgressBar*>()->maximum());
+        QCOMPARE(dialog->findChild<QLineEdit*>(QStringLiteral("bundleFile"))->text(),
+                 QFileInfo(*bundle).fileName());
+
+        QCOMPARE(cell(DeviceTableModel::ActiveSlot), QStringLiteral("B"));
+        QVERIFY2(cell(DeviceTableModel::SlotB).startsWith(QStringLiteral("1.1.0")),
+                 qPrintable(cell(DeviceTableModel::SlotB)));
+        QCOMPARE(cell(DeviceTableModel::State), QStringLiteral("Idle"));
+        dialog->reject();
+        QTRY_VERIFY(dialog.isNull());
+    }
+
+    void rollsBackFromToolbar() {
+        QSignalSpy finished(m_fleet.get(), &fleet::FleetService::operationFinished);
+        m_window->selectDevice(m_id);
+        QAction* rollback = nullptr;
+        for (QAction* action : m_window->findChildren<QAction*>()) {
+            if (action->text() == QStringLiteral("&Roll back"))
+                rollback = action;
+        }
+        QVERIFY(rollback);
+        QVERIFY(rollback->isEnabled());
+        rollback->trigger();
+        QCOMPARE(cell(DeviceTableModel::State), QStringLiteral("Rolling back…"));
+        QVERIFY(!rollback->isEnabled());  // one operation at a time
+        QVERIFY(finished.wait(kTimeoutMs));
+        QCOMPARE(cell(DeviceTableModel::ActiveSlot), QStringLiteral("A"));
+        QVERIFY(cell(DeviceTableModel::SlotA).startsWith(QStringLiteral("1.0.0")));
+        QVERIFY(rollback->isEnabled());
+    }
+
+    void wrongHardwareShowsTheSentence() {
+        test::TestBundleSpec spec;
+        spec.version = QStringLiteral("2.0.0");
+        spec.hardware = QStringLiteral("rev-z");
+        auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), spec);
+        VERIFY_OK(bundle);
+        m_window->selectDevice(m_id);
+        QPointer<ui::UpdateDialog> dialog = runUpdate(*bundle, false);
+        QVERIFY(dialog);
+        QCOMPARE(dialog->stage(), ui::UpdateDialog::Stage::Failed);
+        QVERIFY2(dialog->resultText().contains(QStringLiteral("[bundle.wrong-hardware]")),
+                 qPrintable(dialog->resultText()));
+        QVERIFY(dialog->resultText().size() > 40);  // a sentence, not just a code
+        dialog->reject();
+        QTRY_VERIFY(dialog.isNull());
+        // The fleet asks the device where it stands after a failure; the failure stays shown.
+        QTRY_COMPARE_WITH_TIMEOUT(cell(DeviceTableModel::State),
+                                  QStringLiteral("Failed: bundle.wrong-hardware"), kTimeoutMs);
+        QVERIFY(
+            m_window->detailsPane()->errorText().contains(QStringLiteral("bundle.wrong-hardware")));
+        QVERIFY(cell(DeviceTableModel::SlotA).startsWith(QStringLiteral("1.0.0")));
+    }
+
+    void unreachableDeviceIsShownNotFrozen() {
+        QSignalSpy finished(m_fleet.get(), &fleet::FleetService::operationFinished);
+        m_agent->kill();
+        m_window->refreshAll();
+        QTRY_COMPARE_WITH_TIMEOUT(cell(DeviceTableModel::State), QStringLiteral("Unreachable"),
+                                  kTimeoutMs);
+        QVERIFY(!m_window->detailsPane()->errorText().isEmpty());
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

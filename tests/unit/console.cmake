@@ -1,0 +1,11 @@
+# Console layers: fleet store (SQLite), device hub + LAN plugin metadata, device table model.
+otafleet_add_test(NAME tst_fleetstore SOURCES tst_fleetstore.cpp
+    LINK otafleet_store LABELS unit)
+otafleet_add_test(NAME tst_devicehub SOURCES tst_devicehub.cpp
+    LINK otafleet_link otafleet_testsupport Qt6::Network LABELS unit)
+add_dependencies(tst_devicehub otafleet_lan)
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_devicetablemodel SOURCES tst_devicetablemodel.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link LABELS unit)
+    add_dependencies(tst_devicetablemodel otafleet_lan)
+endif()

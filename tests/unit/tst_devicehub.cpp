@@ -1,0 +1,171 @@
+// DeviceHub with the real LAN plugin from the build tree: metadata is read before anything is
+// loaded, only the plugin a scheme needs gets loaded, and bad addresses or unknown schemes come
+// back as clear errors. A link to a closed loopback port fails as unreachable, asynchronously.
+#include "TestPki.h"
+
+#include "link/DeviceHub.h"
+
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace otafleet;
+using link::DeviceHub;
+
+#define VERIFY_OK(expr)                                                        \
+    do {                                                                       \
+        const auto& r_ = (expr);                                               \
+        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
+    } while (false)
+
+namespace {
+// A loopback port that nothing listens on (bound, read, released).
+int closedPort() {
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHost, 0) ? probe.serverPort() : 1;
+}
+}  // namespace
+
+class TestDeviceHub : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_tmp;
+    std::optional<test::TestPki> m_pki;
+
+    link::LinkContext context() const { return {m_pki->pkiDir, {}, {}, {}}; }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_tmp.isValid());
+        auto pki = test::TestPki::create(m_tmp.path(), false);
+        VERIFY_OK(pki);
+        m_pki = std::move(*pki);
+    }
+
+    void readsMetadataBeforeLoading() {
+        DeviceHub hub(context(), {QStringLiteral(OTAFLEET_PLUGIN_DIR)});
+        const QList<link::TransportInfo> transports = hub.transports();
+        const auto lan = std::find_if(transports.begin(), transports.end(),
+                                      [](const auto& t) { return t.scheme == u"lan"; });
+        QVERIFY2(lan != transports.end(), "the LAN plugin was not found in OTAFLEET_PLUGIN_DIR");
+        QCOMPARE(lan->transport, QStringLiteral("lan"));
+        QCOMPARE(
+            lan->capabilities,
+            QStringList({QStringLiteral("info"), QStringLiteral("update"), QStringLiteral("commit"),
+                         QStringLiteral("rollback"), QStringLiteral("reboot")}));
+        QVERIFY(!lan->version.isEmpty());
+        QVERIFY(lan->pluginPath.endsWith(QStringLiteral(".so")));
+        QVERIFY(!hub.isLoaded(QStringLiteral("lan")));
+
+        // Resolving a URI uses metadata only.
+        VERIFY_OK(hub.transportFor(QStringLiteral("127.0.0.1:50051")));
+        QVERIFY(!hub.isLoaded(QStringLiteral("lan")));
+
+        auto opened = hub.open(QStringLiteral("127.0.0.1:%1").arg(closedPort()));
+        VERIFY_OK(opened);
+        QVERIFY(hub.isLoaded(QStringLiteral("lan")));
+        QCOMPARE((*opened)->capabilities(), lan->capabilities);
+    }
+
+    void normalizesAddresses_data() {
+        QTest::addColumn<QString>("input");
+        QTest::addColumn<QString>("expected");  // empty: link.bad-uri
+        QTest::newRow("host:port")
+            << QStringLiteral("192.168.1.20:50051") << QStringLiteral("lan://192.168.1.20:50051");
+        QTest::newRow("name:port")
+            << QStringLiteral(" bench-7.local:443 ") << QStringLiteral("lan://bench-7.local:443");
+        QTest::newRow("ipv6") << QStringLiteral("[::1]:50051")
+                              << QStringLiteral("lan://[::1]:50051");
+        QTest::newRow("lan uri") << QStringLiteral("lan://10.0.0.5:1")
+                                 << QStringLiteral("lan://10.0.0.5:1");
+        QTest::newRow("other scheme")
+            << QStringLiteral("serial:///dev/ttyACM0") << QStringLiteral("serial:///dev/ttyACM0");
+        QTest::newRow("empty") << QString() << QString();
+        QTest::newRow("no port") << QStringLiteral("192.168.1.20") << QString();
+        QTest::newRow("words") << QStringLiteral("my device") << QString();
+        QTest::newRow("port letters") << QStringLiteral("host:http") << QString();
+        QTest::newRow("too long") << QString(3000, QLatin1Char('a')) + QStringLiteral(":1")
+                                  << QString();
+        QTest::newRow("bad scheme") << QStringLiteral("1an://x:1") << QString();
+    }
+    void normalizesAddresses() {
+        QFETCH(QString, input);
+        QFETCH(QString, expected);
+        auto url = DeviceHub::normalizeUri(input);
+        if (expected.isEmpty()) {
+            QVERIFY(!url);
+            QCOMPARE(url.error().code, QStringLiteral("link.bad-uri"));
+            QVERIFY(url.error().message.contains(QStringLiteral("HOST:PORT")));
+        } else {
+            VERIFY_OK(url);
+            QCOMPARE(url->toString(), expected);
+        }
+    }
+
+    void refusesBadLanUris_data() {
+        QTest::addColumn<QString>("uri");
+        QTest::newRow("no port") << QStringLiteral("lan://10.0.0.1");
+        QTest::newRow("port zero") << QStringLiteral("lan://10.0.0.1:0");
+        QTest::newRow("path") << QStringLiteral("lan://10.0.0.1:5/x");
+        QTest::newRow("query") << QStringLiteral("lan://10.0.0.1:5?a=b");
+        QTest::newRow("user") << QStringLiteral("lan://me@10.0.0.1:5");
+    }
+    void refusesBadLanUris() {
+        QFETCH(QString, uri);
+        DeviceHub hub(context(), {QStringLiteral(OTAFLEET_PLUGIN_DIR)});
+        auto opened = hub.open(uri);
+        QVERIFY(!opened);
+        QCOMPARE(opened.error().code, QStringLiteral("link.bad-uri"));
+    }
+
+    void unknownSchemeNamesTheAvailableOnes() {
+        DeviceHub hub(context(), {QStringLiteral(OTAFLEET_PLUGIN_DIR)});
+        auto opened = hub.open(QStringLiteral("ble://sensor-1"));
+        QVERIFY(!opened);
+        QCOMPARE(opened.error().code, QStringLiteral("link.unknown-scheme"));
+        QVERIFY2(opened.error().message.contains(QStringLiteral("lan")),
+                 qPrintable(opened.error().message));
+    }
+
+    void noPluginsIsExplained() {
+        DeviceHub hub(context(), {m_tmp.filePath(QStringLiteral("empty-dir"))});
+        QVERIFY(hub.transports().isEmpty());
+        auto opened = hub.open(QStringLiteral("127.0.0.1:1"));
+        QVERIFY(!opened);
+        QCOMPARE(opened.error().code, QStringLiteral("link.unknown-scheme"));
+        QVERIFY(opened.error().message.contains(QStringLiteral("no plugins")));
+    }
+
+    void missingCredentialsAreExplained() {
+        DeviceHub hub(link::LinkContext{m_tmp.filePath(QStringLiteral("no-pki")), {}, {}, {}},
+                      {QStringLiteral(OTAFLEET_PLUGIN_DIR)});
+        auto opened = hub.open(QStringLiteral("127.0.0.1:1"));
+        QVERIFY(!opened);
+        QVERIFY2(opened.error().message.contains(QStringLiteral("operator identity")),
+                 qPrintable(opened.error().toString()));
+    }
+
+    void unreachableDeviceFailsAsynchronously() {
+        DeviceHub hub(context(), {QStringLiteral(OTAFLEET_PLUGIN_DIR)});
+        auto opened = hub.open(QStringLiteral("127.0.0.1:%1").arg(closedPort()));
+        VERIFY_OK(opened);
+        link::DeviceLink& device = **opened;
+        QSignalSpy finished(&device, &link::DeviceLink::finished);
+        QSignalSpy info(&device, &link::DeviceLink::infoReceived);
+        VERIFY_OK(device.refresh());
+        QVERIFY(device.isBusy());
+        QCOMPARE(device.refresh().error().code, QStringLiteral("link.busy"));
+        QVERIFY(finished.wait(30000));
+        QCOMPARE(finished.count(), 1);
+        QCOMPARE(info.count(), 0);
+        const auto error = finished.at(0).at(1).value<std::optional<Error>>();
+        QVERIFY(error.has_value());
+        QVERIFY2(error->code.startsWith(QStringLiteral("link.")), qPrintable(error->toString()));
+        QVERIFY(!device.isBusy());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDeviceHub)
+#include "tst_devicehub.moc"

@@ -1,0 +1,267 @@
+#include "ui/MainWindow.h"
+
+#include "ui/AddDeviceDialog.h"
+#include "ui/DeviceDetailsPane.h"
+#include "ui/DeviceTableModel.h"
+#include "ui/UpdateDialog.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTableView>
+#include <QToolBar>
+
+// The icons are compiled into this static library; without an explicit call the linker would
+// drop their initializer because nothing refers to it. Must be outside any namespace.
+static void initUiResources() {
+    Q_INIT_RESOURCE(otafleet);
+}
+
+namespace otafleet::ui {
+
+namespace {
+constexpr int kStatusMessageMs = 8000;
+constexpr int kRowPadding = 10;
+}  // namespace
+
+MainWindow::MainWindow(fleet::FleetService& fleet, QWidget* parent)
+    : QMainWindow(parent), m_fleet(fleet) {
+    initUiResources();
+    setWindowTitle(tr("otafleet"));
+    setWindowIcon(QIcon(QStringLiteral(":/otafleet/icons/otafleet.svg")));
+    m_model = new DeviceTableModel(m_fleet, this);
+
+    m_table = new QTableView;
+    m_table->setObjectName(QStringLiteral("devices"));
+    m_table->setModel(m_model);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->setAlternatingRowColors(true);
+    m_table->setShowGrid(false);
+    m_table->setWordWrap(false);
+    m_table->verticalHeader()->hide();
+    // Fixed row heights: the view never measures rows, so thousands of devices stay fast.
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + kRowPadding);
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    m_table->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    const QList<int> widths = {150, 110, 90, 90, 130, 130};
+    for (int column = 0; column < widths.size(); ++column)
+        m_table->setColumnWidth(column, widths.at(column));
+
+    m_details = new DeviceDetailsPane;
+    m_details->setMinimumWidth(280);
+    auto* splitter = new QSplitter;
+    splitter->addWidget(m_table);
+    splitter->addWidget(m_details);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 1);
+    setCentralWidget(splitter);
+
+    m_summary = new QLabel;
+    statusBar()->addPermanentWidget(m_summary);
+    createActions();
+
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &MainWindow::showSelected);
+    connect(&m_fleet, &fleet::FleetService::deviceChanged, this, [this](qint64 id) {
+        if (id == selectedDeviceId())
+            showSelected();
+        updateSummary();
+    });
+    connect(&m_fleet, &fleet::FleetService::deviceAdded, this, &MainWindow::updateSummary);
+    connect(&m_fleet, &fleet::FleetService::deviceRemoved, this, &MainWindow::updateSummary);
+    connect(&m_fleet, &fleet::FleetService::operationFinished, this,
+            &MainWindow::onOperationFinished);
+    connect(m_model, &QAbstractItemModel::modelReset, this, &MainWindow::showSelected);
+    // Something is always selected when there is something to select: the details pane and the
+    // actions then have a subject without an extra click.
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, [this] {
+        if (selectedDeviceId() == 0)
+            m_table->selectRow(0);
+    });
+    if (m_model->rowCount() > 0)
+        m_table->selectRow(0);
+    updateSummary();
+    showSelected();
+    resize(1180, 640);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createActions() {
+    const auto icon = [](const char* name) {
+        return QIcon(QStringLiteral(":/otafleet/icons/%1.svg").arg(QLatin1String(name)));
+    };
+    m_addAction = new QAction(icon("add"), tr("&Add device…"), this);
+    m_addAction->setShortcut(QKeySequence::New);
+    m_updateAction = new QAction(icon("update"), tr("&Update…"), this);
+    m_updateAction->setShortcut(tr("Ctrl+U"));
+    m_rollbackAction = new QAction(icon("rollback"), tr("&Roll back"), this);
+    m_refreshAction = new QAction(icon("refresh"), tr("Re&fresh"), this);
+    m_refreshAction->setShortcut(QKeySequence::Refresh);
+    m_commitAction = new QAction(tr("&Commit trial"), this);
+    m_rebootAction = new QAction(tr("Re&boot"), this);
+    m_removeAction = new QAction(tr("Re&move from fleet"), this);
+    m_addAction->setToolTip(tr("Add a device by its address"));
+    m_updateAction->setToolTip(tr("Install a signed bundle on the selected device"));
+    m_rollbackAction->setToolTip(tr("Boot the selected device from its other slot"));
+    m_refreshAction->setToolTip(tr("Ask every device for its state"));
+
+    connect(m_addAction, &QAction::triggered, this, &MainWindow::openAddDeviceDialog);
+    connect(m_updateAction, &QAction::triggered, this, &MainWindow::openUpdateDialog);
+    connect(m_rollbackAction, &QAction::triggered, this, &MainWindow::rollbackSelected);
+    connect(m_refreshAction, &QAction::triggered, this, &MainWindow::refreshAll);
+    const auto report = [this](const Status& status) {
+        if (!status)
+            statusBar()->showMessage(status.error().message, kStatusMessageMs);
+    };
+    connect(m_commitAction, &QAction::triggered, this,
+            [this, report] { report(m_fleet.commit(selectedDeviceId())); });
+    connect(m_rebootAction, &QAction::triggered, this,
+            [this, report] { report(m_fleet.reboot(selectedDeviceId())); });
+    connect(m_removeAction, &QAction::triggered, this,
+            [this, report] { report(m_fleet.removeDevice(selectedDeviceId())); });
+
+    auto* toolbar = addToolBar(tr("Devices"));
+    toolbar->setObjectName(QStringLiteral("mainToolbar"));
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->setMovable(false);
+    toolbar->addAction(m_addAction);
+    toolbar->addSeparator();
+    toolbar->addAction(m_updateAction);
+    toolbar->addAction(m_rollbackAction);
+    toolbar->addSeparator();
+    toolbar->addAction(m_refreshAction);
+
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
+    quit->setShortcut(QKeySequence::Quit);
+    QMenu* device = menuBar()->addMenu(tr("&Device"));
+    device->addAction(m_addAction);
+    device->addSeparator();
+    device->addAction(m_updateAction);
+    device->addAction(m_commitAction);
+    device->addAction(m_rollbackAction);
+    device->addAction(m_rebootAction);
+    device->addSeparator();
+    device->addAction(m_refreshAction);
+    device->addAction(m_removeAction);
+    m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_table->addActions(
+        {m_updateAction, m_commitAction, m_rollbackAction, m_rebootAction, m_removeAction});
+}
+
+qint64 MainWindow::selectedDeviceId() const {
+    const QModelIndexList rows = m_table->selectionModel()->selectedRows();
+    return rows.isEmpty() ? 0 : m_model->deviceIdAt(rows.first().row());
+}
+
+void MainWindow::selectDevice(qint64 id) {
+    const int row = m_model->rowOf(id);
+    if (row >= 0)
+        m_table->selectRow(row);
+}
+
+void MainWindow::showSelected() {
+    const qint64 id = selectedDeviceId();
+    m_details->setDevice(id ? m_fleet.device(id) : std::nullopt);
+    updateActions();
+}
+
+void MainWindow::updateActions() {
+    const auto device = m_fleet.device(selectedDeviceId());
+    const bool idle = device && !device->running;
+    m_updateAction->setEnabled(idle);
+    m_rollbackAction->setEnabled(idle && device->snapshot);
+    m_commitAction->setEnabled(idle && device->snapshot && device->snapshot->trial);
+    m_rebootAction->setEnabled(idle);
+    m_removeAction->setEnabled(device.has_value());
+}
+
+void MainWindow::updateSummary() {
+    const QList<fleet::FleetDevice> all = m_fleet.devices();
+    int busy = 0;
+    int failing = 0;
+    for (const fleet::FleetDevice& d : all) {
+        busy += d.running ? 1 : 0;
+        failing += d.lastError ? 1 : 0;
+    }
+    QString text = all.size() == 1 ? tr("1 device") : tr("%1 devices").arg(all.size());
+    if (busy > 0)
+        text += tr(" · %1 busy").arg(busy);
+    if (failing > 0)
+        text += tr(" · %1 with errors").arg(failing);
+    m_summary->setText(text);
+    updateActions();
+}
+
+AddDeviceDialog* MainWindow::openAddDeviceDialog() {
+    auto* dialog = new AddDeviceDialog(m_fleet, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        selectDevice(dialog->addedDeviceId());
+        statusBar()->showMessage(tr("Device added; contacting it…"), kStatusMessageMs);
+    });
+    dialog->open();
+    return dialog;
+}
+
+UpdateDialog* MainWindow::openUpdateDialog() {
+    const qint64 id = selectedDeviceId();
+    if (!id) {
+        statusBar()->showMessage(tr("Select a device to update first."), kStatusMessageMs);
+        return nullptr;
+    }
+    auto* dialog = new UpdateDialog(m_fleet, id, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
+}
+
+void MainWindow::rollbackSelected() {
+    const auto device = m_fleet.device(selectedDeviceId());
+    if (!device)
+        return;
+    if (m_confirmRollback) {
+        const auto answer = QMessageBox::question(
+            this, tr("Roll back"),
+            tr("Reboot %1 into the firmware of its other slot?").arg(device->displayName()));
+        if (answer != QMessageBox::Yes)
+            return;
+    }
+    if (auto started = m_fleet.rollback(device->id); !started)
+        statusBar()->showMessage(started.error().message, kStatusMessageMs);
+    else
+        statusBar()->showMessage(tr("Rolling back %1…").arg(device->displayName()));
+}
+
+void MainWindow::refreshAll() {
+    m_fleet.refreshAll();
+}
+
+void MainWindow::onOperationFinished(qint64 id, link::LinkOperation operation,
+                                     const std::optional<Error>& error) {
+    if (operation == link::LinkOperation::Refresh && !error)
+        return;
+    const auto device = m_fleet.device(id);
+    const QString name = device ? device->displayName() : QString::number(id);
+    if (error) {
+        statusBar()->showMessage(tr("%1: %2").arg(name, error->message), kStatusMessageMs);
+        return;
+    }
+    const QString version =
+        device && device->snapshot ? device->snapshot->activeVersion() : QString();
+    statusBar()->showMessage(
+        tr("%1: %2 finished; running %3").arg(name, link::operationName(operation), version),
+        kStatusMessageMs);
+}
+
+}  // namespace otafleet::ui

@@ -1,0 +1,65 @@
+// The console's main window: a toolbar (Add device…, Update…, Roll back, Refresh), the device
+// table, the details pane of the selected device and a status bar. It only wires widgets to the
+// FleetService; every rule lives in services/, every dialog in its own class.
+#pragma once
+
+#include "fleet/FleetService.h"
+
+#include <QMainWindow>
+
+class QAction;
+class QLabel;
+class QTableView;
+
+namespace otafleet::ui {
+
+class AddDeviceDialog;
+class DeviceDetailsPane;
+class DeviceTableModel;
+class UpdateDialog;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(fleet::FleetService& fleet, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    [[nodiscard]] DeviceTableModel* deviceModel() const { return m_model; }
+    [[nodiscard]] QTableView* deviceTable() const { return m_table; }
+    [[nodiscard]] DeviceDetailsPane* detailsPane() const { return m_details; }
+    [[nodiscard]] qint64 selectedDeviceId() const;
+    void selectDevice(qint64 id);
+    // Asking before a rollback is right for people; tests switch it off.
+    void setConfirmRollback(bool confirm) { m_confirmRollback = confirm; }
+
+public Q_SLOTS:
+    // The dialogs are window-modal and delete themselves when closed; returned for tests.
+    AddDeviceDialog* openAddDeviceDialog();
+    UpdateDialog* openUpdateDialog();
+    void rollbackSelected();
+    void refreshAll();
+
+private:
+    void createActions();
+    void updateActions();
+    void showSelected();
+    void onOperationFinished(qint64 id, link::LinkOperation operation,
+                             const std::optional<Error>& error);
+    void updateSummary();
+
+    fleet::FleetService& m_fleet;
+    DeviceTableModel* m_model = nullptr;
+    QTableView* m_table = nullptr;
+    DeviceDetailsPane* m_details = nullptr;
+    QLabel* m_summary = nullptr;
+    QAction* m_addAction = nullptr;
+    QAction* m_updateAction = nullptr;
+    QAction* m_rollbackAction = nullptr;
+    QAction* m_refreshAction = nullptr;
+    QAction* m_commitAction = nullptr;
+    QAction* m_rebootAction = nullptr;
+    QAction* m_removeAction = nullptr;
+    bool m_confirmRollback = true;
+};
+
+}  // namespace otafleet::ui
