@@ -1,0 +1,162 @@
+#include "AgentRunner.h"
+
+#include "agent/Agent.h"
+#include "agent/AgentConfig.h"
+#include "agent/AgentService.h"
+#include "agent/Logging.h"
+#include "common/AtomicFile.h"
+#include "crypto/Certificate.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <linux/close_range.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace otafleet::agent {
+namespace {
+
+enum class Stop { None, Signal, Reboot };
+
+struct StopFlag {
+    std::mutex mutex;
+    std::condition_variable cv;
+    Stop reason = Stop::None;
+
+    void request(Stop r) {
+        std::lock_guard lock(mutex);
+        if (reason == Stop::None)
+            reason = r;
+        cv.notify_all();
+    }
+    Stop wait() {
+        std::unique_lock lock(mutex);
+        cv.wait(lock, [this] { return reason != Stop::None; });
+        return reason;
+    }
+};
+
+Result<std::string> readPem(const QString& path) {
+    auto bytes = readFileBounded(path, 1024 * 1024);
+    if (!bytes) {
+        return fail(
+            QStringLiteral("agent.tls-unreadable"),
+            QStringLiteral("Could not read %1 (%2); run 'otafleet-agent setup' again or fix "
+                           "the [tls] paths.")
+                .arg(path, bytes.error().message));
+    }
+    return bytes->toStdString();
+}
+
+}  // namespace
+
+Status runAgent(const QString& configPath, char** argv) {
+    auto config = AgentConfig::load(configPath);
+    if (!config)
+        return fail(config.error());
+    auto agent = Agent::create(*config);
+    if (!agent)
+        return fail(agent.error());
+    if (auto ok = (*agent)->bootStage(); !ok)
+        return ok;
+
+    auto cert = readPem(config->tlsCertificate);
+    if (!cert)
+        return fail(cert.error());
+    auto key = readPem(config->tlsKey);
+    if (!key)
+        return fail(key.error());
+    auto clientCa = readPem(config->operatorCa);
+    if (!clientCa)
+        return fail(clientCa.error());
+
+    // Operators must present a certificate issued by the operator CA. gRPC 1.51 offers no public
+    // setting to refuse TLS 1.2; both otafleet ends negotiate TLS 1.3 (OpenSSL 3 default).
+    grpc::SslServerCredentialsOptions tls(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    tls.pem_root_certs = *clientCa;
+    tls.pem_key_cert_pairs.push_back({*key, *cert});
+
+    // Signals are taken by one thread with sigwait, blocked everywhere else (gRPC's threads
+    // inherit the mask), so a stop never interrupts a half-written state file.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigset_t previousMask;
+    pthread_sigmask(SIG_BLOCK, &signals, &previousMask);
+
+    StopFlag stop;
+    // The CAs in the operator bundle other than the self-signed root issue operator certificates.
+    QStringList operatorIssuers;
+    if (auto cas = crypto::Certificate::loadPemFile(config->operatorCa)) {
+        for (const crypto::Certificate& ca : *cas) {
+            if (ca.subject() != ca.issuer())
+                operatorIssuers << ca.subject();
+        }
+    }
+    if (operatorIssuers.isEmpty()) {
+        pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
+        return fail(QStringLiteral("agent.tls-unreadable"),
+                    QStringLiteral("%1 holds no operator CA certificate; run 'otafleet-agent "
+                                   "setup' again or fix 'operator_ca' in [tls].")
+                        .arg(config->operatorCa));
+    }
+    AgentService service(
+        **agent, [&stop] { stop.request(Stop::Reboot); }, operatorIssuers);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(config->listenAddress().toStdString(), grpc::SslServerCredentials(tls),
+                             &port);
+    builder.RegisterService(&service);
+    builder.SetMaxReceiveMessageSize(2 * 1024 * 1024);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    if (!server || port == 0) {
+        pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
+        return fail(QStringLiteral("agent.listen-failed"),
+                    QStringLiteral("Could not listen on %1; another program may use the port, or "
+                                   "the address is not on this machine.")
+                        .arg(config->listenAddress()));
+    }
+    std::fprintf(stderr, "otafleet-agent: listening on %s:%d\n",
+                 config->listenHost.toUtf8().constData(), port);
+    std::fflush(stderr);
+
+    std::thread signalThread([&stop, signals] {
+        int received = 0;
+        sigwait(&signals, &received);
+        stop.request(Stop::Signal);
+    });
+    const Stop reason = stop.wait();
+    if (reason == Stop::Reboot) {
+        // Wake the signal thread so it can be joined; SIGTERM is still blocked here.
+        pthread_kill(signalThread.native_handle(), SIGTERM);
+    }
+    signalThread.join();
+
+    qCInfo(lcAgent) << (reason == Stop::Reboot ? "rebooting" : "stopping");
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    server->Wait();
+    server.reset();
+    if (reason != Stop::Reboot) {
+        pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
+        return {};
+    }
+    agent->reset();
+    pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
+    // Files are opened with O_CLOEXEC; this also covers descriptors a library may have opened
+    // without it, so the new image starts with stdin/stdout/stderr only.
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execv("/proc/self/exe", argv);
+    return fail(QStringLiteral("agent.reboot-failed"),
+                QStringLiteral("The agent could not re-execute itself; start it again."));
+}
+
+}  // namespace otafleet::agent

@@ -1,0 +1,156 @@
+// otafleet-agent: `setup` prepares a device directory; `--config FILE` runs the agent.
+#include "AgentRunner.h"
+
+#include "agent/Agent.h"
+#include "agent/AgentSetup.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+#include <cstdio>
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 1;
+
+int failWith(const otafleet::Error& error) {
+    std::fprintf(stderr, "otafleet-agent: %s\n", qPrintable(error.toString()));
+    return kExitFailure;
+}
+
+int usage(const QString& message) {
+    std::fprintf(stderr, "otafleet-agent: %s [agent.usage]\nTry 'otafleet-agent --help'.\n",
+                 qPrintable(message));
+    return kExitUsage;
+}
+
+int runSetup(const QStringList& arguments) {
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Prepares DIR as a ready device for the fleet PKI at PKI: agent.conf, a TLS identity "
+        "issued by the server CA (SAN = the listen host, key 0600), trust/root-ca.pem, the "
+        "operator CA bundle, slot files A and B, and a signed factory image committed in slot A "
+        "(also kept as DIR/factory.otab)."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("setup"), QStringLiteral("The setup command."));
+    const QCommandLineOption dir(QStringLiteral("dir"),
+                                 QStringLiteral("Device directory to create."),
+                                 QStringLiteral("DIR"));
+    const QCommandLineOption pki(QStringLiteral("pki"),
+                                 QStringLiteral("PKI directory made by 'otafleetctl pki init'."),
+                                 QStringLiteral("PKI"));
+    const QCommandLineOption listen(QStringLiteral("listen"),
+                                    QStringLiteral("Address the agent serves on, HOST:PORT."),
+                                    QStringLiteral("HOST:PORT"));
+    const QCommandLineOption model(QStringLiteral("model"),
+                                   QStringLiteral("Device model (default otafleet-devkit)."),
+                                   QStringLiteral("M"), QStringLiteral("otafleet-devkit"));
+    const QCommandLineOption hardware(
+        QStringLiteral("hardware"),
+        QStringLiteral("Hardware revision bundles must name (default rev-a)."), QStringLiteral("H"),
+        QStringLiteral("rev-a"));
+    const QCommandLineOption name(QStringLiteral("name"),
+                                  QStringLiteral("Device name (default: the directory's name)."),
+                                  QStringLiteral("N"));
+    const QCommandLineOption backend(QStringLiteral("boot-backend"),
+                                     QStringLiteral("file (uboot and grub are not yet available)."),
+                                     QStringLiteral("B"), QStringLiteral("file"));
+    const QCommandLineOption pinEnv(
+        QStringLiteral("pin-env"),
+        QStringLiteral(
+            "Environment variable holding the token PIN when the PKI keys are on a token."),
+        QStringLiteral("VAR"));
+    const QCommandLineOption version(
+        QStringLiteral("factory-version"),
+        QStringLiteral("Version of the factory image (default 1.0.0)."), QStringLiteral("V"),
+        QStringLiteral("1.0.0"));
+    const QCommandLineOption security(
+        QStringLiteral("factory-security-version"),
+        QStringLiteral("Security version of the factory image (default 1)."), QStringLiteral("N"),
+        QStringLiteral("1"));
+    const QCommandLineOption slotSize(
+        QStringLiteral("slot-size"),
+        QStringLiteral("Capacity of each slot in bytes (default 67108864)."),
+        QStringLiteral("BYTES"), QStringLiteral("67108864"));
+    p.addOptions(
+        {dir, pki, listen, model, hardware, name, backend, pinEnv, version, security, slotSize});
+    if (!p.parse(arguments))
+        return usage(p.errorText());
+    if (p.isSet(QStringLiteral("help"))) {
+        std::fprintf(stdout, "%s", qPrintable(p.helpText()));
+        return 0;
+    }
+    otafleet::agent::SetupOptions o;
+    o.directory = p.value(dir);
+    o.pkiDirectory = p.value(pki);
+    o.listen = p.value(listen);
+    o.model = p.value(model);
+    o.hardware = p.value(hardware);
+    o.name = p.value(name);
+    o.bootBackend = p.value(backend);
+    o.pinEnv = p.value(pinEnv);
+    o.factoryVersion = p.value(version);
+    bool ok1 = false, ok2 = false;
+    o.factorySecurityVersion = p.value(security).toULongLong(&ok1);
+    o.slotSize = p.value(slotSize).toULongLong(&ok2);
+    if (!ok1 || !ok2 || o.slotSize == 0) {
+        return usage(
+            QStringLiteral("--factory-security-version and --slot-size take whole numbers"));
+    }
+    if (o.directory.isEmpty() || o.pkiDirectory.isEmpty() || o.listen.isEmpty()) {
+        return usage(QStringLiteral("setup needs --dir, --pki and --listen"));
+    }
+    if (auto result = otafleet::agent::setUpAgent(o); !result)
+        return failWith(result.error());
+    std::fprintf(stdout, "otafleet-agent: set up %s (config %s/agent.conf)\n",
+                 qPrintable(o.directory), qPrintable(o.directory));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    qSetMessagePattern(QStringLiteral("%{category} %{type}: %{message}"));
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("otafleet-agent"));
+    QCoreApplication::setApplicationVersion(otafleet::agent::agentVersion());
+    const QStringList arguments = QCoreApplication::arguments();
+    if (arguments.size() > 1 && arguments.at(1) == u"setup")
+        return runSetup(arguments);
+
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "The otafleet device agent: A/B slots, verified installs, trial boots with automatic "
+        "revert, served over gRPC/TLS to operators with client certificates.\n\n"
+        "Commands:\n"
+        "  otafleet-agent setup --dir DIR --pki PKI --listen HOST:PORT [options]\n"
+        "      prepare a device directory (see 'otafleet-agent setup --help')\n"
+        "  otafleet-agent --config DIR/agent.conf\n"
+        "      run the agent: boot stage (trial countdown, slot verification, health check),\n"
+        "      then serve; prints 'otafleet-agent: listening on HOST:PORT' when ready.\n\n"
+        "Every error is printed as a sentence and a stable [code]; the exit code is 0 only on "
+        "success (1 failure, 2 usage)."));
+    p.addHelpOption();
+    p.addVersionOption();
+    const QCommandLineOption config(QStringLiteral("config"),
+                                    QStringLiteral("The agent's configuration file."),
+                                    QStringLiteral("FILE"));
+    p.addOption(config);
+    if (!p.parse(arguments))
+        return usage(p.errorText());
+    if (p.isSet(QStringLiteral("help"))) {
+        std::fprintf(stdout, "%s", qPrintable(p.helpText()));
+        return 0;
+    }
+    if (p.isSet(QStringLiteral("version"))) {
+        std::fprintf(stdout, "otafleet-agent %s\n", qPrintable(otafleet::agent::agentVersion()));
+        return 0;
+    }
+    if (!p.isSet(config))
+        return usage(QStringLiteral("pass --config DIR/agent.conf or the setup command"));
+    if (auto result = otafleet::agent::runAgent(p.value(config), argv); !result) {
+        return failWith(result.error());
+    }
+    return 0;
+}

@@ -1,0 +1,461 @@
+#include "agent/Agent.h"
+
+#include "agent/Logging.h"
+#include "bundle/Bundle.h"
+#include "bundle/BundleVerifier.h"
+#include "common/SemVer.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
+#include <QProcessEnvironment>
+
+#include <unistd.h>
+#include <csignal>
+
+namespace otafleet::agent {
+namespace {
+
+class NullSink final : public bundle::PayloadSink {
+public:
+    Status write(QByteArrayView) override { return {}; }
+};
+
+// Progress is reported at most every this many bytes, so a stream is not flooded.
+constexpr qint64 kProgressStep = 256 * 1024;
+
+std::function<void(qint64, qint64)> throttled(InstallPhase phase, const QString& version,
+                                              const QString& slot,
+                                              const std::function<void(const InstallEvent&)>& out) {
+    auto last = std::make_shared<qint64>(-kProgressStep);
+    return [=](qint64 done, qint64 total) {
+        if (out && (done - *last >= kProgressStep || done == total)) {
+            *last = done;
+            out(InstallEvent{phase, done, total, version, slot});
+        }
+    };
+}
+
+}  // namespace
+
+QString agentVersion() {
+    return QStringLiteral(OTAFLEET_VERSION);
+}
+
+Agent::Agent(AgentConfig config, std::unique_ptr<BootControl> boot, crypto::TrustStore trust)
+    : m_config(std::move(config)),
+      m_boot(std::move(boot)),
+      m_trust(std::move(trust)),
+      m_slots(m_config.slotA, m_config.slotB,
+              QDir(m_config.dataDir).filePath(QStringLiteral("state"))),
+      m_uploads(QDir(m_config.dataDir).filePath(QStringLiteral("incoming")),
+                m_config.maxBundleSize) {}
+
+Result<std::unique_ptr<Agent>> Agent::create(const AgentConfig& config) {
+    auto boot = createBootControl(config);
+    if (!boot)
+        return fail(boot.error());
+    auto trust = crypto::TrustStore::fromPemFile(config.bundleRoot);
+    if (!trust)
+        return fail(trust.error());
+    return std::unique_ptr<Agent>(new Agent(config, std::move(*boot), std::move(*trust)));
+}
+
+void Agent::setError(const Error& error) {
+    qCWarning(lcAgent).noquote() << error.toString();
+    m_lastError = error;
+}
+
+Status Agent::bootStage() {
+    std::lock_guard op(m_operation);
+    auto state = m_boot->load();
+    if (!state)
+        return fail(state.error());
+    const boot::Decision decision = boot::begin(*state);
+    // The used try is on disk before anything else runs: a crash during this boot counts.
+    if (auto ok = m_boot->store(*state); !ok)
+        return ok;
+    std::lock_guard lock(m_mutex);
+    if (decision.exhaustedRevert) {
+        m_reverted = true;
+        setError(Error{QStringLiteral("agent.trial-exhausted"),
+                       QStringLiteral("The trial of slot %1 used all its boots without a commit; "
+                                      "the device went back to slot %2.")
+                           .arg(slotName(otherSlot(state->primary)), slotName(state->primary))});
+    }
+    return settle(*state, 0);
+}
+
+// Boots the primary slot if it verifies, else the other verified slot; runs the health check and
+// reverts a failed trial. Called with m_mutex held.
+Status Agent::settle(BootState& state, int depth) {
+    SlotId booted = state.primary;
+    auto content = m_slots.verify(booted, m_trust);
+    if (!content) {
+        setError(content.error());
+        if (state.trial) {
+            boot::revertTrial(state);
+            m_reverted = true;
+        } else {
+            state.setStatus(booted, SlotStatus::Bad);
+            if (state.status(otherSlot(booted)) == SlotStatus::Good) {
+                state.primary = otherSlot(booted);
+            }
+        }
+        if (auto ok = m_boot->store(state); !ok)
+            return ok;
+        booted = state.primary;
+        content =
+            state.status(booted) == SlotStatus::Good ? m_slots.verify(booted, m_trust) : content;
+        if (!content) {
+            if (state.status(booted) == SlotStatus::Good) {
+                state.setStatus(booted, SlotStatus::Bad);
+                if (auto ok = m_boot->store(state); !ok)
+                    return ok;
+            }
+            qCCritical(lcAgent) << "no slot holds verified firmware; waiting for an install";
+            m_state = state;
+            m_booted = booted;
+            m_bootable = false;
+            m_healthOk = false;
+            return {};
+        }
+    }
+    m_state = state;
+    m_booted = booted;
+    m_bootable = true;
+    qCInfo(lcAgent).noquote() << QStringLiteral("booted slot %1 (version %2)%3")
+                                     .arg(slotName(booted), content->version,
+                                          state.trial ? QStringLiteral(", trial") : QString());
+    m_healthOk = runHealthCheck(booted, *content);
+    if (!m_healthOk && state.trial && state.primary == booted && depth == 0) {
+        setError(Error{QStringLiteral("agent.health-check-failed"),
+                       QStringLiteral("The health check of version %1 in slot %2 failed during "
+                                      "its trial; the device went back to slot %3.")
+                           .arg(content->version, slotName(booted), slotName(otherSlot(booted)))});
+        boot::revertTrial(state);
+        m_reverted = true;
+        if (auto ok = m_boot->store(state); !ok)
+            return ok;
+        return settle(state, depth + 1);
+    }
+    return {};
+}
+
+bool Agent::runHealthCheck(SlotId slot, const SlotContent& content) {
+    if (m_config.healthCommand.isEmpty())
+        return true;
+    QStringList args = QProcess::splitCommand(m_config.healthCommand);
+    if (args.isEmpty())
+        return false;
+    QProcess process;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("OTAFLEET_SLOT"), slotName(slot));
+    env.insert(QStringLiteral("OTAFLEET_SLOT_PATH"), m_slots.slotPath(slot));
+    env.insert(QStringLiteral("OTAFLEET_VERSION"), content.version);
+    process.setProcessEnvironment(env);
+    process.setProcessChannelMode(QProcess::ForwardedChannels);
+    process.setStandardInputFile(QProcess::nullDevice());
+    // Its own process group, so a timeout kills the command and everything it started.
+    process.setChildProcessModifier([] { ::setpgid(0, 0); });
+    const QString program = args.takeFirst();
+    process.start(program, args);
+    if (!process.waitForStarted(5000)) {
+        qCWarning(lcAgent).noquote() << "health command could not start:" << program;
+        return false;
+    }
+    if (!process.waitForFinished(m_config.healthTimeoutSeconds * 1000)) {
+        qCWarning(lcAgent) << "health command timed out after" << m_config.healthTimeoutSeconds
+                           << "s";
+        ::kill(-static_cast<pid_t>(process.processId()), SIGKILL);
+        process.waitForFinished(2000);
+        return false;
+    }
+    const bool ok = process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0;
+    qCInfo(lcAgent) << "health command exited with" << process.exitCode()
+                    << (ok ? "(healthy)" : "(unhealthy)");
+    return ok;
+}
+
+AgentReport Agent::report() const {
+    std::lock_guard lock(m_mutex);
+    AgentReport r;
+    r.activeSlot = slotName(m_booted);
+    r.trial = m_state.trial && m_state.primary == m_booted;
+    r.triesLeft = m_state.triesLeft;
+    r.storedSecurityVersion = m_state.securityVersion;
+    r.healthOk = m_healthOk;
+    r.lastError = m_lastError;
+    r.bootCount = m_state.bootCount;
+    if (m_installing)
+        r.state = QStringLiteral("installing");
+    else if (m_receiving > 0)
+        r.state = QStringLiteral("receiving");
+    else if (!m_bootable)
+        r.state = QStringLiteral("error");
+    else if (m_state.primary != m_booted)
+        r.state = QStringLiteral("pending-reboot");
+    else if (r.trial)
+        r.state = QStringLiteral("trial");
+    else if (m_reverted)
+        r.state = QStringLiteral("reverted");
+    else
+        r.state = QStringLiteral("idle");
+    for (SlotId slot : {SlotId::A, SlotId::B}) {
+        SlotReport s;
+        s.name = slotName(slot);
+        const SlotStatus status = m_state.status(slot);
+        if (status == SlotStatus::Good) {
+            if (auto c = m_slots.describe(slot))
+                s.content = *c;
+        }
+        if (status == SlotStatus::Empty)
+            s.state = QStringLiteral("empty");
+        else if (status == SlotStatus::Bad)
+            s.state = QStringLiteral("bad");
+        else if (slot == m_booted && m_bootable)
+            s.state = r.trial ? QStringLiteral("trial") : QStringLiteral("active");
+        else if (slot == m_state.primary)
+            s.state = QStringLiteral("pending");
+        else
+            s.state = QStringLiteral("inactive");
+        r.slots << s;
+    }
+    return r;
+}
+
+Result<UploadProgress> Agent::uploadProgress(const QString& transferId) const {
+    return m_uploads.progress(transferId);
+}
+
+Result<UploadProgress> Agent::uploadChunk(const QString& transferId, quint64 totalSize,
+                                          quint64 offset, QByteArrayView data) {
+    return m_uploads.append(transferId, totalSize, offset, data);
+}
+
+void Agent::setReceiving(bool receiving) {
+    std::lock_guard lock(m_mutex);
+    m_receiving += receiving ? 1 : -1;
+}
+
+Status Agent::finishUpload(const QString& transferId) {
+    return m_uploads.sync(transferId);
+}
+
+Status Agent::install(const QString& transferId,
+                      const std::function<void(const InstallEvent&)>& progress) {
+    std::unique_lock op(m_operation, std::try_to_lock);
+    if (!op.owns_lock()) {
+        return fail(QStringLiteral("agent.busy"),
+                    QStringLiteral("Another install, commit or rollback is running; wait for it to "
+                                   "finish and try again."));
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_installing = true;
+    }
+    Status result = installLocked(transferId, progress);
+    if (!result && (result.error().code.startsWith(u"bundle.") ||
+                    result.error().code.startsWith(u"crypto."))) {
+        // A refused bundle stays refused; keeping it would only hold disk space.
+        m_uploads.remove(transferId);
+    }
+    std::lock_guard lock(m_mutex);
+    m_installing = false;
+    if (!result)
+        setError(result.error());
+    return result;
+}
+
+Status Agent::installLocked(const QString& transferId,
+                            const std::function<void(const InstallEvent&)>& progress) {
+    auto upload = m_uploads.progress(transferId);
+    if (!upload)
+        return fail(upload.error());
+    if (upload->received == 0) {
+        return fail(QStringLiteral("agent.upload-missing"),
+                    QStringLiteral("No bundle with transfer id %1 has been uploaded; upload it "
+                                   "first.")
+                        .arg(transferId));
+    }
+    if (!upload->complete()) {
+        return fail(QStringLiteral("agent.upload-incomplete"),
+                    QStringLiteral("The agent holds %1 of %2 bytes of transfer %3; finish the "
+                                   "upload before installing.")
+                        .arg(upload->received)
+                        .arg(upload->total)
+                        .arg(transferId));
+    }
+    BootState state;
+    SlotId target;
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_state.primary != m_booted || m_state.trial) {
+            return fail(QStringLiteral("agent.reboot-pending"),
+                        QStringLiteral("An installed update or a rollback waits for a reboot or a "
+                                       "commit; finish it before installing again."));
+        }
+        state = m_state;
+        target = otherSlot(m_booted);
+    }
+    const QString slot = slotName(target);
+
+    auto reader = bundle::BundleReader::open(m_uploads.partPath(transferId));
+    if (!reader)
+        return fail(reader.error());
+    bundle::VerifyPolicy policy;
+    policy.trust = m_trust;
+    policy.hardware = m_config.hardware;
+    policy.minSecurityVersion = state.securityVersion;
+    if (auto v = SemVer::parse(agentVersion()))
+        policy.agentVersion = *v;
+    auto verified = bundle::BundleVerifier::verifyMetadata(*reader, policy);
+    if (!verified)
+        return fail(verified.error());
+    const bundle::Manifest& manifest = verified->manifest;
+    const QString version = manifest.version.toString();
+    if (manifest.payloads.size() != 1 ||
+        manifest.payloads.first().encoding != bundle::Encoding::Raw) {
+        return fail(QStringLiteral("agent.unsupported-payload"),
+                    QStringLiteral("This agent installs bundles with exactly one raw payload; "
+                                   "version %1 has another layout.")
+                        .arg(version));
+    }
+    const quint64 size = manifest.payloads.first().size;
+    if (m_config.slotSize > 0 && size > m_config.slotSize) {
+        return fail(QStringLiteral("agent.slot-too-small"),
+                    QStringLiteral("The payload has %1 bytes but a slot holds %2.")
+                        .arg(size)
+                        .arg(m_config.slotSize));
+    }
+    if (progress)
+        progress(InstallEvent{InstallPhase::Verifying, 0, qint64(size), version, slot});
+
+    // The whole payload is hash-checked from the staged file first, so a corrupted bundle is
+    // refused with both slots and the boot state untouched.
+    NullSink nullSink;
+    if (auto ok = bundle::BundleVerifier::streamPayload(
+            *reader, 0, nullSink, throttled(InstallPhase::Verifying, version, slot, progress));
+        !ok) {
+        return ok;
+    }
+
+    // From here on the target slot changes: it is marked bad before its first byte is written
+    // so that no crash can leave a half-written slot looking bootable.
+    state.setStatus(target, SlotStatus::Bad);
+    if (auto ok = m_boot->store(state); !ok)
+        return ok;
+    {
+        std::lock_guard lock(m_mutex);
+        m_state = state;
+    }
+    if (auto ok = m_slots.writePayload(target, *reader, 0,
+                                       throttled(InstallPhase::Writing, version, slot, progress));
+        !ok) {
+        return ok;
+    }
+    if (progress)
+        progress(InstallEvent{InstallPhase::Finalizing, qint64(size), qint64(size), version, slot});
+    if (auto ok = m_slots.storeManifest(target, reader->manifestBytes(), reader->signature());
+        !ok) {
+        return ok;
+    }
+    boot::startTrial(state, target, m_config.trialTries);
+    if (auto ok = m_boot->store(state); !ok)
+        return ok;
+    {
+        std::lock_guard lock(m_mutex);
+        m_state = state;
+        m_lastError.reset();
+    }
+    m_uploads.remove(transferId);
+    qCInfo(lcAgent).noquote()
+        << QStringLiteral("installed version %1 into slot %2; pending reboot").arg(version, slot);
+    if (progress)
+        progress(InstallEvent{InstallPhase::Done, qint64(size), qint64(size), version, slot});
+    return {};
+}
+
+Status Agent::commit() {
+    std::lock_guard op(m_operation);
+    std::lock_guard lock(m_mutex);
+    if (!m_healthOk) {
+        return fail(QStringLiteral("agent.health-not-ok"),
+                    QStringLiteral("The running firmware has not passed its health check, so it "
+                                   "cannot be committed."));
+    }
+    auto content = m_slots.describe(m_booted);
+    if (!content)
+        return fail(content.error());
+    BootState state = m_state;
+    if (auto ok = boot::commit(state, m_booted, content->securityVersion); !ok)
+        return ok;
+    if (auto ok = m_boot->store(state); !ok)
+        return ok;
+    m_state = state;
+    m_reverted = false;
+    m_lastError.reset();
+    qCInfo(lcAgent).noquote() << "committed slot" << slotName(m_booted);
+    return {};
+}
+
+Status Agent::rollback() {
+    std::lock_guard op(m_operation);
+    std::lock_guard lock(m_mutex);
+    const SlotId other = otherSlot(m_booted);
+    if (m_state.status(other) == SlotStatus::Good) {
+        // The other slot is checked now, not only at the next boot, so a rollback never
+        // points the device at firmware that would be refused.
+        auto content = m_slots.verify(other, m_trust);
+        if (!content)
+            return fail(content.error());
+        if (content->securityVersion < m_state.securityVersion) {
+            return fail(QStringLiteral("agent.rollback-blocked"),
+                        QStringLiteral("Slot %1 holds security version %2, below the device's "
+                                       "stored %3; anti-rollback forbids booting it.")
+                            .arg(slotName(other))
+                            .arg(content->securityVersion)
+                            .arg(m_state.securityVersion));
+        }
+    }
+    BootState state = m_state;
+    if (auto ok = boot::rollback(state, m_booted); !ok)
+        return ok;
+    if (auto ok = m_boot->store(state); !ok)
+        return ok;
+    m_state = state;
+    qCInfo(lcAgent).noquote() << "rollback: slot" << slotName(other) << "is primary";
+    return {};
+}
+
+Status Agent::installFactoryImage(const AgentConfig& config, const QString& bundlePath) {
+    auto trust = crypto::TrustStore::fromPemFile(config.bundleRoot);
+    if (!trust)
+        return fail(trust.error());
+    auto reader = bundle::BundleReader::open(bundlePath);
+    if (!reader)
+        return fail(reader.error());
+    bundle::VerifyPolicy policy;
+    policy.trust = *trust;
+    policy.hardware = config.hardware;
+    auto verified = bundle::BundleVerifier::verifyMetadata(*reader, policy);
+    if (!verified)
+        return fail(verified.error());
+    const SlotStore slots(config.slotA, config.slotB,
+                          QDir(config.dataDir).filePath(QStringLiteral("state")));
+    if (auto ok = slots.writePayload(SlotId::A, *reader, 0, {}); !ok)
+        return ok;
+    if (auto ok = slots.storeManifest(SlotId::A, reader->manifestBytes(), reader->signature());
+        !ok) {
+        return ok;
+    }
+    BootState state;
+    state.primary = SlotId::A;
+    state.securityVersion = verified->manifest.securityVersion;
+    state.setStatus(SlotId::A, SlotStatus::Good);
+    state.setStatus(SlotId::B, SlotStatus::Empty);
+    FileBootControl boot(bootStatePath(config.dataDir));
+    return boot.store(state);
+}
+
+}  // namespace otafleet::agent

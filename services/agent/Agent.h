@@ -1,0 +1,105 @@
+// The agent's core, independent of gRPC: the boot stage run at every start (trial countdown,
+// boot verifier, health check, automatic revert), uploads, install into the inactive slot,
+// commit and rollback. All methods are thread-safe; the service layer only translates.
+#pragma once
+
+#include "agent/AgentConfig.h"
+#include "agent/BootControl.h"
+#include "agent/SlotStore.h"
+#include "agent/UploadStore.h"
+#include "common/Error.h"
+#include "crypto/Cms.h"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace otafleet::agent {
+
+enum class InstallPhase { Verifying, Writing, Finalizing, Done };
+
+struct InstallEvent {
+    InstallPhase phase;
+    qint64 done = 0;
+    qint64 total = 0;
+    QString version;
+    QString slot;
+};
+
+struct SlotReport {
+    QString name;
+    QString state;  // empty|active|inactive|trial|pending|bad
+    std::optional<SlotContent> content;
+};
+
+struct AgentReport {
+    QString activeSlot;
+    bool trial = false;
+    int triesLeft = 0;
+    quint64 storedSecurityVersion = 0;
+    QString state;  // idle|receiving|installing|pending-reboot|trial|reverted|error
+    bool healthOk = false;
+    std::optional<Error> lastError;
+    quint64 bootCount = 0;
+    QList<SlotReport> slots;
+};
+
+[[nodiscard]] QString agentVersion();
+
+class Agent {
+public:
+    // Loads trust anchors and the boot backend. Errors agent.boot-backend-unavailable,
+    // crypto.trust-unreadable.
+    [[nodiscard]] static Result<std::unique_ptr<Agent>> create(const AgentConfig& config);
+
+    // A simulated boot; see DESIGN.md section 6. Fails only when the boot state is unusable.
+    [[nodiscard]] Status bootStage();
+
+    [[nodiscard]] const AgentConfig& config() const { return m_config; }
+    [[nodiscard]] AgentReport report() const;
+
+    [[nodiscard]] Result<UploadProgress> uploadProgress(const QString& transferId) const;
+    [[nodiscard]] Result<UploadProgress> uploadChunk(const QString& transferId, quint64 totalSize,
+                                                     quint64 offset, QByteArrayView data);
+    void setReceiving(bool receiving);
+    [[nodiscard]] Status finishUpload(const QString& transferId);
+
+    // Verifies the completely received bundle and writes it to the inactive slot for a trial.
+    [[nodiscard]] Status install(const QString& transferId,
+                                 const std::function<void(const InstallEvent&)>& progress);
+    [[nodiscard]] Status commit();
+    [[nodiscard]] Status rollback();
+
+    // Setup: verifies `bundlePath` and makes it the committed firmware of slot A.
+    [[nodiscard]] static Status installFactoryImage(const AgentConfig& config,
+                                                    const QString& bundlePath);
+
+private:
+    Agent(AgentConfig config, std::unique_ptr<BootControl> boot, crypto::TrustStore trust);
+    [[nodiscard]] Status settle(BootState& state, int depth);
+    [[nodiscard]] bool runHealthCheck(SlotId slot, const SlotContent& content);
+    [[nodiscard]] Status installLocked(const QString& transferId,
+                                       const std::function<void(const InstallEvent&)>& progress);
+    void setError(const Error& error);
+
+    AgentConfig m_config;
+    std::unique_ptr<BootControl> m_boot;
+    crypto::TrustStore m_trust;
+    SlotStore m_slots;
+    UploadStore m_uploads;
+
+    mutable std::mutex m_mutex;  // guards the fields below
+    BootState m_state;
+    SlotId m_booted = SlotId::A;
+    bool m_bootable = false;
+    bool m_healthOk = false;
+    bool m_reverted = false;
+    bool m_installing = false;
+    int m_receiving = 0;
+    std::optional<Error> m_lastError;
+
+    std::mutex m_operation;  // one install/commit/rollback at a time
+};
+
+}  // namespace otafleet::agent

@@ -1,0 +1,61 @@
+// The agent's configuration file (DIR/agent.conf): a small INI dialect ([section], key = value,
+// # comments) read by a bounded parser that reports every problem with its line number, so a
+// technician fixes a broken file in one pass. The agent refuses to start on any error.
+#pragma once
+
+#include "common/Error.h"
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+namespace otafleet::agent {
+
+enum class BootBackend { File, UBoot, Grub };
+
+struct AgentConfig {
+    static constexpr qsizetype kMaxFileSize = 64 * 1024;
+    static constexpr int kMaxLines = 512;
+    static constexpr qsizetype kMaxValueSize = 4 * 1024;
+    static constexpr quint64 kDefaultMaxBundleSize = 4ULL * 1024 * 1024 * 1024;
+
+    // [device]
+    QString deviceId;
+    QString name;
+    QString model;
+    QString hardware;
+    // [agent]
+    QString listenHost;
+    quint16 listenPort = 0;
+    QString dataDir;  // default: the config file's directory
+    quint64 maxBundleSize = kDefaultMaxBundleSize;
+    // [slots]
+    QString slotA;
+    QString slotB;
+    quint64 slotSize = 0;  // 0: no limit besides the disk
+    // [boot]
+    BootBackend bootBackend = BootBackend::File;
+    int trialTries = 3;
+    // [trust]
+    QString bundleRoot;  // root CA that bundles must chain to
+    // [tls]
+    QString tlsCertificate;
+    QString tlsKey;
+    QString operatorCa;  // CAs that issue operator client certificates
+    // [health]
+    QString healthCommand;  // optional; run after each boot, exit 0 = healthy
+    int healthTimeoutSeconds = 30;
+
+    [[nodiscard]] QString listenAddress() const;
+
+    // Parses `text`; `fileName` prefixes messages ("agent.conf:12: ..."), relative paths are
+    // resolved against `baseDir`. Error agent.config-invalid listing every problem, one per line.
+    [[nodiscard]] static Result<AgentConfig> parse(QByteArrayView text, const QString& fileName,
+                                                   const QString& baseDir);
+    // Reads and parses a file (bounded). Errors: agent.config-missing, agent.config-invalid.
+    [[nodiscard]] static Result<AgentConfig> load(const QString& path);
+};
+
+[[nodiscard]] QString bootBackendName(BootBackend backend);
+
+}  // namespace otafleet::agent

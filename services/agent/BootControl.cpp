@@ -1,0 +1,194 @@
+#include "agent/BootControl.h"
+
+#include "common/AtomicFile.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QMap>
+
+namespace otafleet::agent {
+namespace {
+
+constexpr qint64 kMaxStateSize = 4096;
+
+QByteArray statusName(SlotStatus s) {
+    switch (s) {
+        case SlotStatus::Empty:
+            return "empty";
+        case SlotStatus::Good:
+            return "good";
+        case SlotStatus::Bad:
+            return "bad";
+    }
+    return "empty";
+}
+
+std::optional<SlotStatus> statusFromName(QByteArrayView n) {
+    if (n == "empty")
+        return SlotStatus::Empty;
+    if (n == "good")
+        return SlotStatus::Good;
+    if (n == "bad")
+        return SlotStatus::Bad;
+    return std::nullopt;
+}
+
+std::unexpected<Error> corrupt(const QString& what) {
+    return fail(QStringLiteral("agent.state-corrupt"),
+                QStringLiteral("The boot state is damaged (%1); run 'otafleet-agent setup' again "
+                               "to restore a factory state.")
+                    .arg(what));
+}
+
+}  // namespace
+
+QString slotName(SlotId slot) {
+    return slot == SlotId::A ? QStringLiteral("A") : QStringLiteral("B");
+}
+SlotId otherSlot(SlotId slot) {
+    return slot == SlotId::A ? SlotId::B : SlotId::A;
+}
+
+QByteArray BootState::serialize() const {
+    QByteArray out;
+    out += "format=1\n";
+    out += "primary=" + slotName(primary).toLatin1() + '\n';
+    out += "trial=" + QByteArray(trial ? "1" : "0") + '\n';
+    out += "tries_left=" + QByteArray::number(triesLeft) + '\n';
+    out += "security_version=" + QByteArray::number(securityVersion) + '\n';
+    out += "boot_count=" + QByteArray::number(bootCount) + '\n';
+    out += "slot_a=" + statusName(slots[0]) + '\n';
+    out += "slot_b=" + statusName(slots[1]) + '\n';
+    return out;
+}
+
+Result<BootState> BootState::parse(QByteArrayView text) {
+    if (text.size() > kMaxStateSize) {
+        return corrupt(QStringLiteral("too large"));
+    }
+    QMap<QByteArray, QByteArray> values;
+    for (const QByteArray& line : text.toByteArray().split('\n')) {
+        if (line.isEmpty())
+            continue;
+        const qsizetype eq = line.indexOf('=');
+        if (eq <= 0)
+            return corrupt(QStringLiteral("line without '='"));
+        values.insert(line.left(eq), line.mid(eq + 1));
+    }
+    if (values.value("format") != "1")
+        return corrupt(QStringLiteral("unknown format"));
+    BootState s;
+    const QByteArray primary = values.value("primary");
+    if (primary != "A" && primary != "B")
+        return corrupt(QStringLiteral("primary slot"));
+    s.primary = primary == "A" ? SlotId::A : SlotId::B;
+    s.trial = values.value("trial") == "1";
+    bool ok1 = false, ok2 = false, ok3 = false;
+    s.triesLeft = values.value("tries_left").toInt(&ok1);
+    s.securityVersion = values.value("security_version").toULongLong(&ok2);
+    s.bootCount = values.value("boot_count").toULongLong(&ok3);
+    if (!ok1 || !ok2 || !ok3 || s.triesLeft < 0)
+        return corrupt(QStringLiteral("numbers"));
+    const auto a = statusFromName(values.value("slot_a"));
+    const auto b = statusFromName(values.value("slot_b"));
+    if (!a || !b)
+        return corrupt(QStringLiteral("slot status"));
+    s.slots = {*a, *b};
+    return s;
+}
+
+namespace boot {
+
+Decision begin(BootState& state) {
+    ++state.bootCount;
+    if (state.trial && state.triesLeft <= 0) {
+        revertTrial(state);
+        return {state.primary, true};
+    }
+    if (state.trial) {
+        --state.triesLeft;
+    }
+    return {state.primary, false};
+}
+
+void startTrial(BootState& state, SlotId slot, int tries) {
+    state.setStatus(slot, SlotStatus::Good);
+    state.primary = slot;
+    state.trial = true;
+    state.triesLeft = tries;
+}
+
+void revertTrial(BootState& state) {
+    state.setStatus(state.primary, SlotStatus::Bad);
+    state.primary = otherSlot(state.primary);
+    state.trial = false;
+    state.triesLeft = 0;
+}
+
+Status commit(BootState& state, SlotId booted, quint64 slotSecurityVersion) {
+    if (!state.trial || state.primary != booted) {
+        return fail(QStringLiteral("agent.not-in-trial"),
+                    QStringLiteral("There is no trial boot to commit; install an update and "
+                                   "reboot into it first."));
+    }
+    state.trial = false;
+    state.triesLeft = 0;
+    state.securityVersion = std::max(state.securityVersion, slotSecurityVersion);
+    return {};
+}
+
+Status rollback(BootState& state, SlotId booted) {
+    const SlotId other = otherSlot(booted);
+    if (state.status(other) != SlotStatus::Good) {
+        return fail(QStringLiteral("agent.rollback-unavailable"),
+                    QStringLiteral("Slot %1 holds no verified firmware, so there is nothing to "
+                                   "roll back to.")
+                        .arg(slotName(other)));
+    }
+    state.primary = other;
+    state.trial = false;
+    state.triesLeft = 0;
+    return {};
+}
+
+}  // namespace boot
+
+Result<BootState> FileBootControl::load() {
+    if (!QFileInfo::exists(m_path)) {
+        return fail(
+            QStringLiteral("agent.state-missing"),
+            QStringLiteral("No boot state at %1; run 'otafleet-agent setup' first.").arg(m_path));
+    }
+    auto bytes = readFileBounded(m_path, kMaxStateSize);
+    if (!bytes)
+        return fail(bytes.error());
+    return BootState::parse(*bytes);
+}
+
+Status FileBootControl::store(const BootState& state) {
+    if (!QDir().mkpath(QFileInfo(m_path).absolutePath())) {
+        return fail(QStringLiteral("io.write-failed"),
+                    QStringLiteral("Could not create the state directory for %1.").arg(m_path));
+    }
+    return writeFileAtomically(m_path, state.serialize(), 0600);
+}
+
+QString bootStatePath(const QString& dataDir) {
+    return QDir(dataDir).filePath(QStringLiteral("state/boot.state"));
+}
+
+Result<std::unique_ptr<BootControl>> createBootControl(const AgentConfig& config) {
+    switch (config.bootBackend) {
+        case BootBackend::File:
+            return std::make_unique<FileBootControl>(bootStatePath(config.dataDir));
+        case BootBackend::UBoot:
+        case BootBackend::Grub:
+            break;
+    }
+    return fail(QStringLiteral("agent.boot-backend-unavailable"),
+                QStringLiteral("The boot backend '%1' is not yet available in this agent; set "
+                               "'backend = file' in [boot].")
+                    .arg(bootBackendName(config.bootBackend)));
+}
+
+}  // namespace otafleet::agent

@@ -1,0 +1,3 @@
+#include "agent/Logging.h"
+
+Q_LOGGING_CATEGORY(lcAgent, "otafleet.agent")

@@ -1,0 +1,160 @@
+#include "agent/SlotStore.h"
+
+#include "common/AtomicFile.h"
+#include "crypto/Sha256.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+
+namespace otafleet::agent {
+namespace {
+
+class FdSink final : public bundle::PayloadSink {
+public:
+    FdSink(int fd, QString path) : m_fd(fd), m_path(std::move(path)) {}
+    Status write(QByteArrayView data) override {
+        const char* p = data.data();
+        qsizetype left = data.size();
+        while (left > 0) {
+            const ssize_t n = ::write(m_fd, p, static_cast<size_t>(left));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                return fail(QStringLiteral("io.write-failed"),
+                            QStringLiteral("Could not write slot %1 (%2).")
+                                .arg(m_path, QString::fromLocal8Bit(std::strerror(errno))));
+            }
+            p += n;
+            left -= n;
+        }
+        return {};
+    }
+
+private:
+    int m_fd;
+    QString m_path;
+};
+
+std::unexpected<Error> tamper(SlotId slot, const QString& why) {
+    return fail(QStringLiteral("agent.tamper-detected"),
+                QStringLiteral("Slot %1 does not match its signed manifest (%2); it will not be "
+                               "booted. Reinstall the firmware.")
+                    .arg(slotName(slot), why));
+}
+
+}  // namespace
+
+SlotContent contentOf(const bundle::Manifest& manifest) {
+    SlotContent c;
+    c.version = manifest.version.toString();
+    c.securityVersion = manifest.securityVersion;
+    if (!manifest.payloads.isEmpty()) {
+        c.sha256 = manifest.payloads.first().sha256;
+        c.size = manifest.payloads.first().size;
+    }
+    return c;
+}
+
+SlotStore::SlotStore(QString slotA, QString slotB, QString stateDir)
+    : m_slots{std::move(slotA), std::move(slotB)}, m_stateDir(std::move(stateDir)) {}
+
+QString SlotStore::slotPath(SlotId slot) const {
+    return m_slots[slotIndex(slot)];
+}
+QString SlotStore::manifestPath(SlotId slot) const {
+    return QDir(m_stateDir)
+        .filePath(QStringLiteral("slot-%1.manifest").arg(slotName(slot).toLower()));
+}
+QString SlotStore::signaturePath(SlotId slot) const {
+    return QDir(m_stateDir).filePath(QStringLiteral("slot-%1.sig").arg(slotName(slot).toLower()));
+}
+
+Result<SlotContent> SlotStore::describe(SlotId slot) const {
+    auto bytes = readFileBounded(manifestPath(slot), bundle::Manifest::kMaxSize);
+    if (!bytes) {
+        return fail(QStringLiteral("agent.slot-empty"),
+                    QStringLiteral("Slot %1 holds no installed firmware.").arg(slotName(slot)));
+    }
+    auto manifest = bundle::Manifest::parse(*bytes);
+    if (!manifest)
+        return tamper(slot, manifest.error().message);
+    if (manifest->payloads.size() != 1)
+        return tamper(slot, QStringLiteral("payload count"));
+    return contentOf(*manifest);
+}
+
+Result<SlotContent> SlotStore::verify(SlotId slot, const crypto::TrustStore& trust) const {
+    auto bytes = readFileBounded(manifestPath(slot), bundle::Manifest::kMaxSize);
+    if (!bytes) {
+        return fail(QStringLiteral("agent.slot-empty"),
+                    QStringLiteral("Slot %1 holds no installed firmware.").arg(slotName(slot)));
+    }
+    auto signature = readFileBounded(signaturePath(slot), crypto::kMaxSignatureSize);
+    if (!signature)
+        return tamper(slot, QStringLiteral("its signature is missing"));
+    auto content = describe(slot);
+    if (!content)
+        return content;
+    // A release certificate that expires after the firmware was installed must not brick the
+    // device: when the signer is no longer valid now, validity is judged at the (signed) time the
+    // manifest was made.
+    auto signers =
+        crypto::verifyDetached(*bytes, *signature, trust, QDateTime::currentDateTimeUtc());
+    if (!signers && signers.error().code == u"crypto.signer-expired") {
+        auto manifest = bundle::Manifest::parse(*bytes);
+        if (manifest && manifest->created.isValid()) {
+            signers = crypto::verifyDetached(*bytes, *signature, trust, manifest->created);
+        }
+    }
+    if (!signers)
+        return tamper(slot, signers.error().message);
+    const QFileInfo info(slotPath(slot));
+    if (!info.exists() || static_cast<quint64>(info.size()) != content->size) {
+        return tamper(slot, QStringLiteral("its size differs"));
+    }
+    auto hash = crypto::Sha256::hashFile(slotPath(slot));
+    if (!hash)
+        return fail(hash.error());
+    if (*hash != content->sha256)
+        return tamper(slot, QStringLiteral("its SHA-256 differs"));
+    return content;
+}
+
+Status SlotStore::storeManifest(SlotId slot, QByteArrayView manifest,
+                                QByteArrayView signature) const {
+    if (!QDir().mkpath(m_stateDir)) {
+        return fail(QStringLiteral("io.write-failed"),
+                    QStringLiteral("Could not create %1.").arg(m_stateDir));
+    }
+    if (auto ok = writeFileAtomically(signaturePath(slot), signature); !ok)
+        return ok;
+    return writeFileAtomically(manifestPath(slot), manifest);
+}
+
+Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, int index,
+                               const bundle::Progress& progress) const {
+    const QString path = slotPath(slot);
+    const int fd =
+        ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return fail(QStringLiteral("io.write-failed"),
+                    QStringLiteral("Could not open slot %1 (%2).")
+                        .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
+    }
+    FdSink sink(fd, path);
+    Status result = bundle::BundleVerifier::streamPayload(reader, index, sink, progress);
+    if (result && ::fsync(fd) != 0) {
+        result = fail(QStringLiteral("io.write-failed"),
+                      QStringLiteral("Could not flush slot %1 to disk.").arg(path));
+    }
+    ::close(fd);
+    return result;
+}
+
+}  // namespace otafleet::agent

@@ -1,0 +1,4 @@
+# Agent core unit tests.
+otafleet_add_test(NAME tst_agentconfig SOURCES tst_agentconfig.cpp LINK otafleet_agentcore LABELS unit)
+otafleet_add_test(NAME tst_bootcontrol SOURCES tst_bootcontrol.cpp LINK otafleet_agentcore LABELS unit)
+otafleet_add_test(NAME tst_uploadstore SOURCES tst_uploadstore.cpp LINK otafleet_agentcore LABELS unit)

@@ -1,0 +1,163 @@
+// AgentConfig: every problem of a broken agent.conf is reported with its line number, and good
+// files parse into the values the agent uses.
+#include "agent/AgentConfig.h"
+
+#include <QTest>
+
+using otafleet::agent::AgentConfig;
+using otafleet::agent::BootBackend;
+
+namespace {
+
+QByteArray validConfig() {
+    return "# device\n"
+           "[device]\n"
+           "id = dev-1\n"
+           "name = bench\n"
+           "model = devkit\n"
+           "hardware = rev-a\n"
+           "\n"
+           "[agent]\n"
+           "listen = 127.0.0.1:7443\n"
+           "[slots]\n"
+           "slot_a = slots/a.img\n"
+           "slot_b = /abs/b.img\n"
+           "[boot]\n"
+           "backend = file\n"
+           "[trust]\n"
+           "bundle_root = trust/root.pem\n"
+           "[tls]\n"
+           "certificate = tls/agent.pem\n"
+           "key = tls/agent.key\n"
+           "operator_ca = trust/operators.pem\n";
+}
+
+}  // namespace
+
+class TestAgentConfig : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void parsesValidFile() {
+        auto config = AgentConfig::parse(validConfig(), QStringLiteral("agent.conf"),
+                                         QStringLiteral("/etc/otafleet"));
+        QVERIFY2(config, config ? "" : qPrintable(config.error().toString()));
+        QCOMPARE(config->deviceId, QStringLiteral("dev-1"));
+        QCOMPARE(config->listenHost, QStringLiteral("127.0.0.1"));
+        QCOMPARE(config->listenPort, quint16(7443));
+        QCOMPARE(config->slotA, QStringLiteral("/etc/otafleet/slots/a.img"));
+        QCOMPARE(config->slotB, QStringLiteral("/abs/b.img"));
+        QCOMPARE(config->trialTries, 3);  // default
+        QCOMPARE(config->dataDir, QStringLiteral("/etc/otafleet"));
+        QCOMPARE(config->maxBundleSize, AgentConfig::kDefaultMaxBundleSize);
+        QCOMPARE(config->bootBackend, BootBackend::File);
+        QVERIFY(config->healthCommand.isEmpty());
+    }
+
+    void reportsBadLines_data() {
+        QTest::addColumn<QByteArray>("extra");
+        QTest::addColumn<QString>("expected");
+        // The valid file has 20 lines, so an appended line is line 21 (22 after a section).
+        QTest::newRow("typo with suggestion")
+            << QByteArray("[boot]\ntries = 4\n")
+            << QStringLiteral("agent.conf:22: unknown key 'tries'; did you mean 'trial_tries'?");
+        QTest::newRow("close misspelling")
+            << QByteArray("[health]\ncomand = /bin/true\n")
+            << QStringLiteral("agent.conf:22: unknown key 'comand'; did you mean 'command'?");
+        QTest::newRow("unknown key without suggestion")
+            << QByteArray("[health]\nzebra = 1\n")
+            << QStringLiteral("agent.conf:22: unknown key 'zebra' in [health]");
+        QTest::newRow("unknown section")
+            << QByteArray("[network]\n")
+            << QStringLiteral("agent.conf:21: unknown section [network]");
+        QTest::newRow("missing equals") << QByteArray("[health]\njust words\n")
+                                        << QStringLiteral("agent.conf:22: expected 'key = value'");
+        QTest::newRow("unterminated section")
+            << QByteArray("[health\n") << QStringLiteral("agent.conf:21: section header lacks");
+        QTest::newRow("tries out of range")
+            << QByteArray("[boot]\ntrial_tries = 0\n")
+            << QStringLiteral("agent.conf:22: 'trial_tries' must be a whole number from 1 to 100");
+        QTest::newRow("duplicate")
+            << QByteArray("[device]\nid = again\n")
+            << QStringLiteral("agent.conf:22: 'id' is set twice in [device]");
+        QTest::newRow("bad timeout")
+            << QByteArray("[health]\ntimeout = 0\n")
+            << QStringLiteral("agent.conf:22: 'timeout' must be seconds from 1 to 3600");
+        QTest::newRow("bad size")
+            << QByteArray("[agent]\nmax_bundle_size = lots\n")
+            << QStringLiteral("agent.conf:22: 'max_bundle_size' must be a positive number");
+        QTest::newRow("overlong value")
+            << QByteArray("[health]\ncommand = ") + QByteArray(5000, 'x') + "\n"
+            << QStringLiteral("agent.conf:22: value of 'command' is longer than 4096");
+    }
+    void reportsBadLines() {
+        QFETCH(QByteArray, extra);
+        QFETCH(QString, expected);
+        auto config = AgentConfig::parse(validConfig() + extra, QStringLiteral("agent.conf"),
+                                         QStringLiteral("/d"));
+        QVERIFY(!config);
+        QCOMPARE(config.error().code, QStringLiteral("agent.config-invalid"));
+        QVERIFY2(config.error().message.contains(expected), qPrintable(config.error().message));
+    }
+
+    void reportsEveryErrorAtOnce() {
+        const QByteArray text = "[device]\nid = x\nhardwre = rev-a\n[agent]\nlisten = nowhere\n";
+        auto config = AgentConfig::parse(text, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY(!config);
+        const QString m = config.error().message;
+        QVERIFY2(m.contains(QStringLiteral("agent.conf:3: unknown key 'hardwre'; did you mean "
+                                           "'hardware'?")),
+                 qPrintable(m));
+        QVERIFY2(m.contains(QStringLiteral("agent.conf:5: 'listen' must be HOST:PORT")),
+                 qPrintable(m));
+        QVERIFY2(m.contains(QStringLiteral("missing required key 'slot_a' in [slots]")),
+                 qPrintable(m));
+        QVERIFY2(m.contains(QStringLiteral("missing required key 'hardware' in [device]")),
+                 qPrintable(m));
+    }
+
+    // The shipped example must always be a valid configuration.
+    void exampleConfigParses() {
+        auto config = AgentConfig::load(
+            QStringLiteral(OTAFLEET_SOURCE_DIR "/resources/agent/agent.conf.example"));
+        QVERIFY2(config, config ? "" : qPrintable(config.error().toString()));
+        QCOMPARE(config->trialTries, 3);
+        QVERIFY(!config->healthCommand.isEmpty());
+    }
+
+    void refusesOversizedInput() {
+        QByteArray many;
+        for (int i = 0; i < 600; ++i)
+            many += "# comment\n";
+        auto lines = AgentConfig::parse(validConfig() + many, QStringLiteral("agent.conf"),
+                                        QStringLiteral("/d"));
+        QVERIFY(!lines);
+        QVERIFY(lines.error().message.contains(QStringLiteral("too many lines")));
+        auto big = AgentConfig::parse(QByteArray(AgentConfig::kMaxFileSize + 1, '#'),
+                                      QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY(!big);
+        QCOMPARE(big.error().code, QStringLiteral("agent.config-invalid"));
+    }
+
+    void acceptsOtherBackendNames() {
+        auto config =
+            AgentConfig::parse(validConfig() + "[health]\ncommand = /bin/true\ntimeout = 5\n",
+                               QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY2(config, config ? "" : qPrintable(config.error().toString()));
+        QByteArray uboot = validConfig();
+        uboot.replace("backend = file", "backend = uboot");
+        auto ub = AgentConfig::parse(uboot, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY(ub);
+        QCOMPARE(ub->bootBackend, BootBackend::UBoot);
+        QByteArray lilo = validConfig();
+        lilo.replace("backend = file", "backend = lilo");
+        auto bad = AgentConfig::parse(lilo, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY(!bad);
+        QVERIFY(bad.error().message.contains(
+            QStringLiteral("agent.conf:14: 'backend' must be one of file, uboot, grub")));
+        QCOMPARE(config->healthTimeoutSeconds, 5);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAgentConfig)
+#include "tst_agentconfig.moc"
