@@ -20,7 +20,7 @@ packages=(
   # screenshots and GUI tests under a virtual display
   xvfb xauth imagemagick
   # packaging
-  dpkg-dev file
+  dpkg-dev file time python3
 )
 
 missing=()

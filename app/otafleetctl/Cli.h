@@ -1,0 +1,68 @@
+// The small frame every otafleetctl command is written in: one Command per verb, its own option
+// parser (so `--help` works for each), a uniform way to print data (`--json` or text), errors
+// (a sentence plus its stable code, on stderr) and progress (on stderr, only on a terminal).
+#pragma once
+
+#include "common/Error.h"
+#include "crypto/SecretString.h"
+
+#include <QCommandLineParser>
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+
+#include <functional>
+
+namespace otafleet::cli {
+
+enum ExitCode : int { kSuccess = 0, kFailure = 1, kUsage = 2 };
+
+struct Command {
+    QString group;    // "bundle"
+    QString name;     // "create"
+    QString summary;  // one line for the overview
+    QString synopsis; // positional arguments, for --help
+    std::function<void(QCommandLineParser&)> addOptions;
+    std::function<int(const QCommandLineParser&)> run;
+};
+
+// Every command group registers itself here from its own file.
+QList<Command> pkiCommands();
+QList<Command> bundleCommands();
+QList<Command> deviceCommands();
+
+// Output.
+void printError(const Error& error, bool json = false);
+void printJson(const QJsonObject& object);
+void printText(const QString& text);
+
+// Reports a failed Result/Status the same way everywhere and returns the exit code.
+int failWith(const Error& error, bool json = false);
+int usageError(const QString& message);
+
+// Progress on stderr: redraws one line on a terminal, prints nothing otherwise (logs stay clean).
+class ProgressPrinter {
+public:
+    explicit ProgressPrinter(QString label);
+    ~ProgressPrinter();
+    ProgressPrinter(const ProgressPrinter&) = delete;
+    ProgressPrinter& operator=(const ProgressPrinter&) = delete;
+    void update(qint64 done, qint64 total);
+    void setLabel(const QString& label);
+    void finish();
+
+private:
+    QString m_label;
+    bool m_enabled;
+    int m_lastPermille = -1;
+    bool m_open = false;
+};
+
+// PIN source for --pin-env VAR, else an interactive prompt; the PIN is never stored.
+std::function<Result<crypto::SecretString>()> pinProvider(const QString& pinEnv,
+                                                          const QString& what);
+
+// "1.5 MiB"
+QString formatBytes(qint64 bytes);
+
+}  // namespace otafleet::cli

@@ -1,0 +1,235 @@
+// otafleetctl device ...: talk to one otafleet-agent directly over the LAN (gRPC/TLS).
+#include "Cli.h"
+
+#include "agentclient/AgentClient.h"
+
+#include <QJsonArray>
+
+#include <csignal>
+
+namespace otafleet::cli {
+namespace {
+
+using agentclient::AgentClient;
+using agentclient::AgentInfo;
+
+const QCommandLineOption kTarget(QStringLiteral("target"),
+                                 QStringLiteral("The agent's address."), QStringLiteral("HOST:PORT"));
+const QCommandLineOption kPki(QStringLiteral("pki"),
+                              QStringLiteral("PKI directory: its root CA and operator identity."),
+                              QStringLiteral("PKI"));
+const QCommandLineOption kCa(QStringLiteral("ca"), QStringLiteral("Root CA PEM the agent's "
+                                                                  "certificate chains to."),
+                             QStringLiteral("FILE"));
+const QCommandLineOption kCert(QStringLiteral("cert"),
+                               QStringLiteral("Operator client certificate PEM (with chain)."),
+                               QStringLiteral("FILE"));
+const QCommandLineOption kKey(QStringLiteral("key"), QStringLiteral("Operator client key PEM."),
+                              QStringLiteral("FILE"));
+const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Print JSON."));
+const QCommandLineOption kNoReboot(QStringLiteral("no-reboot"),
+                                   QStringLiteral("Stop after installing (push) or after marking "
+                                                  "the other slot (rollback)."));
+const QCommandLineOption kNoCommit(QStringLiteral("no-commit"),
+                                   QStringLiteral("Stop after the trial boot's health check; the "
+                                                  "device reverts unless committed."));
+const QCommandLineOption kRebootTimeout(QStringLiteral("reboot-timeout"),
+                                        QStringLiteral("Seconds to wait for the device to come "
+                                                       "back after a reboot."),
+                                        QStringLiteral("S"), QStringLiteral("60"));
+const QCommandLineOption kChunk(QStringLiteral("chunk-size"),
+                                QStringLiteral("Upload chunk in KiB (at most 1024)."),
+                                QStringLiteral("KIB"), QStringLiteral("256"));
+
+QList<QCommandLineOption> connectionOptions() {
+    return {kTarget, kPki, kCa, kCert, kKey, kJson};
+}
+
+// The client currently talking, so that Ctrl-C cancels cleanly instead of killing mid-write.
+std::atomic<AgentClient*> g_activeClient{nullptr};
+
+extern "C" void onInterrupt(int /*signal*/) {
+    if (AgentClient* client = g_activeClient.load()) {
+        client->cancel();
+    }
+}
+
+Result<std::unique_ptr<AgentClient>> connect(const QCommandLineParser& p) {
+    if (!p.isSet(kTarget)) {
+        return fail(QStringLiteral("cli.usage"), QStringLiteral("--target HOST:PORT is required."));
+    }
+    Result<agentclient::TlsIdentity> identity;
+    if (p.isSet(kPki)) {
+        identity = agentclient::TlsIdentity::fromPkiDirectory(p.value(kPki));
+    } else if (p.isSet(kCa) && p.isSet(kCert) && p.isSet(kKey)) {
+        identity = agentclient::TlsIdentity::fromFiles(p.value(kCa), p.value(kCert), p.value(kKey));
+    } else {
+        return fail(QStringLiteral("cli.usage"),
+                    QStringLiteral("Give --pki PKI, or --ca, --cert and --key, so the agent and "
+                                   "this operator can prove who they are."));
+    }
+    if (!identity) {
+        return std::unexpected(identity.error());
+    }
+    return AgentClient::create(p.value(kTarget), *identity);
+}
+
+QString describe(const AgentInfo& info) {
+    QString text = QStringLiteral("%1 (%2, %3 %4), agent %5\n")
+                       .arg(info.name, info.deviceId, info.model, info.hardware, info.agentVersion);
+    text += QStringLiteral("state %1, running slot %2%3, boot #%4, health %5\n")
+                .arg(info.state, info.activeSlot,
+                     info.trial ? QStringLiteral(" ON TRIAL (%1 tries left)").arg(info.triesLeft)
+                                : QString())
+                .arg(info.bootCount)
+                .arg(info.healthOk ? QStringLiteral("ok") : QStringLiteral("failing"));
+    for (const auto& slot : info.slots) {
+        text += QStringLiteral("  slot %1  %2  %3  security %4\n")
+                    .arg(slot.name, slot.state.leftJustified(9),
+                         (slot.version.isEmpty() ? QStringLiteral("-") : slot.version).leftJustified(12))
+                    .arg(slot.securityVersion);
+    }
+    if (!info.lastErrorCode.isEmpty()) {
+        text += QStringLiteral("last error: %1 [%2]\n").arg(info.lastErrorMessage, info.lastErrorCode);
+    }
+    return text;
+}
+
+int report(const Result<AgentInfo>& info, const QCommandLineParser& p, const QString& headline) {
+    if (!info) {
+        return failWith(info.error(), p.isSet(kJson));
+    }
+    if (p.isSet(kJson)) {
+        printJson(info->toJson());
+    } else {
+        printText(headline.isEmpty() ? describe(*info) : headline + QLatin1Char('\n') + describe(*info));
+    }
+    return kSuccess;
+}
+
+// Runs `body` with a connected client registered for Ctrl-C.
+int withClient(const QCommandLineParser& p,
+               const std::function<int(AgentClient&)>& body) {
+    auto client = connect(p);
+    if (!client) {
+        return client.error().code == QLatin1String("cli.usage") ? usageError(client.error().message)
+                                                                : failWith(client.error(), p.isSet(kJson));
+    }
+    g_activeClient = client->get();
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    const int rc = body(**client);
+    g_activeClient = nullptr;
+    return rc;
+}
+
+int runInfo(const QCommandLineParser& p) {
+    return withClient(p, [&](AgentClient& c) { return report(c.info(), p, {}); });
+}
+
+int runPush(const QCommandLineParser& p) {
+    const QStringList positional = p.positionalArguments();
+    if (positional.size() != 1) {
+        return usageError(QStringLiteral("device push takes exactly one bundle file"));
+    }
+    agentclient::PushOptions options;
+    options.reboot = !p.isSet(kNoReboot);
+    options.commit = options.reboot && !p.isSet(kNoCommit);
+    bool ok = false;
+    const int chunkKiB = p.value(kChunk).toInt(&ok);
+    if (!ok || chunkKiB < 1 || chunkKiB > 1024) {
+        return usageError(QStringLiteral("--chunk-size takes a number of KiB from 1 to 1024"));
+    }
+    options.chunkSize = static_cast<qint64>(chunkKiB) * 1024;
+    const int timeout = p.value(kRebootTimeout).toInt(&ok);
+    if (!ok || timeout < 1) {
+        return usageError(QStringLiteral("--reboot-timeout takes a number of seconds"));
+    }
+    options.rebootTimeout = std::chrono::seconds(timeout);
+    return withClient(p, [&](AgentClient& c) {
+        ProgressPrinter progress(QStringLiteral("Uploading"));
+        auto result = c.push(positional.first(), options,
+                             [&](agentclient::PushPhase phase, qint64 done, qint64 total) {
+                                 progress.setLabel(agentclient::phaseName(phase));
+                                 progress.update(done, total);
+                             });
+        progress.finish();
+        QString headline;
+        if (result) {
+            headline = !options.reboot ? QStringLiteral("Installed; the device runs it after a "
+                                                        "reboot ('otafleetctl device reboot').")
+                       : !options.commit ? QStringLiteral("Running on trial with a passing health "
+                                                          "check; 'otafleetctl device commit' "
+                                                          "keeps it.")
+                                         : QStringLiteral("Updated and committed.");
+        }
+        return report(result, p, headline);
+    });
+}
+
+int runCommit(const QCommandLineParser& p) {
+    return withClient(p, [&](AgentClient& c) {
+        return report(c.commit(), p, QStringLiteral("Committed."));
+    });
+}
+
+int runRollback(const QCommandLineParser& p) {
+    return withClient(p, [&](AgentClient& c) {
+        const bool reboot = !p.isSet(kNoReboot);
+        auto marked = c.rollback(reboot);
+        if (marked && reboot) {
+            const int timeout = p.value(kRebootTimeout).toInt();
+            marked = c.rebootAndWait(std::chrono::seconds(timeout > 0 ? timeout : 60));
+        }
+        return report(marked, p,
+                      reboot ? QStringLiteral("Rolled back.")
+                             : QStringLiteral("The other slot boots after the next reboot."));
+    });
+}
+
+int runReboot(const QCommandLineParser& p) {
+    return withClient(p, [&](AgentClient& c) {
+        const int timeout = p.value(kRebootTimeout).toInt();
+        return report(c.rebootAndWait(std::chrono::seconds(timeout > 0 ? timeout : 60)), p,
+                      QStringLiteral("Rebooted."));
+    });
+}
+
+Command deviceCommand(const QString& name, const QString& summary, const QString& synopsis,
+                      QList<QCommandLineOption> extra, std::function<int(const QCommandLineParser&)> run) {
+    return Command{QStringLiteral("device"), name, summary, synopsis,
+                   [extra, synopsis](QCommandLineParser& p) {
+                       p.addOptions(connectionOptions());
+                       p.addOptions(extra);
+                       if (!synopsis.isEmpty()) {
+                           p.addPositionalArgument(QStringLiteral("bundle"),
+                                                   QStringLiteral("The signed .otab to install."));
+                       }
+                   },
+                   std::move(run)};
+}
+
+}  // namespace
+
+QList<Command> deviceCommands() {
+    return {
+        deviceCommand(QStringLiteral("info"),
+                      QStringLiteral("Show a device's identity, slots, boot state and health."), {},
+                      {}, runInfo),
+        deviceCommand(QStringLiteral("push"),
+                      QStringLiteral("Update a device: transfer (resumable), install, reboot, "
+                                     "health check, commit."),
+                      QStringLiteral("B.otab"), {kNoReboot, kNoCommit, kRebootTimeout, kChunk},
+                      runPush),
+        deviceCommand(QStringLiteral("commit"),
+                      QStringLiteral("Keep the firmware a device runs on trial."), {}, {}, runCommit),
+        deviceCommand(QStringLiteral("rollback"),
+                      QStringLiteral("Return a device to the firmware in its other slot."), {},
+                      {kNoReboot, kRebootTimeout}, runRollback),
+        deviceCommand(QStringLiteral("reboot"),
+                      QStringLiteral("Reboot a device and wait until it answers again."), {},
+                      {kRebootTimeout}, runReboot),
+    };
+}
+
+}  // namespace otafleet::cli
