@@ -45,6 +45,14 @@ const QCommandLineOption kPki(QStringLiteral("pki"),
                               QStringLiteral("PKI directory made by 'pki init': its release signer "
                                              "or root CA."),
                               QStringLiteral("PKI"));
+const QCommandLineOption kSigner(QStringLiteral("signer"),
+                                 QStringLiteral("With --pki: the release signer to sign as ('pki "
+                                                "list'; default release, made by 'pki init')."),
+                                 QStringLiteral("NAME"), QStringLiteral("release"));
+const QCommandLineOption kCrl(QStringLiteral("crl"),
+                              QStringLiteral("Revocation list from 'pki crl' (repeatable); signers "
+                                             "it lists are refused."),
+                              QStringLiteral("CRL.pem"));
 const QCommandLineOption kKey(QStringLiteral("key"),
                               QStringLiteral("Signing key: a pkcs11: URI or a PEM file."),
                               QStringLiteral("pkcs11:URI|FILE.pem"));
@@ -176,6 +184,9 @@ int runSign(const QCommandLineParser& p) {
         return usageError(QStringLiteral("bundle sign needs either --pki PKI or --key REF with "
                                          "--cert CERT.pem"));
     }
+    if (p.isSet(kSigner) && !p.isSet(kPki)) {
+        return usageError(QStringLiteral("--signer names a signer of --pki PKI"));
+    }
     std::unique_ptr<crypto::SigningKey> key;
     crypto::Certificate signer;
     QList<crypto::Certificate> chain;
@@ -184,9 +195,11 @@ int runSign(const QCommandLineParser& p) {
         if (!pki) {
             return failWith(pki.error());
         }
-        auto opened = pki->openReleaseKey(pinProvider(p.value(kPinEnv), QStringLiteral("the release key")));
-        auto cert = pki->releaseSignerCertificate();
-        auto certChain = pki->releaseSignerChain();
+        const QString signerName = p.value(kSigner);
+        auto opened = pki->openSignerKey(
+            signerName, pinProvider(p.value(kPinEnv), QStringLiteral("the key of %1").arg(signerName)));
+        auto cert = pki->signerCertificate(signerName);
+        auto certChain = pki->signerChain(signerName);
         if (!opened || !cert || !certChain) {
             return failWith(!opened ? opened.error() : !cert ? cert.error() : certChain.error());
         }
@@ -247,6 +260,9 @@ int runVerify(const QCommandLineParser& p) {
             return failWith(trust.error(), json);
         }
         policy.trust = *trust;
+    }
+    if (const auto crls = policy.trust.addCrlFiles(p.values(kCrl)); !crls) {
+        return failWith(crls.error(), json);
     }
     policy.hardware = p.value(kHardware);
     const auto minSecurity = parseCount(p.value(kMinSecurity), QStringLiteral("min-security-version"));
@@ -372,7 +388,7 @@ QList<Command> bundleCommands() {
                 QStringLiteral("Sign a bundle's manifest (adds a signature if it has one)."),
                 QStringLiteral("B.otab"),
                 [](QCommandLineParser& p) {
-                    p.addOptions({kPki, kKey, kCert, kModule, kPinEnv});
+                    p.addOptions({kPki, kSigner, kKey, kCert, kModule, kPinEnv});
                     p.addPositionalArgument(QStringLiteral("bundle"), QStringLiteral("The .otab file."));
                 },
                 runSign},
@@ -381,7 +397,7 @@ QList<Command> bundleCommands() {
                                "security version, hardware, payload hashes."),
                 QStringLiteral("B.otab"),
                 [](QCommandLineParser& p) {
-                    p.addOptions({kPki, kTrust, kHardware, kMinSecurity, kThreshold, kJson});
+                    p.addOptions({kPki, kTrust, kCrl, kHardware, kMinSecurity, kThreshold, kJson});
                     p.addPositionalArgument(QStringLiteral("bundle"), QStringLiteral("The .otab file."));
                 },
                 runVerify},

@@ -10,6 +10,7 @@
 #include <QByteArray>
 #include <QDateTime>
 #include <QList>
+#include <QStringList>
 
 namespace otafleet::crypto {
 
@@ -22,6 +23,9 @@ struct TrustStore {
 
     // Loads every certificate of a PEM file as anchors. Error crypto.trust-unreadable.
     [[nodiscard]] static Result<TrustStore> fromPemFile(const QString& path);
+    // Appends the CRLs of these PEM files (what `pki crl` writes; each at most 4 MiB, holding at
+    // least one CRL). Error crypto.crl-unreadable naming the file.
+    [[nodiscard]] Status addCrlFiles(const QStringList& paths);
 };
 
 struct VerifiedSigner {

@@ -6,6 +6,8 @@
 //   DIR/release.pem                      release signer certificate (code signing), chain appended
 //   DIR/operator.pem, DIR/operator.key   operator TLS client identity (key 0600, PEM)
 //   DIR/keys/*.key                       CA and release keys, only when no PKCS#11 token is used
+//   DIR/issued/NAME.pem, NAME.key        leaves `pki issue` made (certificate + CA chain; the key
+//                                        file only for software keys), listed in pki.json "issued"
 // With a token, every CA key and the release key are generated inside it (non-extractable) and
 // pki.json holds their pkcs11: URIs; the PIN is never written anywhere.
 #pragma once
@@ -19,9 +21,14 @@
 #include <QString>
 #include <QStringList>
 
+#include <QDateTime>
+
 #include <functional>
+#include <optional>
 
 namespace otafleet::crypto {
+
+using PinProvider = std::function<Result<SecretString>()>;
 
 struct PkiInitOptions {
     QString directory;
@@ -43,6 +50,56 @@ struct PkiInitReport {
 struct ServerIdentity {
     QByteArray certificateChainPem;  // leaf then the server CA
     QByteArray privateKeyPem;        // leaf key, generated in software (TLS needs it in process)
+};
+
+// What `pki issue` makes, and which CA signs it.
+enum class IssueKind {
+    ReleaseSigner,  // release CA, EKU codeSigning; key in the token when the PKI has one
+    Server,         // server CA, EKU serverAuth, subjectAltNames
+    Operator,       // operator CA, EKU clientAuth
+    Device,         // device CA, EKU clientAuth, common name = device id
+};
+[[nodiscard]] QString issueKindName(IssueKind kind);  // "release-signer", ...
+[[nodiscard]] std::optional<IssueKind> parseIssueKind(const QString& text);
+
+// RFC 5280 CRLReason values offered to operators.
+enum class RevocationReason { KeyCompromise, Superseded, CessationOfOperation };
+[[nodiscard]] QString revocationReasonName(RevocationReason reason);  // "keyCompromise", ...
+[[nodiscard]] std::optional<RevocationReason> parseRevocationReason(const QString& text);
+
+struct IssueOptions {
+    IssueKind kind = IssueKind::Device;
+    QString name;                 // [A-Za-z0-9._-], 1..64; file name, CN and token label
+    QStringList subjectAltNames;  // server only; IP addresses or DNS names
+    QByteArray csr;  // PEM or DER PKCS#10; empty: generate the key here. Bounded (kMaxCsrSize).
+    int validityDays = 0;     // 0: the kind's default; never longer than the CA's
+    PinProvider pinProvider;  // token PIN; asked at most once
+};
+inline constexpr qsizetype kMaxCsrSize = 64 * 1024;
+
+// One leaf of the PKI as pki.json records it. The init-made release signer ("release") and
+// operator identity ("operator") are listed too.
+struct IssuedCertificate {
+    QString name;
+    IssueKind kind = IssueKind::Device;
+    QString serial;  // hex
+    QString subject;
+    QDateTime notAfter;
+    QString keyReference;     // pkcs11: URI, key file path (absolute), or empty (CSR: holder's key)
+    QString certificatePath;  // absolute: leaf + CA chain
+    bool revoked = false;
+    QDateTime revokedAt;
+    QString revocationReason;  // revocationReasonName()
+
+    [[nodiscard]] bool keyInToken() const;
+    // "valid", "revoked" or "expired" at `now`.
+    [[nodiscard]] QString state(const QDateTime& now) const;
+};
+
+struct CrlSet {
+    QByteArray pem;       // one CRL per CA, concatenated
+    QStringList issuers;  // CA subjects, in the order of `pem`
+    int revokedCount = 0;
 };
 
 class Pki {
@@ -79,6 +136,32 @@ public:
     // hands it to a device for mutual TLS with otafleetd. Opens the device CA key.
     [[nodiscard]] Result<ServerIdentity> issueDeviceIdentity(
         const QString& deviceId, const std::function<Result<SecretString>()>& pinProvider) const;
+
+    // Leaves (pki issue / revoke / crl / list / export-public). Errors: pki.name-exists,
+    // pki.name-invalid, pki.csr-invalid, pki.csr-not-allowed (release signer of a token PKI),
+    // pki.san-not-allowed, pki.busy, pki.already-revoked, pki.crl-days, pki.unknown-name,
+    // pki.token, io.write-failed, crypto.*.
+    [[nodiscard]] Result<IssuedCertificate> issue(const IssueOptions& options) const;
+    [[nodiscard]] Result<IssuedCertificate> revoke(
+        const QString& name, RevocationReason reason,
+        const QDateTime& when = QDateTime::currentDateTimeUtc()) const;
+    [[nodiscard]] Result<QList<IssuedCertificate>> issued() const;
+    [[nodiscard]] Result<IssuedCertificate> find(const QString& name) const;
+    // One CRL per CA with revocations (the release CA's, empty, when nothing is revoked),
+    // signed by that CA's key (token or file), valid for `days`.
+    [[nodiscard]] Result<CrlSet> makeCrls(int days, const PinProvider& pinProvider) const;
+    // SubjectPublicKeyInfo PEM of NAME's certificate.
+    [[nodiscard]] Result<QByteArray> publicKeyPem(const QString& name) const;
+
+    // A named release signer ("release" = the init-made one) for `bundle sign --signer NAME`.
+    // Errors pki.unknown-name, pki.not-a-signer, pki.signer-revoked, crypto.*.
+    [[nodiscard]] Result<std::unique_ptr<SigningKey>> openSignerKey(
+        const QString& name, const PinProvider& pinProvider) const;
+    [[nodiscard]] Result<Certificate> signerCertificate(const QString& name) const;
+    [[nodiscard]] Result<QList<Certificate>> signerChain(const QString& name) const;  // no leaf
+    // releaseTrust() plus the CRLs in these PEM files (what `pki crl` writes). Error
+    // crypto.crl-unreadable.
+    [[nodiscard]] Result<TrustStore> releaseTrust(const QStringList& crlPaths) const;
 
     // PEM bundle a TLS server uses to check operator client certificates: the operator CA and
     // the root.

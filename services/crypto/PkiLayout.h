@@ -7,7 +7,8 @@
 namespace otafleet::crypto::layout {
 
 inline constexpr int kFormatVersion = 1;
-inline constexpr qint64 kMaxPkiJsonSize = 64 * 1024;
+// pki.json lists every issued leaf (a few hundred bytes each): room for a large fleet.
+inline constexpr qint64 kMaxPkiJsonSize = 16 * 1024 * 1024;
 inline constexpr qint64 kMaxPemFileSize = 1024 * 1024;
 inline constexpr int kServerValidityDays = 825;
 inline constexpr int kDeviceValidityDays = 3650;  // devices live long; revocation ends them
@@ -16,6 +17,7 @@ inline const QLatin1String kPkiJson("pki.json");
 inline const QLatin1String kRootCa("root-ca.pem");
 inline const QLatin1String kCaDir("ca");
 inline const QLatin1String kKeysDir("keys");
+inline const QLatin1String kIssuedDir("issued");
 inline const QLatin1String kReleaseCert("release.pem");
 inline const QLatin1String kOperatorCert("operator.pem");
 inline const QLatin1String kOperatorKey("operator.key");
@@ -37,5 +39,6 @@ inline const QLatin1String kJsonKeys("keys");
 inline const QLatin1String kJsonCertificates("certificates");
 inline const QLatin1String kJsonOperatorKey("operator_key");
 inline const QLatin1String kJsonCreated("created");
+inline const QLatin1String kJsonIssued("issued");
 
 }  // namespace otafleet::crypto::layout

@@ -3,3 +3,4 @@
 otafleet_add_test(NAME tst_sha256 SOURCES tst_sha256.cpp LINK otafleet_crypto LABELS unit)
 otafleet_add_test(NAME tst_cms SOURCES tst_cms.cpp LINK otafleet_testsupport LABELS unit)
 otafleet_add_test(NAME tst_pki SOURCES tst_pki.cpp LINK otafleet_testsupport LABELS unit)
+otafleet_add_test(NAME tst_pkiissue SOURCES tst_pkiissue.cpp LINK otafleet_testsupport LABELS unit)
