@@ -19,10 +19,11 @@ const QCommandLineOption kPayload(QStringLiteral("payload"),
                                                  "the slot class NAME unless NAME:CLASS=FILE."),
                                   QStringLiteral("NAME=FILE"));
 const QCommandLineOption kVersion(QStringLiteral("version"),
-                                  QStringLiteral("Firmware version (SemVer)."), QStringLiteral("V"));
-const QCommandLineOption kHardware(QStringLiteral("hardware"),
-                                   QStringLiteral("Compatible hardware revisions, comma-separated."),
-                                   QStringLiteral("H[,H]"));
+                                  QStringLiteral("Firmware version (SemVer)."),
+                                  QStringLiteral("V"));
+const QCommandLineOption kHardware(
+    QStringLiteral("hardware"), QStringLiteral("Compatible hardware revisions, comma-separated."),
+    QStringLiteral("H[,H]"));
 const QCommandLineOption kSecurityVersion(QStringLiteral("security-version"),
                                           QStringLiteral("Anti-rollback counter; devices refuse "
                                                          "lower ones."),
@@ -109,18 +110,19 @@ Result<QDateTime> parseTimestamp(const QString& text) {
 }
 
 QJsonObject signerJson(const crypto::VerifiedSigner& signer) {
-    return QJsonObject{{QStringLiteral("subject"), signer.certificate.subject()},
-                       {QStringLiteral("key_id"), signer.certificate.subjectKeyId()},
-                       {QStringLiteral("issuer"), signer.certificate.issuer()},
-                       {QStringLiteral("not_after"),
-                        signer.certificate.notAfter().toString(Qt::ISODate)}};
+    return QJsonObject{
+        {QStringLiteral("subject"), signer.certificate.subject()},
+        {QStringLiteral("key_id"), signer.certificate.subjectKeyId()},
+        {QStringLiteral("issuer"), signer.certificate.issuer()},
+        {QStringLiteral("not_after"), signer.certificate.notAfter().toString(Qt::ISODate)}};
 }
 
 int runCreate(const QCommandLineParser& p) {
-    if (!p.isSet(kOut) || !p.isSet(kVersion) || !p.isSet(kHardware) ||
-        !p.isSet(kSecurityVersion) || !p.isSet(kPayload)) {
-        return usageError(QStringLiteral("bundle create needs --payload NAME=FILE, --version, "
-                                         "--hardware, --security-version and -o OUT.otab"));
+    if (!p.isSet(kOut) || !p.isSet(kVersion) || !p.isSet(kHardware) || !p.isSet(kSecurityVersion) ||
+        !p.isSet(kPayload)) {
+        return usageError(
+            QStringLiteral("bundle create needs --payload NAME=FILE, --version, "
+                           "--hardware, --security-version and -o OUT.otab"));
     }
     bundle::CreateOptions options;
     options.product = p.value(kProduct);
@@ -181,8 +183,9 @@ int runSign(const QCommandLineParser& p) {
         return usageError(QStringLiteral("bundle sign takes exactly one bundle file"));
     }
     if (p.isSet(kPki) == p.isSet(kKey) || p.isSet(kKey) != p.isSet(kCert)) {
-        return usageError(QStringLiteral("bundle sign needs either --pki PKI or --key REF with "
-                                         "--cert CERT.pem"));
+        return usageError(
+            QStringLiteral("bundle sign needs either --pki PKI or --key REF with "
+                           "--cert CERT.pem"));
     }
     if (p.isSet(kSigner) && !p.isSet(kPki)) {
         return usageError(QStringLiteral("--signer names a signer of --pki PKI"));
@@ -197,7 +200,8 @@ int runSign(const QCommandLineParser& p) {
         }
         const QString signerName = p.value(kSigner);
         auto opened = pki->openSignerKey(
-            signerName, pinProvider(p.value(kPinEnv), QStringLiteral("the key of %1").arg(signerName)));
+            signerName,
+            pinProvider(p.value(kPinEnv), QStringLiteral("the key of %1").arg(signerName)));
         auto cert = pki->signerCertificate(signerName);
         auto certChain = pki->signerChain(signerName);
         if (!opened || !cert || !certChain) {
@@ -240,8 +244,9 @@ int runVerify(const QCommandLineParser& p) {
     const bool json = p.isSet(kJson);
     const QStringList positional = p.positionalArguments();
     if (positional.size() != 1 || p.isSet(kPki) == p.isSet(kTrust)) {
-        return usageError(QStringLiteral("bundle verify takes one bundle and either --pki PKI or "
-                                         "--trust ROOT.pem"));
+        return usageError(
+            QStringLiteral("bundle verify takes one bundle and either --pki PKI or "
+                           "--trust ROOT.pem"));
     }
     bundle::VerifyPolicy policy;
     if (p.isSet(kPki)) {
@@ -265,25 +270,29 @@ int runVerify(const QCommandLineParser& p) {
         return failWith(crls.error(), json);
     }
     policy.hardware = p.value(kHardware);
-    const auto minSecurity = parseCount(p.value(kMinSecurity), QStringLiteral("min-security-version"));
+    const auto minSecurity =
+        parseCount(p.value(kMinSecurity), QStringLiteral("min-security-version"));
     const auto threshold = parseCount(p.value(kThreshold), QStringLiteral("threshold"));
     if (!minSecurity || !threshold || *threshold < 1 || *threshold > 16) {
-        return usageError(QStringLiteral("--min-security-version takes a whole number and "
-                                         "--threshold a number from 1 to 16"));
+        return usageError(
+            QStringLiteral("--min-security-version takes a whole number and "
+                           "--threshold a number from 1 to 16"));
     }
     policy.minSecurityVersion = *minSecurity;
     policy.threshold = static_cast<int>(*threshold);
 
     ProgressPrinter progress(QStringLiteral("Verifying payloads"));
     const auto verified = bundle::BundleVerifier::verifyFile(
-        positional.first(), policy, [&](qint64 done, qint64 total) { progress.update(done, total); });
+        positional.first(), policy,
+        [&](qint64 done, qint64 total) { progress.update(done, total); });
     progress.finish();
     if (!verified) {
         if (json) {
-            printJson(QJsonObject{{QStringLiteral("valid"), false},
-                                  {QStringLiteral("error"),
-                                   QJsonObject{{QStringLiteral("code"), verified.error().code},
-                                               {QStringLiteral("message"), verified.error().message}}}});
+            printJson(
+                QJsonObject{{QStringLiteral("valid"), false},
+                            {QStringLiteral("error"),
+                             QJsonObject{{QStringLiteral("code"), verified.error().code},
+                                         {QStringLiteral("message"), verified.error().message}}}});
         }
         printError(verified.error());
         return kFailure;
@@ -294,11 +303,12 @@ int runVerify(const QCommandLineParser& p) {
         for (const auto& s : verified->signers) {
             signers.append(signerJson(s));
         }
-        printJson(QJsonObject{{QStringLiteral("valid"), true},
-                              {QStringLiteral("product"), m.product},
-                              {QStringLiteral("version"), m.version.toString()},
-                              {QStringLiteral("security_version"), static_cast<qint64>(m.securityVersion)},
-                              {QStringLiteral("signers"), signers}});
+        printJson(QJsonObject{
+            {QStringLiteral("valid"), true},
+            {QStringLiteral("product"), m.product},
+            {QStringLiteral("version"), m.version.toString()},
+            {QStringLiteral("security_version"), static_cast<qint64>(m.securityVersion)},
+            {QStringLiteral("signers"), signers}});
     } else {
         QStringList names;
         for (const auto& s : verified->signers) {
@@ -323,7 +333,8 @@ int runInspect(const QCommandLineParser& p) {
         return failWith(reader.error(), json);
     }
     if (p.isSet(kExtractManifest)) {
-        if (const auto s = writeFileAtomically(p.value(kExtractManifest), reader->manifestBytes()); !s) {
+        if (const auto s = writeFileAtomically(p.value(kExtractManifest), reader->manifestBytes());
+            !s) {
             return failWith(s.error(), json);
         }
     }
@@ -335,7 +346,8 @@ int runInspect(const QCommandLineParser& p) {
                                       .arg(positional.first())},
                             json);
         }
-        if (const auto s = writeFileAtomically(p.value(kExtractSignature), reader->signature()); !s) {
+        if (const auto s = writeFileAtomically(p.value(kExtractSignature), reader->signature());
+            !s) {
             return failWith(s.error(), json);
         }
     }
@@ -357,15 +369,17 @@ int runInspect(const QCommandLineParser& p) {
                                 : QStringLiteral("signature %1 bytes (not verified here; use "
                                                  "'bundle verify')")
                                       .arg(reader->signature().size()));
-    text += QStringLiteral("product           %1\nversion           %2\nsecurity version  %3\n"
-                           "hardware          %4\ncreated           %5\nexpires           %6\n")
+    text += QStringLiteral(
+                "product           %1\nversion           %2\nsecurity version  %3\n"
+                "hardware          %4\ncreated           %5\nexpires           %6\n")
                 .arg(m.product, m.version.toString())
                 .arg(m.securityVersion)
                 .arg(m.hardware.join(QStringLiteral(", ")), m.created.toString(Qt::ISODate),
                      m.expires ? m.expires->toString(Qt::ISODate) : QStringLiteral("never"));
     for (const auto& payload : m.payloads) {
         text += QStringLiteral("payload           %1 -> %2, %3, %4, sha256 %5\n")
-                    .arg(payload.name, payload.slotClass, formatBytes(static_cast<qint64>(payload.size)),
+                    .arg(payload.name, payload.slotClass,
+                         formatBytes(static_cast<qint64>(payload.size)),
                          bundle::encodingName(payload.encoding),
                          QString::fromLatin1(payload.sha256.toHex()));
     }
@@ -377,8 +391,10 @@ int runInspect(const QCommandLineParser& p) {
 
 QList<Command> bundleCommands() {
     return {
-        Command{QStringLiteral("bundle"), QStringLiteral("create"),
-                QStringLiteral("Build an unsigned .otab bundle from payload files."), {},
+        Command{QStringLiteral("bundle"),
+                QStringLiteral("create"),
+                QStringLiteral("Build an unsigned .otab bundle from payload files."),
+                {},
                 [](QCommandLineParser& p) {
                     p.addOptions({kPayload, kVersion, kHardware, kSecurityVersion, kExpires,
                                   kCreated, kProduct, kNotes, kOut});
@@ -389,7 +405,8 @@ QList<Command> bundleCommands() {
                 QStringLiteral("B.otab"),
                 [](QCommandLineParser& p) {
                     p.addOptions({kPki, kSigner, kKey, kCert, kModule, kPinEnv});
-                    p.addPositionalArgument(QStringLiteral("bundle"), QStringLiteral("The .otab file."));
+                    p.addPositionalArgument(QStringLiteral("bundle"),
+                                            QStringLiteral("The .otab file."));
                 },
                 runSign},
         Command{QStringLiteral("bundle"), QStringLiteral("verify"),
@@ -398,7 +415,8 @@ QList<Command> bundleCommands() {
                 QStringLiteral("B.otab"),
                 [](QCommandLineParser& p) {
                     p.addOptions({kPki, kTrust, kCrl, kHardware, kMinSecurity, kThreshold, kJson});
-                    p.addPositionalArgument(QStringLiteral("bundle"), QStringLiteral("The .otab file."));
+                    p.addPositionalArgument(QStringLiteral("bundle"),
+                                            QStringLiteral("The .otab file."));
                 },
                 runVerify},
         Command{QStringLiteral("bundle"), QStringLiteral("inspect"),
@@ -406,7 +424,8 @@ QList<Command> bundleCommands() {
                 QStringLiteral("B.otab"),
                 [](QCommandLineParser& p) {
                     p.addOptions({kJson, kExtractManifest, kExtractSignature});
-                    p.addPositionalArgument(QStringLiteral("bundle"), QStringLiteral("The .otab file."));
+                    p.addPositionalArgument(QStringLiteral("bundle"),
+                                            QStringLiteral("The .otab file."));
                 },
                 runInspect},
     };

@@ -2,8 +2,8 @@
 
 #include <QJsonDocument>
 
-#include <cstdio>
 #include <unistd.h>
+#include <cstdio>
 
 namespace otafleet::cli {
 namespace {
@@ -18,9 +18,9 @@ void writeTo(FILE* stream, const QString& text) {
 
 void printError(const Error& error, bool json) {
     if (json) {
-        const QJsonObject object{{QStringLiteral("error"),
-                                  QJsonObject{{QStringLiteral("code"), error.code},
-                                              {QStringLiteral("message"), error.message}}}};
+        const QJsonObject object{
+            {QStringLiteral("error"), QJsonObject{{QStringLiteral("code"), error.code},
+                                                  {QStringLiteral("message"), error.message}}}};
         printJson(object);
     }
     writeTo(stderr, QStringLiteral("otafleetctl: %1\n").arg(error.toString()));

@@ -18,10 +18,10 @@ namespace otafleet::cli {
 enum ExitCode : int { kSuccess = 0, kFailure = 1, kUsage = 2 };
 
 struct Command {
-    QString group;    // "bundle"
-    QString name;     // "create"
-    QString summary;  // one line for the overview
-    QString synopsis; // positional arguments, for --help
+    QString group;     // "bundle"
+    QString name;      // "create"
+    QString summary;   // one line for the overview
+    QString synopsis;  // positional arguments, for --help
     std::function<void(QCommandLineParser&)> addOptions;
     std::function<int(const QCommandLineParser&)> run;
 };

@@ -13,13 +13,14 @@ namespace {
 using agentclient::AgentClient;
 using agentclient::AgentInfo;
 
-const QCommandLineOption kTarget(QStringLiteral("target"),
-                                 QStringLiteral("The agent's address."), QStringLiteral("HOST:PORT"));
+const QCommandLineOption kTarget(QStringLiteral("target"), QStringLiteral("The agent's address."),
+                                 QStringLiteral("HOST:PORT"));
 const QCommandLineOption kPki(QStringLiteral("pki"),
                               QStringLiteral("PKI directory: its root CA and operator identity."),
                               QStringLiteral("PKI"));
-const QCommandLineOption kCa(QStringLiteral("ca"), QStringLiteral("Root CA PEM the agent's "
-                                                                  "certificate chains to."),
+const QCommandLineOption kCa(QStringLiteral("ca"),
+                             QStringLiteral("Root CA PEM the agent's "
+                                            "certificate chains to."),
                              QStringLiteral("FILE"));
 const QCommandLineOption kCert(QStringLiteral("cert"),
                                QStringLiteral("Operator client certificate PEM (with chain)."),
@@ -84,13 +85,16 @@ QString describe(const AgentInfo& info) {
                 .arg(info.bootCount)
                 .arg(info.healthOk ? QStringLiteral("ok") : QStringLiteral("failing"));
     for (const auto& slot : info.slots) {
-        text += QStringLiteral("  slot %1  %2  %3  security %4\n")
-                    .arg(slot.name, slot.state.leftJustified(9),
-                         (slot.version.isEmpty() ? QStringLiteral("-") : slot.version).leftJustified(12))
-                    .arg(slot.securityVersion);
+        text +=
+            QStringLiteral("  slot %1  %2  %3  security %4\n")
+                .arg(
+                    slot.name, slot.state.leftJustified(9),
+                    (slot.version.isEmpty() ? QStringLiteral("-") : slot.version).leftJustified(12))
+                .arg(slot.securityVersion);
     }
     if (!info.lastErrorCode.isEmpty()) {
-        text += QStringLiteral("last error: %1 [%2]\n").arg(info.lastErrorMessage, info.lastErrorCode);
+        text +=
+            QStringLiteral("last error: %1 [%2]\n").arg(info.lastErrorMessage, info.lastErrorCode);
     }
     return text;
 }
@@ -102,18 +106,19 @@ int report(const Result<AgentInfo>& info, const QCommandLineParser& p, const QSt
     if (p.isSet(kJson)) {
         printJson(info->toJson());
     } else {
-        printText(headline.isEmpty() ? describe(*info) : headline + QLatin1Char('\n') + describe(*info));
+        printText(headline.isEmpty() ? describe(*info)
+                                     : headline + QLatin1Char('\n') + describe(*info));
     }
     return kSuccess;
 }
 
 // Runs `body` with a connected client registered for Ctrl-C.
-int withClient(const QCommandLineParser& p,
-               const std::function<int(AgentClient&)>& body) {
+int withClient(const QCommandLineParser& p, const std::function<int(AgentClient&)>& body) {
     auto client = connect(p);
     if (!client) {
-        return client.error().code == QLatin1String("cli.usage") ? usageError(client.error().message)
-                                                                : failWith(client.error(), p.isSet(kJson));
+        return client.error().code == QLatin1String("cli.usage")
+                   ? usageError(client.error().message)
+                   : failWith(client.error(), p.isSet(kJson));
     }
     g_activeClient = client->get();
     std::signal(SIGINT, onInterrupt);
@@ -156,11 +161,13 @@ int runPush(const QCommandLineParser& p) {
         progress.finish();
         QString headline;
         if (result) {
-            headline = !options.reboot ? QStringLiteral("Installed; the device runs it after a "
-                                                        "reboot ('otafleetctl device reboot').")
-                       : !options.commit ? QStringLiteral("Running on trial with a passing health "
-                                                          "check; 'otafleetctl device commit' "
-                                                          "keeps it.")
+            headline = !options.reboot ? QStringLiteral(
+                                             "Installed; the device runs it after a "
+                                             "reboot ('otafleetctl device reboot').")
+                       : !options.commit ? QStringLiteral(
+                                               "Running on trial with a passing health "
+                                               "check; 'otafleetctl device commit' "
+                                               "keeps it.")
                                          : QStringLiteral("Updated and committed.");
         }
         return report(result, p, headline);
@@ -168,9 +175,8 @@ int runPush(const QCommandLineParser& p) {
 }
 
 int runCommit(const QCommandLineParser& p) {
-    return withClient(p, [&](AgentClient& c) {
-        return report(c.commit(), p, QStringLiteral("Committed."));
-    });
+    return withClient(
+        p, [&](AgentClient& c) { return report(c.commit(), p, QStringLiteral("Committed.")); });
 }
 
 int runRollback(const QCommandLineParser& p) {
@@ -196,8 +202,12 @@ int runReboot(const QCommandLineParser& p) {
 }
 
 Command deviceCommand(const QString& name, const QString& summary, const QString& synopsis,
-                      QList<QCommandLineOption> extra, std::function<int(const QCommandLineParser&)> run) {
-    return Command{QStringLiteral("device"), name, summary, synopsis,
+                      QList<QCommandLineOption> extra,
+                      std::function<int(const QCommandLineParser&)> run) {
+    return Command{QStringLiteral("device"),
+                   name,
+                   summary,
+                   synopsis,
                    [extra, synopsis](QCommandLineParser& p) {
                        p.addOptions(connectionOptions());
                        p.addOptions(extra);
@@ -222,7 +232,8 @@ QList<Command> deviceCommands() {
                       QStringLiteral("B.otab"), {kNoReboot, kNoCommit, kRebootTimeout, kChunk},
                       runPush),
         deviceCommand(QStringLiteral("commit"),
-                      QStringLiteral("Keep the firmware a device runs on trial."), {}, {}, runCommit),
+                      QStringLiteral("Keep the firmware a device runs on trial."), {}, {},
+                      runCommit),
         deviceCommand(QStringLiteral("rollback"),
                       QStringLiteral("Return a device to the firmware in its other slot."), {},
                       {kNoReboot, kRebootTimeout}, runRollback),

@@ -21,10 +21,11 @@ QList<Command> allCommands() {
 }
 
 void printOverview(const QList<Command>& commands, const QString& onlyGroup = {}) {
-    QString text = QStringLiteral(
-        "otafleetctl %1: signed firmware updates for IoT fleets, from the command line.\n\n"
-        "Usage: otafleetctl GROUP COMMAND [options]   (every command has --help)\n\n")
-                       .arg(QCoreApplication::applicationVersion());
+    QString text =
+        QStringLiteral(
+            "otafleetctl %1: signed firmware updates for IoT fleets, from the command line.\n\n"
+            "Usage: otafleetctl GROUP COMMAND [options]   (every command has --help)\n\n")
+            .arg(QCoreApplication::applicationVersion());
     QString group;
     for (const Command& c : commands) {
         if (!onlyGroup.isEmpty() && c.group != onlyGroup) {
@@ -51,9 +52,11 @@ int main(int argc, char* argv[]) {
     QCoreApplication::setApplicationVersion(QStringLiteral(OTAFLEET_VERSION));
 
     // Library logs are for --verbose; warnings always show, in the command's own voice.
-    QLoggingCategory::setFilterRules(QStringLiteral("otafleet.*.info=false\notafleet.*.debug=false"));
-    qSetMessagePattern(QStringLiteral("otafleetctl: %{if-warning}warning: %{endif}"
-                                      "%{if-critical}error: %{endif}%{message}"));
+    QLoggingCategory::setFilterRules(
+        QStringLiteral("otafleet.*.info=false\notafleet.*.debug=false"));
+    qSetMessagePattern(
+        QStringLiteral("otafleetctl: %{if-warning}warning: %{endif}"
+                       "%{if-critical}error: %{endif}%{message}"));
 
     const QStringList args = QCoreApplication::arguments();
     const QList<Command> commands = allCommands();
@@ -76,8 +79,8 @@ int main(int argc, char* argv[]) {
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {
         printOverview(commands, group);
-        return (args.size() >= 3 && (args[2] == QLatin1String("--help") ||
-                                     args[2] == QLatin1String("-h")))
+        return (args.size() >= 3 &&
+                (args[2] == QLatin1String("--help") || args[2] == QLatin1String("-h")))
                    ? kSuccess
                    : kUsage;
     }

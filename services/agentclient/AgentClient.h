@@ -22,8 +22,8 @@
 namespace otafleet::agentclient {
 
 struct TlsIdentity {
-    QByteArray rootCaPem;       // verifies the agent's server certificate (fleet root)
-    QByteArray certChainPem;    // operator certificate + operator CA
+    QByteArray rootCaPem;     // verifies the agent's server certificate (fleet root)
+    QByteArray certChainPem;  // operator certificate + operator CA
     QByteArray privateKeyPem;
 
     // From a PKI directory made by `otafleetctl pki init` (root-ca.pem, operator.pem/.key).
@@ -34,8 +34,8 @@ struct TlsIdentity {
 };
 
 struct SlotInfo {
-    QString name;      // "A" / "B"
-    QString state;     // empty|active|inactive|trial|pending|bad
+    QString name;   // "A" / "B"
+    QString state;  // empty|active|inactive|trial|pending|bad
     QString version;
     quint64 securityVersion = 0;
     QString sha256;
@@ -49,7 +49,7 @@ struct AgentInfo {
     quint32 triesLeft = 0;
     quint64 storedSecurityVersion = 0;
     QList<SlotInfo> slots;
-    QString state;     // idle|receiving|installing|pending-reboot|trial|reverted|error
+    QString state;  // idle|receiving|installing|pending-reboot|trial|reverted|error
     bool healthOk = false;
     QString lastErrorCode, lastErrorMessage;
     quint64 bootCount = 0;
@@ -63,8 +63,8 @@ enum class PushPhase { Uploading, Verifying, Writing, Rebooting, HealthCheck, Co
 [[nodiscard]] QString phaseName(PushPhase phase);
 
 struct PushOptions {
-    bool reboot = true;   // false: stop after install (`--no-reboot`)
-    bool commit = true;   // false: stop after the trial boot's health check (`--no-commit`)
+    bool reboot = true;  // false: stop after install (`--no-reboot`)
+    bool commit = true;  // false: stop after the trial boot's health check (`--no-commit`)
     qint64 chunkSize = 256 * 1024;
     std::chrono::seconds rebootTimeout{60};
 };
@@ -85,7 +85,8 @@ public:
     [[nodiscard]] Result<quint64> uploadOffset(const QString& transferId);
     // Uploads the bundle from the agent's received offset on; progress(done, total).
     [[nodiscard]] Status upload(const QString& bundlePath, const QString& transferId,
-                                qint64 chunkSize, const std::function<void(qint64, qint64)>& progress);
+                                qint64 chunkSize,
+                                const std::function<void(qint64, qint64)>& progress);
     [[nodiscard]] Status install(const QString& transferId, const PushProgress& progress);
     [[nodiscard]] Result<AgentInfo> commit();
     [[nodiscard]] Result<AgentInfo> rollback(bool reboot);

@@ -3,11 +3,11 @@
 #include <QFile>
 #include <QFileInfo>
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace otafleet {
 namespace {
@@ -39,7 +39,8 @@ private:
 }  // namespace
 
 Status syncDirectory(const QString& directory) {
-    const Fd dir(::open(QFile::encodeName(directory).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const Fd dir(
+        ::open(QFile::encodeName(directory).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() < 0 || ::fsync(dir.get()) != 0) {
         return std::unexpected(ioError(QStringLiteral("sync directory"), directory));
     }
@@ -97,8 +98,9 @@ Result<QByteArray> readFileBounded(const QString& path, qint64 maxBytes) {
     }
     QByteArray data = file.read(maxBytes + 1);
     if (data.size() > maxBytes) {
-        return fail(QStringLiteral("io.too-large"),
-                    QStringLiteral("%1 grew past %2 bytes while it was read.").arg(path).arg(maxBytes));
+        return fail(
+            QStringLiteral("io.too-large"),
+            QStringLiteral("%1 grew past %2 bytes while it was read.").arg(path).arg(maxBytes));
     }
     return data;
 }

@@ -98,7 +98,8 @@ private:
     QString m_pki;
     QString path(const QString& name) const { return m_tmp.filePath(name); }
     QString makeBundle(const QString& name, const QByteArray& version, int securityVersion,
-                       const QString& hardware = QStringLiteral("rev-a"), const QString& expires = {});
+                       const QString& hardware = QStringLiteral("rev-a"),
+                       const QString& expires = {});
 };
 
 void TestCli::initTestCase() {
@@ -107,8 +108,8 @@ void TestCli::initTestCase() {
     qputenv(kPinEnv, "4321");
     qputenv(kSoPinEnv, "87654321");
     m_pki = path(QStringLiteral("pki"));
-    const Run init = ctl({QStringLiteral("pki"), QStringLiteral("init"), QStringLiteral("--dir"), m_pki,
-                          QStringLiteral("--pkcs11-module"), m_hsm->modulePath(),
+    const Run init = ctl({QStringLiteral("pki"), QStringLiteral("init"), QStringLiteral("--dir"),
+                          m_pki, QStringLiteral("--pkcs11-module"), m_hsm->modulePath(),
                           QStringLiteral("--token-label"), QStringLiteral("cli-test"),
                           QStringLiteral("--init-token"), QStringLiteral("--pin-env"),
                           QString::fromLatin1(kPinEnv), QStringLiteral("--so-pin-env"),
@@ -117,10 +118,9 @@ void TestCli::initTestCase() {
     QVERIFY(QFile::exists(m_pki + QStringLiteral("/root-ca.pem")));
     QVERIFY2(!QDir(m_pki + QStringLiteral("/keys")).exists(), "token keys must not be files");
 
-    auto agent = test::AgentProcess::setUp(QStringLiteral(OTAFLEET_BIN_DIR),
-                                           path(QStringLiteral("agent")), m_pki,
-                                           QStringLiteral("bench-1"), QStringLiteral("rev-a"),
-                                           QString::fromLatin1(kPinEnv));
+    auto agent = test::AgentProcess::setUp(
+        QStringLiteral(OTAFLEET_BIN_DIR), path(QStringLiteral("agent")), m_pki,
+        QStringLiteral("bench-1"), QStringLiteral("rev-a"), QString::fromLatin1(kPinEnv));
     QVERIFY2(agent.has_value(), agent ? "" : qPrintable(agent.error().toString()));
     m_agent = std::move(*agent);
     const auto started = m_agent->start();
@@ -132,11 +132,18 @@ QString TestCli::makeBundle(const QString& name, const QByteArray& version, int 
     const QString payload = path(name + QStringLiteral(".img"));
     writeFirmware(payload, version, 3 * 1024 * 1024 + 123);
     const QString out = path(name + QStringLiteral(".otab"));
-    QStringList args{QStringLiteral("bundle"), QStringLiteral("create"), QStringLiteral("--payload"),
-                     QStringLiteral("rootfs=") + payload, QStringLiteral("--version"),
-                     QString::fromLatin1(version), QStringLiteral("--hardware"), hardware,
-                     QStringLiteral("--security-version"), QString::number(securityVersion),
-                     QStringLiteral("-o"), out};
+    QStringList args{QStringLiteral("bundle"),
+                     QStringLiteral("create"),
+                     QStringLiteral("--payload"),
+                     QStringLiteral("rootfs=") + payload,
+                     QStringLiteral("--version"),
+                     QString::fromLatin1(version),
+                     QStringLiteral("--hardware"),
+                     hardware,
+                     QStringLiteral("--security-version"),
+                     QString::number(securityVersion),
+                     QStringLiteral("-o"),
+                     out};
     if (!expires.isEmpty()) {
         args << QStringLiteral("--created") << QStringLiteral("2019-06-01T00:00:00Z")
              << QStringLiteral("--expires") << expires;
@@ -146,8 +153,9 @@ QString TestCli::makeBundle(const QString& name, const QByteArray& version, int 
         qWarning("%s", create.err.constData());
         return {};
     }
-    const Run sign = ctl({QStringLiteral("bundle"), QStringLiteral("sign"), out, QStringLiteral("--pki"),
-                          m_pki, QStringLiteral("--pin-env"), QString::fromLatin1(kPinEnv)});
+    const Run sign =
+        ctl({QStringLiteral("bundle"), QStringLiteral("sign"), out, QStringLiteral("--pki"), m_pki,
+             QStringLiteral("--pin-env"), QString::fromLatin1(kPinEnv)});
     if (sign.exitCode != 0) {
         qWarning("%s", sign.err.constData());
         return {};
@@ -157,9 +165,9 @@ QString TestCli::makeBundle(const QString& name, const QByteArray& version, int 
 
 void TestCli::helpForEveryCommand_data() {
     QTest::addColumn<QStringList>("args");
-    for (const char* cmd : {"pki init", "bundle create", "bundle sign", "bundle verify",
-                            "bundle inspect", "device info", "device push", "device commit",
-                            "device rollback", "device reboot"}) {
+    for (const char* cmd :
+         {"pki init", "bundle create", "bundle sign", "bundle verify", "bundle inspect",
+          "device info", "device push", "device commit", "device rollback", "device reboot"}) {
         QTest::newRow(cmd) << QString::fromLatin1(cmd).split(QLatin1Char(' '));
     }
 }
@@ -174,11 +182,15 @@ void TestCli::helpForEveryCommand() {
 
 void TestCli::badInputIsAUsageError() {
     QCOMPARE(ctl({QStringLiteral("bundle"), QStringLiteral("frobnicate")}).exitCode, 2);
-    QCOMPARE(ctl({QStringLiteral("bundle"), QStringLiteral("create"), QStringLiteral("--bogus")}).exitCode, 2);
-    const Run noTarget = ctl({QStringLiteral("device"), QStringLiteral("info"), QStringLiteral("--pki"), m_pki});
+    QCOMPARE(ctl({QStringLiteral("bundle"), QStringLiteral("create"), QStringLiteral("--bogus")})
+                 .exitCode,
+             2);
+    const Run noTarget =
+        ctl({QStringLiteral("device"), QStringLiteral("info"), QStringLiteral("--pki"), m_pki});
     QCOMPARE(noTarget.exitCode, 2);
     QVERIFY(noTarget.err.contains("--target"));
-    const Run missing = ctl({QStringLiteral("bundle"), QStringLiteral("inspect"), path(QStringLiteral("nope.otab"))});
+    const Run missing = ctl(
+        {QStringLiteral("bundle"), QStringLiteral("inspect"), path(QStringLiteral("nope.otab"))});
     QCOMPARE(missing.exitCode, 1);
     QVERIFY(missing.err.contains("[io.read-failed]"));
 }
@@ -186,41 +198,49 @@ void TestCli::badInputIsAUsageError() {
 void TestCli::signVerifyInspect() {
     const QString bundle = makeBundle(QStringLiteral("fw-110"), "1.1.0", 2);
     QVERIFY(!bundle.isEmpty());
-    const Run verify = ctl({QStringLiteral("bundle"), QStringLiteral("verify"), bundle, QStringLiteral("--pki"),
-                            m_pki, QStringLiteral("--hardware"), QStringLiteral("rev-a"), QStringLiteral("--json")});
+    const Run verify = ctl({QStringLiteral("bundle"), QStringLiteral("verify"), bundle,
+                            QStringLiteral("--pki"), m_pki, QStringLiteral("--hardware"),
+                            QStringLiteral("rev-a"), QStringLiteral("--json")});
     QVERIFY2(verify.exitCode == 0, verify.err.constData());
     QCOMPARE(json(verify).value(QStringLiteral("valid")).toBool(), true);
     QCOMPARE(json(verify).value(QStringLiteral("version")).toString(), QStringLiteral("1.1.0"));
 
     const QString manifest = path(QStringLiteral("manifest.json"));
     const QString signature = path(QStringLiteral("manifest.sig"));
-    const Run inspect = ctl({QStringLiteral("bundle"), QStringLiteral("inspect"), bundle, QStringLiteral("--json"),
-                             QStringLiteral("--extract-manifest"), manifest,
-                             QStringLiteral("--extract-signature"), signature});
+    const Run inspect = ctl({QStringLiteral("bundle"), QStringLiteral("inspect"), bundle,
+                             QStringLiteral("--json"), QStringLiteral("--extract-manifest"),
+                             manifest, QStringLiteral("--extract-signature"), signature});
     QVERIFY2(inspect.exitCode == 0, inspect.err.constData());
     const QJsonObject m = json(inspect).value(QStringLiteral("manifest")).toObject();
     QCOMPARE(m.value(QStringLiteral("version")).toString(), QStringLiteral("1.1.0"));
     QCOMPARE(m.value(QStringLiteral("security_version")).toInt(), 2);
 
     // The contract: OpenSSL's own CMS verifier accepts what otafleetctl signed.
-    const Run openssl = run(QStringLiteral("openssl"),
-                            {QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"),
-                             QStringLiteral("-inform"), QStringLiteral("DER"), QStringLiteral("-in"), signature,
-                             QStringLiteral("-content"), manifest, QStringLiteral("-CAfile"),
-                             m_pki + QStringLiteral("/root-ca.pem"), QStringLiteral("-purpose"),
-                             QStringLiteral("any"), QStringLiteral("-out"), QStringLiteral("/dev/null")});
+    const Run openssl =
+        run(QStringLiteral("openssl"),
+            {QStringLiteral("cms"), QStringLiteral("-verify"), QStringLiteral("-binary"),
+             QStringLiteral("-inform"), QStringLiteral("DER"), QStringLiteral("-in"), signature,
+             QStringLiteral("-content"), manifest, QStringLiteral("-CAfile"),
+             m_pki + QStringLiteral("/root-ca.pem"), QStringLiteral("-purpose"),
+             QStringLiteral("any"), QStringLiteral("-out"), QStringLiteral("/dev/null")});
     QVERIFY2(openssl.exitCode == 0, openssl.err.constData());
 }
 
 void TestCli::refusedBundlesHaveDistinctCodes_data() {
     QTest::addColumn<QString>("kind");
     QTest::addColumn<QString>("code");
-    QTest::newRow("untrusted signer") << "untrusted" << "crypto.untrusted-signer";
-    QTest::newRow("payload bit flip") << "bitflip" << "bundle.payload-corrupted";
-    QTest::newRow("truncated") << "truncated" << "bundle.truncated";
-    QTest::newRow("lower security version") << "rollback" << "bundle.rollback";
-    QTest::newRow("expired manifest") << "expired" << "bundle.expired";
-    QTest::newRow("other hardware") << "hardware" << "bundle.wrong-hardware";
+    QTest::newRow("untrusted signer") << "untrusted"
+                                      << "crypto.untrusted-signer";
+    QTest::newRow("payload bit flip") << "bitflip"
+                                      << "bundle.payload-corrupted";
+    QTest::newRow("truncated") << "truncated"
+                               << "bundle.truncated";
+    QTest::newRow("lower security version") << "rollback"
+                                            << "bundle.rollback";
+    QTest::newRow("expired manifest") << "expired"
+                                      << "bundle.expired";
+    QTest::newRow("other hardware") << "hardware"
+                                    << "bundle.wrong-hardware";
 }
 
 void TestCli::refusedBundlesHaveDistinctCodes() {
@@ -232,16 +252,26 @@ void TestCli::refusedBundlesHaveDistinctCodes() {
         // Signed by a second, unrelated PKI (PEM keys): the device's root does not know it.
         const QString other = path(QStringLiteral("other-pki"));
         if (!QFile::exists(other + QStringLiteral("/root-ca.pem"))) {
-            QCOMPARE(ctl({QStringLiteral("pki"), QStringLiteral("init"), QStringLiteral("--dir"), other}).exitCode, 0);
+            QCOMPARE(
+                ctl({QStringLiteral("pki"), QStringLiteral("init"), QStringLiteral("--dir"), other})
+                    .exitCode,
+                0);
         }
         const QString payload = path(QStringLiteral("u.img"));
         writeFirmware(payload, "6.6.6", 4096);
         bundle = path(QStringLiteral("untrusted.otab"));
-        QCOMPARE(ctl({QStringLiteral("bundle"), QStringLiteral("create"), QStringLiteral("--payload"),
-                      QStringLiteral("rootfs=") + payload, QStringLiteral("--version"), QStringLiteral("6.6.6"),
-                      QStringLiteral("--hardware"), QStringLiteral("rev-a"), QStringLiteral("--security-version"),
-                      QStringLiteral("9"), QStringLiteral("-o"), bundle}).exitCode, 0);
-        QCOMPARE(ctl({QStringLiteral("bundle"), QStringLiteral("sign"), bundle, QStringLiteral("--pki"), other}).exitCode, 0);
+        QCOMPARE(
+            ctl({QStringLiteral("bundle"), QStringLiteral("create"), QStringLiteral("--payload"),
+                 QStringLiteral("rootfs=") + payload, QStringLiteral("--version"),
+                 QStringLiteral("6.6.6"), QStringLiteral("--hardware"), QStringLiteral("rev-a"),
+                 QStringLiteral("--security-version"), QStringLiteral("9"), QStringLiteral("-o"),
+                 bundle})
+                .exitCode,
+            0);
+        QCOMPARE(ctl({QStringLiteral("bundle"), QStringLiteral("sign"), bundle,
+                      QStringLiteral("--pki"), other})
+                     .exitCode,
+                 0);
     } else if (kind == QLatin1String("rollback")) {
         bundle = makeBundle(QStringLiteral("old"), "0.9.0", 1);
     } else if (kind == QLatin1String("expired")) {
@@ -264,27 +294,41 @@ void TestCli::refusedBundlesHaveDistinctCodes() {
         }
     }
     QVERIFY(!bundle.isEmpty());
-    const Run verify = ctl({QStringLiteral("bundle"), QStringLiteral("verify"), bundle, QStringLiteral("--pki"), pki,
-                            QStringLiteral("--hardware"), QStringLiteral("rev-a"),
-                            QStringLiteral("--min-security-version"), QStringLiteral("2"), QStringLiteral("--json")});
+    const Run verify = ctl({QStringLiteral("bundle"), QStringLiteral("verify"), bundle,
+                            QStringLiteral("--pki"), pki, QStringLiteral("--hardware"),
+                            QStringLiteral("rev-a"), QStringLiteral("--min-security-version"),
+                            QStringLiteral("2"), QStringLiteral("--json")});
     QCOMPARE(verify.exitCode, 1);
-    QCOMPARE(json(verify).value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString(), code);
+    QCOMPARE(json(verify)
+                 .value(QStringLiteral("error"))
+                 .toObject()
+                 .value(QStringLiteral("code"))
+                 .toString(),
+             code);
 
     // The device refuses it too, with the same code, and its slots stay as they were.
-    const QStringList device{QStringLiteral("--target"), m_agent->target(), QStringLiteral("--pki"), m_pki};
-    const Run before = ctl(QStringList{QStringLiteral("device"), QStringLiteral("info"), QStringLiteral("--json")} + device);
+    const QStringList device{QStringLiteral("--target"), m_agent->target(), QStringLiteral("--pki"),
+                             m_pki};
+    const Run before = ctl(
+        QStringList{QStringLiteral("device"), QStringLiteral("info"), QStringLiteral("--json")} +
+        device);
     QCOMPARE(before.exitCode, 0);
-    const Run push = ctl(QStringList{QStringLiteral("device"), QStringLiteral("push"), bundle} + device);
+    const Run push =
+        ctl(QStringList{QStringLiteral("device"), QStringLiteral("push"), bundle} + device);
     QCOMPARE(push.exitCode, 1);
     QVERIFY2(push.err.contains(QStringLiteral("[%1]").arg(code).toUtf8()), push.err.constData());
-    const Run after = ctl(QStringList{QStringLiteral("device"), QStringLiteral("info"), QStringLiteral("--json")} + device);
-    QCOMPARE(json(after).value(QStringLiteral("slots")), json(before).value(QStringLiteral("slots")));
-    QCOMPARE(json(after).value(QStringLiteral("active_slot")), json(before).value(QStringLiteral("active_slot")));
+    const Run after = ctl(
+        QStringList{QStringLiteral("device"), QStringLiteral("info"), QStringLiteral("--json")} +
+        device);
+    QCOMPARE(json(after).value(QStringLiteral("slots")),
+             json(before).value(QStringLiteral("slots")));
+    QCOMPARE(json(after).value(QStringLiteral("active_slot")),
+             json(before).value(QStringLiteral("active_slot")));
 }
 
 void TestCli::pushCommitRollback() {
-    const QStringList device{QStringLiteral("--target"), m_agent->target(), QStringLiteral("--pki"), m_pki,
-                             QStringLiteral("--json")};
+    const QStringList device{QStringLiteral("--target"), m_agent->target(), QStringLiteral("--pki"),
+                             m_pki, QStringLiteral("--json")};
     const Run info = ctl(QStringList{QStringLiteral("device"), QStringLiteral("info")} + device);
     QVERIFY2(info.exitCode == 0, info.err.constData());
     const QJsonObject before = json(info);
@@ -292,13 +336,17 @@ void TestCli::pushCommitRollback() {
     QVERIFY(startSlot == QLatin1String("A") || startSlot == QLatin1String("B"));
     QCOMPARE(before.value(QStringLiteral("trial")).toBool(), false);
     QCOMPARE(before.value(QStringLiteral("slots")).toArray().size(), 2);
-    const QString otherSlot = startSlot == QLatin1String("A") ? QStringLiteral("B") : QStringLiteral("A");
+    const QString otherSlot =
+        startSlot == QLatin1String("A") ? QStringLiteral("B") : QStringLiteral("A");
 
     // All the way: transfer, install, reboot, health check, commit. Same security version as
     // the factory image, so rolling back to it stays allowed.
-    const qint64 factorySecurity = before.value(QStringLiteral("stored_security_version")).toInteger();
-    const QString v2 = makeBundle(QStringLiteral("fw-200"), "2.0.0", static_cast<int>(factorySecurity));
-    const Run push = ctl(QStringList{QStringLiteral("device"), QStringLiteral("push"), v2} + device);
+    const qint64 factorySecurity =
+        before.value(QStringLiteral("stored_security_version")).toInteger();
+    const QString v2 =
+        makeBundle(QStringLiteral("fw-200"), "2.0.0", static_cast<int>(factorySecurity));
+    const Run push =
+        ctl(QStringList{QStringLiteral("device"), QStringLiteral("push"), v2} + device);
     QVERIFY2(push.exitCode == 0, push.err.constData());
     const QJsonObject pushed = json(push);
     QCOMPARE(pushed.value(QStringLiteral("active_slot")).toString(), otherSlot);
@@ -306,25 +354,30 @@ void TestCli::pushCommitRollback() {
     QCOMPARE(slotVersion(pushed, otherSlot), QStringLiteral("2.0.0"));
 
     // Roll back returns to the other slot, which still holds the previous firmware.
-    const Run back = ctl(QStringList{QStringLiteral("device"), QStringLiteral("rollback")} + device);
+    const Run back =
+        ctl(QStringList{QStringLiteral("device"), QStringLiteral("rollback")} + device);
     QVERIFY2(back.exitCode == 0, back.err.constData());
     QCOMPARE(json(back).value(QStringLiteral("active_slot")).toString(), startSlot);
 
     // Stepping through: stop on trial, then commit by hand.
     const QString v3 = makeBundle(QStringLiteral("fw-210"), "2.1.0", 4);
     const Run trial = ctl(QStringList{QStringLiteral("device"), QStringLiteral("push"), v3,
-                                      QStringLiteral("--no-commit")} + device);
+                                      QStringLiteral("--no-commit")} +
+                          device);
     QVERIFY2(trial.exitCode == 0, trial.err.constData());
     QCOMPARE(json(trial).value(QStringLiteral("trial")).toBool(), true);
-    const Run commit = ctl(QStringList{QStringLiteral("device"), QStringLiteral("commit")} + device);
+    const Run commit =
+        ctl(QStringList{QStringLiteral("device"), QStringLiteral("commit")} + device);
     QVERIFY2(commit.exitCode == 0, commit.err.constData());
     QCOMPARE(json(commit).value(QStringLiteral("trial")).toBool(), false);
-    QCOMPARE(slotVersion(json(commit), json(commit).value(QStringLiteral("active_slot")).toString()),
-             QStringLiteral("2.1.0"));
+    QCOMPARE(
+        slotVersion(json(commit), json(commit).value(QStringLiteral("active_slot")).toString()),
+        QStringLiteral("2.1.0"));
     QCOMPARE(json(commit).value(QStringLiteral("stored_security_version")).toInteger(), 4);
 
     // Committing security version 4 closes the door behind it: the older slot may not boot.
-    const Run blocked = ctl(QStringList{QStringLiteral("device"), QStringLiteral("rollback")} + device);
+    const Run blocked =
+        ctl(QStringList{QStringLiteral("device"), QStringLiteral("rollback")} + device);
     QCOMPARE(blocked.exitCode, 1);
     QVERIFY2(blocked.err.contains("[agent.rollback-blocked]"), blocked.err.constData());
 }
