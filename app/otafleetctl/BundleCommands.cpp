@@ -30,8 +30,13 @@ const QCommandLineOption kSecurityVersion(QStringLiteral("security-version"),
                                           QStringLiteral("N"));
 const QCommandLineOption kExpires(QStringLiteral("expires"),
                                   QStringLiteral("Expiry as ISO 8601 UTC (2027-01-31T00:00:00Z); "
-                                                 "devices refuse the bundle afterwards."),
+                                                 "devices refuse the bundle afterwards. Default: "
+                                                 "365 days after creation."),
                                   QStringLiteral("ISO"));
+const QCommandLineOption kNoExpiry(QStringLiteral("no-expiry"),
+                                   QStringLiteral("Make a bundle that never expires (it can then "
+                                                  "be replayed to devices forever)."));
+constexpr int kDefaultValidityDays = 365;
 const QCommandLineOption kCreated(QStringLiteral("created"),
                                   QStringLiteral("Creation time as ISO 8601 UTC (default: now); "
                                                  "fix it for reproducible builds."),
@@ -138,12 +143,8 @@ int runCreate(const QCommandLineParser& p) {
     }
     options.securityVersion = *security;
     options.hardware = p.value(kHardware).split(QLatin1Char(','), Qt::SkipEmptyParts);
-    if (p.isSet(kExpires)) {
-        const auto expires = parseTimestamp(p.value(kExpires));
-        if (!expires) {
-            return usageError(expires.error().message);
-        }
-        options.expires = *expires;
+    if (p.isSet(kExpires) && p.isSet(kNoExpiry)) {
+        return usageError(QStringLiteral("--expires and --no-expiry contradict each other"));
     }
     if (p.isSet(kCreated)) {
         const auto created = parseTimestamp(p.value(kCreated));
@@ -151,6 +152,16 @@ int runCreate(const QCommandLineParser& p) {
             return usageError(created.error().message);
         }
         options.created = *created;
+    }
+    // Freeze protection by default: an old bundle cannot be replayed to devices forever.
+    if (p.isSet(kExpires)) {
+        const auto expires = parseTimestamp(p.value(kExpires));
+        if (!expires) {
+            return usageError(expires.error().message);
+        }
+        options.expires = *expires;
+    } else if (!p.isSet(kNoExpiry)) {
+        options.expires = options.created.addDays(kDefaultValidityDays);
     }
     for (const QString& spec : p.values(kPayload)) {
         const qsizetype eq = spec.indexOf(QLatin1Char('='));
@@ -397,7 +408,7 @@ QList<Command> bundleCommands() {
                 {},
                 [](QCommandLineParser& p) {
                     p.addOptions({kPayload, kVersion, kHardware, kSecurityVersion, kExpires,
-                                  kCreated, kProduct, kNotes, kOut});
+                                  kNoExpiry, kCreated, kProduct, kNotes, kOut});
                 },
                 runCreate},
         Command{QStringLiteral("bundle"), QStringLiteral("sign"),

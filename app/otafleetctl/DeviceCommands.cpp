@@ -5,7 +5,12 @@
 
 #include <QJsonArray>
 
+#include <atomic>
 #include <csignal>
+#include <optional>
+#include <thread>
+
+#include <pthread.h>
 
 namespace otafleet::cli {
 namespace {
@@ -44,15 +49,6 @@ const QCommandLineOption kChunk(QStringLiteral("chunk-size"),
 
 QList<QCommandLineOption> connectionOptions() {
     return {kTarget, kPki, kCa, kCert, kKey, kJson};
-}
-
-// The client currently talking, so that Ctrl-C cancels cleanly instead of killing mid-write.
-std::atomic<AgentClient*> g_activeClient{nullptr};
-
-extern "C" void onInterrupt(int /*signal*/) {
-    if (AgentClient* client = g_activeClient.load()) {
-        client->cancel();
-    }
 }
 
 Result<std::unique_ptr<AgentClient>> connect(const QCommandLineParser& p) {
@@ -112,21 +108,80 @@ int report(const Result<AgentInfo>& info, const QCommandLineParser& p, const QSt
     return kSuccess;
 }
 
-// Runs `body` with a connected client registered for Ctrl-C.
+// Ctrl-C and SIGTERM cancel the running call cleanly instead of killing the process mid-write.
+// The signals are blocked before gRPC starts its threads and taken by one watcher thread with
+// sigtimedwait, so nothing runs in signal context (AgentClient::cancel takes a mutex).
+class InterruptWatcher {
+public:
+    // The caller has blocked SIGINT and SIGTERM in every thread (see withClient).
+    explicit InterruptWatcher(AgentClient& client) : m_client(client) {
+        sigemptyset(&m_signals);
+        sigaddset(&m_signals, SIGINT);
+        sigaddset(&m_signals, SIGTERM);
+        m_thread = std::thread([this] { watch(); });
+    }
+    InterruptWatcher(const InterruptWatcher&) = delete;
+    InterruptWatcher& operator=(const InterruptWatcher&) = delete;
+    ~InterruptWatcher() {
+        m_stop = true;
+        m_thread.join();
+    }
+    [[nodiscard]] bool interrupted() const { return m_interrupted; }
+
+private:
+    void watch() {
+        constexpr timespec kPoll{0, 100'000'000};
+        while (!m_stop) {
+            if (sigtimedwait(&m_signals, nullptr, &kPoll) > 0) {
+                m_interrupted = true;
+                m_client.cancel();
+            }
+        }
+    }
+
+    AgentClient& m_client;
+    sigset_t m_signals{};
+    std::atomic<bool> m_stop{false};
+    std::atomic<bool> m_interrupted{false};
+    std::thread m_thread;
+};
+
+// Runs `body` with a connected client that Ctrl-C cancels.
 int withClient(const QCommandLineParser& p, const std::function<int(AgentClient&)>& body) {
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    sigset_t previous;
+    pthread_sigmask(SIG_BLOCK, &blocked, &previous);  // before gRPC creates any thread
     auto client = connect(p);
     if (!client) {
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
         return client.error().code == QLatin1String("cli.usage")
                    ? usageError(client.error().message)
                    : failWith(client.error(), p.isSet(kJson));
     }
-    g_activeClient = client->get();
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
-    const int rc = body(**client);
-    g_activeClient = nullptr;
+    int rc = kFailure;
+    {
+        InterruptWatcher watcher(**client);
+        rc = body(**client);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     return rc;
 }
+
+// --reboot-timeout, checked the same way for every command that waits for a reboot.
+std::optional<std::chrono::seconds> rebootTimeout(const QCommandLineParser& p) {
+    bool ok = false;
+    const int seconds = p.value(kRebootTimeout).toInt(&ok);
+    if (!ok || seconds < 1 || seconds > 3600) {
+        return std::nullopt;
+    }
+    return std::chrono::seconds(seconds);
+}
+
+const QString kBadTimeout =
+    QStringLiteral("--reboot-timeout takes a number of seconds from 1 to 3600");
 
 int runInfo(const QCommandLineParser& p) {
     return withClient(p, [&](AgentClient& c) { return report(c.info(), p, {}); });
@@ -146,11 +201,11 @@ int runPush(const QCommandLineParser& p) {
         return usageError(QStringLiteral("--chunk-size takes a number of KiB from 1 to 1024"));
     }
     options.chunkSize = static_cast<qint64>(chunkKiB) * 1024;
-    const int timeout = p.value(kRebootTimeout).toInt(&ok);
-    if (!ok || timeout < 1) {
-        return usageError(QStringLiteral("--reboot-timeout takes a number of seconds"));
+    const auto timeout = rebootTimeout(p);
+    if (!timeout) {
+        return usageError(kBadTimeout);
     }
-    options.rebootTimeout = std::chrono::seconds(timeout);
+    options.rebootTimeout = *timeout;
     return withClient(p, [&](AgentClient& c) {
         ProgressPrinter progress(QStringLiteral("Uploading"));
         auto result = c.push(positional.first(), options,
@@ -180,24 +235,26 @@ int runCommit(const QCommandLineParser& p) {
 }
 
 int runRollback(const QCommandLineParser& p) {
+    const auto timeout = rebootTimeout(p);
+    if (!timeout) {
+        return usageError(kBadTimeout);
+    }
+    const bool reboot = !p.isSet(kNoReboot);
     return withClient(p, [&](AgentClient& c) {
-        const bool reboot = !p.isSet(kNoReboot);
-        auto marked = c.rollback(reboot);
-        if (marked && reboot) {
-            const int timeout = p.value(kRebootTimeout).toInt();
-            marked = c.rebootAndWait(std::chrono::seconds(timeout > 0 ? timeout : 60));
-        }
-        return report(marked, p,
+        // With a reboot, the client waits until the device runs the other slot: one reboot.
+        return report(c.rollback(reboot, *timeout), p,
                       reboot ? QStringLiteral("Rolled back.")
                              : QStringLiteral("The other slot boots after the next reboot."));
     });
 }
 
 int runReboot(const QCommandLineParser& p) {
+    const auto timeout = rebootTimeout(p);
+    if (!timeout) {
+        return usageError(kBadTimeout);
+    }
     return withClient(p, [&](AgentClient& c) {
-        const int timeout = p.value(kRebootTimeout).toInt();
-        return report(c.rebootAndWait(std::chrono::seconds(timeout > 0 ? timeout : 60)), p,
-                      QStringLiteral("Rebooted."));
+        return report(c.rebootAndWait(*timeout), p, QStringLiteral("Rebooted."));
     });
 }
 

@@ -361,7 +361,7 @@ Result<AgentInfo> AgentClient::commit() {
     return toInfo(reply);
 }
 
-Result<AgentInfo> AgentClient::rollback(bool reboot) {
+Result<AgentInfo> AgentClient::rollback(bool reboot, std::chrono::seconds rebootTimeout) {
     quint64 before = 0;
     {
         Impl::Call call(*d, kShortCall);
@@ -375,7 +375,7 @@ Result<AgentInfo> AgentClient::rollback(bool reboot) {
             return toInfo(reply);
         before = reply.boot_count();
     }
-    return d->waitForBoot(before, std::chrono::seconds(60));
+    return d->waitForBoot(before, rebootTimeout);
 }
 
 Result<AgentInfo> AgentClient::rebootAndWait(std::chrono::seconds timeout) {
@@ -474,7 +474,11 @@ Result<QString> AgentClient::transferIdFor(const QString& bundlePath) {
         return fail(QStringLiteral("bundle.truncated"),
                     QStringLiteral("%1 ends inside its manifest or signature.").arg(bundlePath));
     }
-    return crypto::Sha256::hex(crypto::Sha256::hash(signedPart)).left(32);
+    // The file size is part of the id: a truncated or padded copy of a bundle never resumes
+    // into a transfer of the good one.
+    QByteArray identity = signedPart;
+    identity += QByteArray::number(file.size());
+    return crypto::Sha256::hex(crypto::Sha256::hash(identity)).left(32);
 }
 
 }  // namespace otafleet::agentclient

@@ -62,11 +62,13 @@ struct AgentInfo {
 enum class PushPhase { Uploading, Verifying, Writing, Rebooting, HealthCheck, Committing, Done };
 [[nodiscard]] QString phaseName(PushPhase phase);
 
+inline constexpr std::chrono::seconds kDefaultRebootTimeout{60};
+
 struct PushOptions {
     bool reboot = true;  // false: stop after install (`--no-reboot`)
     bool commit = true;  // false: stop after the trial boot's health check (`--no-commit`)
     qint64 chunkSize = 256 * 1024;
-    std::chrono::seconds rebootTimeout{60};
+    std::chrono::seconds rebootTimeout = kDefaultRebootTimeout;
 };
 
 using PushProgress = std::function<void(PushPhase phase, qint64 done, qint64 total)>;
@@ -89,7 +91,9 @@ public:
                                 const std::function<void(qint64, qint64)>& progress);
     [[nodiscard]] Status install(const QString& transferId, const PushProgress& progress);
     [[nodiscard]] Result<AgentInfo> commit();
-    [[nodiscard]] Result<AgentInfo> rollback(bool reboot);
+    // With `reboot`, waits (up to rebootTimeout) until the device runs the other slot.
+    [[nodiscard]] Result<AgentInfo> rollback(
+        bool reboot, std::chrono::seconds rebootTimeout = kDefaultRebootTimeout);
     // Asks for a reboot and waits until the agent answers again with a higher boot count.
     [[nodiscard]] Result<AgentInfo> rebootAndWait(std::chrono::seconds timeout);
 

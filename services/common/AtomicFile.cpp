@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace otafleet {
@@ -48,13 +49,16 @@ Status syncDirectory(const QString& directory) {
 }
 
 Status writeFileAtomically(const QString& path, QByteArrayView content, int permissions) {
-    const QString temp = path + QStringLiteral(".tmp");
-    const QByteArray tempName = QFile::encodeName(temp);
-    Fd fd(::open(tempName.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                 static_cast<mode_t>(permissions)));
+    // A unique temp name created exclusively and never through a symlink: two writers of the same
+    // file cannot clobber each other's temp file, and a link planted beside the target cannot
+    // redirect the write (this helper writes private keys and boot state).
+    QByteArray tempName = QFile::encodeName(path) + ".XXXXXX";
+    Fd fd(::mkostemp(tempName.data(), O_CLOEXEC));
+    const QString temp = QFile::decodeName(tempName);
     if (fd.get() < 0) {
         return std::unexpected(ioError(QStringLiteral("create"), temp));
     }
+    const auto discard = [&] { ::unlink(tempName.constData()); };
     const char* data = content.data();
     qsizetype left = content.size();
     while (left > 0) {
@@ -63,20 +67,23 @@ Status writeFileAtomically(const QString& path, QByteArrayView content, int perm
             continue;
         }
         if (n <= 0) {
-            ::unlink(tempName.constData());
-            return std::unexpected(ioError(QStringLiteral("write"), temp));
+            const Error error = ioError(QStringLiteral("write"), temp);
+            discard();
+            return std::unexpected(error);
         }
         data += n;
         left -= n;
     }
     if (::fchmod(fd.get(), static_cast<mode_t>(permissions)) != 0 || ::fsync(fd.get()) != 0 ||
         ::close(fd.release()) != 0) {
-        ::unlink(tempName.constData());
-        return std::unexpected(ioError(QStringLiteral("flush"), temp));
+        const Error error = ioError(QStringLiteral("flush"), temp);
+        discard();
+        return std::unexpected(error);
     }
     if (::rename(tempName.constData(), QFile::encodeName(path).constData()) != 0) {
-        ::unlink(tempName.constData());
-        return std::unexpected(ioError(QStringLiteral("replace"), path));
+        const Error error = ioError(QStringLiteral("replace"), path);
+        discard();
+        return std::unexpected(error);
     }
     return syncDirectory(QFileInfo(path).absolutePath());
 }

@@ -214,6 +214,13 @@ void TestCli::signVerifyInspect() {
     const QJsonObject m = json(inspect).value(QStringLiteral("manifest")).toObject();
     QCOMPARE(m.value(QStringLiteral("version")).toString(), QStringLiteral("1.1.0"));
     QCOMPARE(m.value(QStringLiteral("security_version")).toInt(), 2);
+    // Freeze protection by default: a year unless the release manager says otherwise.
+    const QDateTime created =
+        QDateTime::fromString(m.value(QStringLiteral("created")).toString(), Qt::ISODate);
+    const QDateTime expires =
+        QDateTime::fromString(m.value(QStringLiteral("expires")).toString(), Qt::ISODate);
+    QVERIFY(expires.isValid());
+    QCOMPARE(created.daysTo(expires), 365);
 
     // The contract: OpenSSL's own CMS verifier accepts what otafleetctl signed.
     const Run openssl =
@@ -358,6 +365,9 @@ void TestCli::pushCommitRollback() {
         ctl(QStringList{QStringLiteral("device"), QStringLiteral("rollback")} + device);
     QVERIFY2(back.exitCode == 0, back.err.constData());
     QCOMPARE(json(back).value(QStringLiteral("active_slot")).toString(), startSlot);
+    // Exactly one reboot: the rollback itself, not a second one on top.
+    QCOMPARE(json(back).value(QStringLiteral("boot_count")).toInteger(),
+             pushed.value(QStringLiteral("boot_count")).toInteger() + 1);
 
     // Stepping through: stop on trial, then commit by hand.
     const QString v3 = makeBundle(QStringLiteral("fw-210"), "2.1.0", 4);
