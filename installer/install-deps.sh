@@ -21,6 +21,8 @@ packages=(
   xvfb xauth imagemagick
   # packaging
   dpkg-dev file time python3
+  u-boot-tools libubootenv-tool grub-common
+  bsdiff
 )
 
 missing=()

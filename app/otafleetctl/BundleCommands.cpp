@@ -4,6 +4,7 @@
 #include "bundle/Bundle.h"
 #include "bundle/BundleBuilder.h"
 #include "bundle/BundleVerifier.h"
+#include "bundle/Delta.h"
 #include "common/AtomicFile.h"
 #include "crypto/Pki.h"
 
@@ -41,6 +42,13 @@ const QCommandLineOption kCreated(QStringLiteral("created"),
                                   QStringLiteral("Creation time as ISO 8601 UTC (default: now); "
                                                  "fix it for reproducible builds."),
                                   QStringLiteral("ISO"));
+const QCommandLineOption kCompress(QStringLiteral("compress"),
+                                   QStringLiteral("Store payloads zstd-compressed; devices "
+                                                  "decompress them while installing."));
+const QCommandLineOption kBase(QStringLiteral("base"),
+                               QStringLiteral("For a delta bundle: also check that it turns this "
+                                              "bundle's payloads into the signed targets."),
+                               QStringLiteral("OLD.otab"));
 const QCommandLineOption kProduct(QStringLiteral("product"), QStringLiteral("Product name."),
                                   QStringLiteral("NAME"), QStringLiteral("otafleet-firmware"));
 const QCommandLineOption kNotes(QStringLiteral("release-notes"), QStringLiteral("Release notes."),
@@ -174,6 +182,7 @@ int runCreate(const QCommandLineParser& p) {
         input.name = colon < 0 ? name : name.left(colon);
         input.slotClass = colon < 0 ? QStringLiteral("rootfs") : name.mid(colon + 1);
         input.path = spec.mid(eq + 1);
+        input.encoding = p.isSet(kCompress) ? bundle::Encoding::Zstd : bundle::Encoding::Raw;
         options.payloads.append(input);
     }
     ProgressPrinter progress(QStringLiteral("Hashing and writing payloads"));
@@ -309,6 +318,22 @@ int runVerify(const QCommandLineParser& p) {
         return kFailure;
     }
     const bundle::Manifest& m = verified->manifest;
+    const bool isDelta = std::any_of(m.payloads.begin(), m.payloads.end(), [](const auto& e) {
+        return e.encoding == bundle::Encoding::ZstdPatch;
+    });
+    if (p.isSet(kBase)) {
+        if (!isDelta) {
+            return usageError(QStringLiteral("--base is for delta bundles; this one is not"));
+        }
+        const auto reader = bundle::BundleReader::open(positional.first());
+        if (!reader) {
+            return failWith(reader.error(), json);
+        }
+        if (const auto applied = bundle::verifyDeltaAgainstBase(*reader, p.value(kBase));
+            !applied) {
+            return failWith(applied.error(), json);
+        }
+    }
     if (json) {
         QJsonArray signers;
         for (const auto& s : verified->signers) {
@@ -329,6 +354,12 @@ int runVerify(const QCommandLineParser& p) {
                       .arg(m.product, m.version.toString())
                       .arg(m.securityVersion)
                       .arg(names.join(QStringLiteral("; "))));
+        if (isDelta && !p.isSet(kBase)) {
+            printText(
+                QStringLiteral("Delta bundle: the patch bytes match the signed manifest; the "
+                               "image it produces is checked against its base on the "
+                               "device, or here with --base OLD.otab."));
+        }
     }
     return kSuccess;
 }
@@ -408,7 +439,7 @@ QList<Command> bundleCommands() {
                 {},
                 [](QCommandLineParser& p) {
                     p.addOptions({kPayload, kVersion, kHardware, kSecurityVersion, kExpires,
-                                  kNoExpiry, kCreated, kProduct, kNotes, kOut});
+                                  kNoExpiry, kCreated, kCompress, kProduct, kNotes, kOut});
                 },
                 runCreate},
         Command{QStringLiteral("bundle"), QStringLiteral("sign"),
@@ -425,7 +456,8 @@ QList<Command> bundleCommands() {
                                "security version, hardware, payload hashes."),
                 QStringLiteral("B.otab"),
                 [](QCommandLineParser& p) {
-                    p.addOptions({kPki, kTrust, kCrl, kHardware, kMinSecurity, kThreshold, kJson});
+                    p.addOptions(
+                        {kPki, kTrust, kCrl, kBase, kHardware, kMinSecurity, kThreshold, kJson});
                     p.addPositionalArgument(QStringLiteral("bundle"),
                                             QStringLiteral("The .otab file."));
                 },

@@ -16,6 +16,7 @@ QList<Command> allCommands() {
     QList<Command> commands;
     commands += pkiCommands();
     commands += bundleCommands();
+    commands += deltaCommands();
     commands += deviceCommands();
     return commands;
 }

@@ -26,6 +26,15 @@ std::unexpected<Error> compressFailed(const QString& path, const QString& reason
 
 }  // namespace
 
+int patchWindowLog(quint64 baseSize, quint64 targetSize) {
+    const ZSTD_bounds bounds = ZSTD_cParam_getBounds(ZSTD_c_windowLog);
+    int log = bounds.lowerBound;
+    while (log < bounds.upperBound && (quint64{1} << log) < baseSize + targetSize) {
+        ++log;
+    }
+    return log;
+}
+
 Result<CompressedPayload> compressPayload(const QString& sourcePath, QIODevice& out, int level) {
     QFile in(sourcePath);
     if (!in.open(QIODevice::ReadOnly)) {

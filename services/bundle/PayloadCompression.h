@@ -19,6 +19,10 @@ struct CompressedPayload {
 
 inline constexpr int kZstdLevel = 9;
 
+// The window log a zstd-patch needs so that the end of the target can still reach the start of
+// the base (zstd's --patch-from rule); clamped to what zstd supports.
+[[nodiscard]] int patchWindowLog(quint64 baseSize, quint64 targetSize);
+
 // Compresses `sourcePath` into `out` (a temporary file beside the bundle).
 [[nodiscard]] Result<CompressedPayload> compressPayload(const QString& sourcePath, QIODevice& out,
                                                         int level = kZstdLevel);

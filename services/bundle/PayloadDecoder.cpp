@@ -1,8 +1,11 @@
 #include "bundle/PayloadDecoder.h"
 
+#include "bundle/PayloadCompression.h"
 #include "crypto/Sha256.h"
 
 #include <zstd.h>
+
+#include <algorithm>
 
 namespace otafleet::bundle {
 namespace {
@@ -14,6 +17,18 @@ struct DctxFree {
 // Frames may ask for a window up to 2^27 (128 MiB, zstd --long); larger ones are refused so
 // that a hostile frame cannot make a small device allocate gigabytes.
 constexpr int kMaxWindowLog = 27;
+
+// A patch's window must reach from the end of the target back to the start of the base; the
+// limit follows from the sizes the signed manifest and the device declare, nothing larger.
+int patchWindowLogMax(quint64 baseSize, quint64 targetSize) {
+    return std::max(detail::patchWindowLog(baseSize, targetSize), kMaxWindowLog);
+}
+
+std::unexpected<Error> setupFailed() {
+    return fail(QStringLiteral("bundle.decompress-failed"),
+                QStringLiteral("Could not set up zstd decompression; the device may be out of "
+                               "memory. Free memory and try again."));
+}
 
 }  // namespace
 
@@ -55,16 +70,30 @@ Result<std::unique_ptr<PayloadDecoder>> PayloadDecoder::create(const PayloadEntr
                                    "against the installed image, not decoded on its own.")
                         .arg(entry.name));
     }
+    return create(entry, target, QByteArrayView());
+}
+
+Result<std::unique_ptr<PayloadDecoder>> PayloadDecoder::create(const PayloadEntry& entry,
+                                                               PayloadSink& target,
+                                                               QByteArrayView base) {
     auto impl = std::make_unique<Impl>();
     impl->entry = entry;
     impl->target = &target;
-    if (entry.encoding == Encoding::Zstd) {
+    if (entry.encoding != Encoding::Raw) {
+        const bool patch = entry.encoding == Encoding::ZstdPatch;
+        const int windowLog =
+            patch ? patchWindowLogMax(static_cast<quint64>(base.size()), entry.targetSize)
+                  : kMaxWindowLog;
         impl->dctx.reset(ZSTD_createDCtx());
-        if (!impl->dctx || ZSTD_isError(ZSTD_DCtx_setParameter(
-                               impl->dctx.get(), ZSTD_d_windowLogMax, kMaxWindowLog))) {
-            return fail(QStringLiteral("bundle.decompress-failed"),
-                        QStringLiteral("Could not set up zstd decompression; the device may be "
-                                       "out of memory. Free memory and try again."));
+        if (!impl->dctx || ZSTD_isError(ZSTD_DCtx_setParameter(impl->dctx.get(),
+                                                               ZSTD_d_windowLogMax, windowLog))) {
+            return setupFailed();
+        }
+        // The prefix is referenced, not copied: the base stays where the caller mapped it.
+        if (patch && !base.isEmpty() &&
+            ZSTD_isError(ZSTD_DCtx_refPrefix(impl->dctx.get(), base.data(),
+                                             static_cast<size_t>(base.size())))) {
+            return setupFailed();
         }
         impl->buffer.resize(static_cast<qsizetype>(ZSTD_DStreamOutSize()));
     }

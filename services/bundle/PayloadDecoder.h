@@ -2,7 +2,8 @@
 // BundleVerifier::streamPayload and the slot writer: raw passes through, zstd is decompressed.
 // The output is bounded by the manifest's target size (a small hostile frame cannot expand into
 // an endless stream) and finish() checks the target SHA-256, so the slot holds exactly what the
-// release manager signed. zstd-patch needs the base image and is applied elsewhere.
+// release manager signed. zstd-patch decodes against a base image (the device's active slot),
+// given by the caller as bytes that stay mapped until finish().
 #pragma once
 
 #include "bundle/BundleVerifier.h"
@@ -15,9 +16,15 @@ namespace otafleet::bundle {
 
 class PayloadDecoder final : public PayloadSink {
 public:
-    // Error bundle.unsupported-encoding for zstd-patch.
+    // Error bundle.unsupported-encoding for zstd-patch (it needs a base).
     [[nodiscard]] static Result<std::unique_ptr<PayloadDecoder>> create(const PayloadEntry& entry,
                                                                         PayloadSink& target);
+    // Any encoding; for zstd-patch `base` is the image the patch was made against (the caller
+    // has matched its SHA-256 with entry.baseSha256) and must outlive the decoder. Errors:
+    // bundle.decompress-failed (zstd could not be set up).
+    [[nodiscard]] static Result<std::unique_ptr<PayloadDecoder>> create(const PayloadEntry& entry,
+                                                                        PayloadSink& target,
+                                                                        QByteArrayView base);
     ~PayloadDecoder() override;
     PayloadDecoder(const PayloadDecoder&) = delete;
     PayloadDecoder& operator=(const PayloadDecoder&) = delete;
