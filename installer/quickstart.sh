@@ -31,7 +31,9 @@ export CCACHE_COMPILERCHECK=content
 if [ "$mode" = run ]; then
   preset=dev
   cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" --parallel "$jobs"
+  # Only what the console needs; the test command builds the rest.
+  cmake --build --preset "$preset" --parallel "$jobs" \
+    --target otafleet otafleet-agent otafleetctl otafleet_lan
   bin="build/$preset/bin/otafleet"
   if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
     echo "quickstart: no display found; starting the console on a virtual display (Xvfb :77)."
