@@ -7,24 +7,64 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace otafleet::ui {
 
 namespace {
+
 constexpr int kProgressSteps = 1000;
+constexpr qint64 kSoonDays = 30;  // a signer expiring this soon is shown as a warning
+
+// "CN=otafleet release CA,O=Example" -> "otafleet release CA"; the whole subject otherwise.
+QString commonNameOf(const QString& subject) {
+    static const QRegularExpression cn(QStringLiteral(R"((?:^|,)\s*CN=((?:\\.|[^,])+))"));
+    const auto match = cn.match(subject);
+    return match.hasMatch() ? match.captured(1) : subject;
 }
+
+QString utcText(const QDateTime& when) {
+    return when.isValid() ? when.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm 'UTC'"))
+                          : QStringLiteral("?");
+}
+
+// Rich text for one signer: name, key id, chain up to the root, expiry.
+QString signerHtml(const fleet::BundleSignerInfo& s) {
+    QStringList chain;
+    for (const QString& issuer : s.chain)
+        chain.append(commonNameOf(issuer).toHtmlEscaped());
+    const qint64 days = QDateTime::currentDateTimeUtc().daysTo(s.notAfter);
+    const QString expiry =
+        days < kSoonDays ? QStringLiteral("<span style='color:#b01c1c'>%1 (in %2 days)</span>")
+                               .arg(utcText(s.notAfter))
+                               .arg(days)
+                         : utcText(s.notAfter);
+    const QString name = commonNameOf(s.subject);
+    // The full subject only when it says more than the name (organisation, country, ...).
+    const QString subject = s.subject == QStringLiteral("CN=") + name
+                                ? QString()
+                                : s.subject.toHtmlEscaped() + QStringLiteral("<br>");
+    return QStringLiteral("<b>%1</b><br>%2key id %3<br>chain: %4<br>valid until %5")
+        .arg(name.toHtmlEscaped(), subject, s.keyId.toHtmlEscaped(),
+             chain.isEmpty() ? QStringLiteral("—") : chain.join(QStringLiteral(" → ")), expiry);
+}
+
+}  // namespace
 
 UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget* parent)
     : QDialog(parent), m_fleet(fleet), m_deviceId(deviceId) {
     setWindowTitle(tr("Update device"));
-    setMinimumWidth(480);
+    setMinimumWidth(560);
     auto* layout = new QVBoxLayout(this);
 
     m_device = new QLabel;
@@ -44,6 +84,35 @@ UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget*
     form->addRow(tr("Bundle:"), fileRow);
     layout->addLayout(form);
 
+    m_reportBox = new QGroupBox(tr("What this bundle is"));
+    auto* reportForm = new QFormLayout(m_reportBox);
+    reportForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    const auto makeField = [reportForm](const QString& label, const char* name) {
+        auto* field = new QLabel;
+        // Manifest text is outside data shown before it is trusted: never let QLabel guess
+        // that it is rich text.
+        field->setTextFormat(Qt::PlainText);
+        field->setObjectName(QString::fromLatin1(name));
+        field->setWordWrap(true);
+        field->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        reportForm->addRow(label, field);
+        return field;
+    };
+    m_release = makeField(tr("Release:"), "reportRelease");
+    m_target = makeField(tr("For hardware:"), "reportHardware");
+    m_dates = makeField(tr("Dates:"), "reportDates");
+    m_payloads = makeField(tr("Payloads:"), "reportPayloads");
+    m_signers = makeField(tr("Signed by:"), "reportSigners");
+    m_signers->setTextFormat(Qt::RichText);  // built by signerHtml(), every field escaped
+    layout->addWidget(m_reportBox);
+    m_verdict = new QLabel;
+    m_verdict->setObjectName(QStringLiteral("verdict"));
+    m_verdict->setTextFormat(Qt::PlainText);  // error sentences may quote manifest fields
+    m_verdict->setWordWrap(true);
+    m_verdict->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_verdict);
+    layout->addSpacing(4);
+
     m_reboot = new QCheckBox(tr("Reboot into the new firmware"));
     m_reboot->setChecked(true);
     m_commit = new QCheckBox(tr("Commit it after a healthy trial boot"));
@@ -59,6 +128,7 @@ UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget*
     m_progress->setValue(0);
     m_result = new QLabel;
     m_result->setObjectName(QStringLiteral("result"));
+    m_result->setTextFormat(Qt::PlainText);
     m_result->setWordWrap(true);
     m_result->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_phase);
@@ -77,6 +147,8 @@ UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget*
     connect(m_cancel, &QPushButton::clicked, this, &UpdateDialog::reject);
     connect(&m_fleet, &fleet::FleetService::operationProgress, this, &UpdateDialog::onProgress);
     connect(&m_fleet, &fleet::FleetService::operationFinished, this, &UpdateDialog::onFinished);
+    connect(&m_fleet, &fleet::FleetService::bundleInspected, this, &UpdateDialog::onInspected);
+    showReport();
     setStage(Stage::Choosing);
 }
 
@@ -95,7 +167,117 @@ void UpdateDialog::setBundlePath(const QString& path) {
     m_bundlePath = path;
     m_file->setText(QFileInfo(path).fileName());
     m_file->setToolTip(path);
+    m_report.reset();
+    m_checking = !path.isEmpty();
+    showReport();
     setStage(Stage::Choosing);
+    if (m_checking)
+        m_fleet.inspectBundle(path, m_deviceId);
+}
+
+void UpdateDialog::onInspected(const QString& path, const fleet::BundleReport& report) {
+    // Results of an earlier choice, or of another dialog's device, are not ours.
+    if (path != m_bundlePath || report.deviceId != m_deviceId || !m_checking)
+        return;
+    m_checking = false;
+    m_report = report;
+    showReport();
+    if (m_stage != Stage::Running)
+        setStage(m_stage);
+    fitToContents();
+    Q_EMIT bundleChecked();
+}
+
+void UpdateDialog::showReport() {
+    const bool have = m_report && m_report->manifestRead;
+    m_reportBox->setVisible(have);
+    if (have) {
+        const fleet::BundleReport& r = *m_report;
+        const QLocale locale;
+        m_release->setText(tr("%1 %2 · security version %3")
+                               .arg(r.product.isEmpty() ? tr("(no product)") : r.product, r.version)
+                               .arg(r.securityVersion));
+        m_target->setText(r.hardware.join(QStringLiteral(", ")));
+        m_dates->setText(
+            tr("created %1 · %2")
+                .arg(utcText(r.created),
+                     r.expires ? tr("expires %1").arg(utcText(*r.expires)) : tr("never expires")));
+        QStringList payloads;
+        for (const fleet::BundlePayloadInfo& p : r.payloads) {
+            QString line =
+                tr("%1 → %2 slot, %3, %4")
+                    .arg(p.name, p.slotClass, locale.formattedDataSize(static_cast<qint64>(p.size)),
+                         p.encoding);
+            if (p.targetSize != p.size) {
+                line += tr(" (%1 installed)")
+                            .arg(locale.formattedDataSize(static_cast<qint64>(p.targetSize)));
+            }
+            payloads.append(line);
+        }
+        m_payloads->setText(payloads.join(QLatin1Char('\n')));
+        QStringList signers;
+        for (const fleet::BundleSignerInfo& signer : r.signers)
+            signers.append(signerHtml(signer));
+        m_signers->setText(signers.isEmpty() ? tr("<i>nobody this fleet trusts</i>")
+                                             : signers.join(QStringLiteral("<br><br>")));
+    }
+
+    QString text;
+    QString color = QStringLiteral("#5a5a5a");
+    if (m_checking) {
+        text = tr("Checking the bundle's signature and contents…");
+    } else if (m_report) {
+        text = m_report->verdictSentence();
+        switch (m_report->verdict) {
+            case fleet::BundleReport::Verdict::Verified:
+                color = QStringLiteral("#1c6b2a");
+                text = QStringLiteral("✔ ") + text;
+                break;
+            case fleet::BundleReport::Verdict::Refused:
+                color = QStringLiteral("#b01c1c");
+                text = tr("✖ Not for this device, so it cannot be started. %1").arg(text);
+                break;
+            case fleet::BundleReport::Verdict::Unchecked:
+                color = QStringLiteral("#8a5a00");
+                text = tr("⚠ Not checked here: %1").arg(text);
+                break;
+        }
+    }
+    m_verdict->setStyleSheet(QStringLiteral("QLabel { color: %1; font-weight: bold; }").arg(color));
+    m_verdict->setText(text);
+    m_verdict->setVisible(!text.isEmpty());
+}
+
+void UpdateDialog::fitToContents() {
+    // adjustSize() sizes word-wrapped labels for a narrower width than the dialog has and leaves
+    // a gap below them; ask the layout for the height at the width the dialog really has.
+    layout()->activate();
+    const int w = std::max(width(), minimumSizeHint().width());
+    resize(w,
+           layout()->hasHeightForWidth() ? layout()->totalHeightForWidth(w) : sizeHint().height());
+}
+
+QString UpdateDialog::verdictText() const {
+    return m_verdict->text();
+}
+
+QString UpdateDialog::signersText() const {
+    if (!m_report)
+        return {};
+    QStringList lines;
+    for (const fleet::BundleSignerInfo& signer : m_report->signers) {
+        lines.append(tr("%1 (key id %2; chain: %3; valid until %4)")
+                         .arg(signer.subject, signer.keyId,
+                              signer.chain.join(QStringLiteral(" → ")), utcText(signer.notAfter)));
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+bool UpdateDialog::canStart() const {
+    // A refusal is final for this bundle on this device; an unchecked bundle may still go (the
+    // device verifies everything itself before it writes a byte).
+    return !m_bundlePath.isEmpty() && !m_checking && m_report &&
+           m_report->verdict != fleet::BundleReport::Verdict::Refused;
 }
 
 void UpdateDialog::chooseBundle() {
@@ -117,12 +299,15 @@ QString UpdateDialog::resultText() const {
 void UpdateDialog::setStage(Stage stage) {
     m_stage = stage;
     const bool running = stage == Stage::Running;
-    m_start->setEnabled(!running && !m_bundlePath.isEmpty() && stage != Stage::Succeeded);
+    m_start->setEnabled(!running && canStart() && stage != Stage::Succeeded);
     m_start->setText(stage == Stage::Failed ? tr("&Try again") : tr("&Start update"));
     m_choose->setEnabled(!running);
     m_reboot->setEnabled(!running);
     m_commit->setEnabled(!running && m_reboot->isChecked());
     m_cancel->setText(running ? tr("Cancel update") : tr("Close"));
+    // Nothing to measure before the first start.
+    m_phase->setVisible(stage != Stage::Choosing);
+    m_progress->setVisible(stage != Stage::Choosing);
     if (stage == Stage::Succeeded)
         m_result->setStyleSheet(QStringLiteral("QLabel { color: #1c6b2a; }"));
     else
@@ -130,7 +315,7 @@ void UpdateDialog::setStage(Stage stage) {
 }
 
 void UpdateDialog::start() {
-    if (m_stage == Stage::Running || m_bundlePath.isEmpty())
+    if (m_stage == Stage::Running || !canStart())
         return;
     m_result->clear();
     m_lastPhase.clear();
@@ -183,7 +368,7 @@ void UpdateDialog::onFinished(qint64 id, link::LinkOperation operation,
                              : tr("The update failed (last step: %1).").arg(m_lastPhase));
         m_result->setText(error->toString());
         setStage(Stage::Failed);
-        adjustSize();  // the sentence may need more lines than the dialog had
+        fitToContents();  // the sentence may need more lines than the dialog had
         Q_EMIT updateFinished(false);
         return;
     }

@@ -53,11 +53,11 @@ int freeLoopbackPort() {
 }  // namespace
 
 DemoEnvironment::DemoEnvironment(QString dataDir, QString pkiDir, QString agentProgram,
-                                 QByteArray pin)
+                                 DemoPinProvider askPin)
     : m_dataDir(std::move(dataDir)),
       m_pkiDir(std::move(pkiDir)),
       m_agentProgram(std::move(agentProgram)),
-      m_pin(std::move(pin)) {}
+      m_askPin(std::move(askPin)) {}
 
 DemoEnvironment::~DemoEnvironment() {
     for (const auto& agent : m_agents) {
@@ -69,12 +69,42 @@ DemoEnvironment::~DemoEnvironment() {
             }
         }
     }
+    forgetPin();
+}
+
+Result<QByteArray> DemoEnvironment::pin() {
+    if (!m_pin.isEmpty())
+        return m_pin;
+    m_pin = qgetenv(kPinEnv);
+    if (!m_pin.isEmpty())
+        return m_pin;
+    if (!m_askPin) {
+        m_pin = kDevelopmentPin;
+        return m_pin;
+    }
+    auto secret = m_askPin();
+    if (!secret || secret->isEmpty()) {
+        return fail(QStringLiteral("demo.pin-missing"),
+                    QStringLiteral("The demo needs its token's PIN to set itself up and none was "
+                                   "given. Start it again and enter the PIN (the development PIN "
+                                   "is %1), or set %2.")
+                        .arg(QString::fromLatin1(kDevelopmentPin), QString::fromLatin1(kPinEnv)));
+    }
+    m_pin = QByteArray(secret->c_str(), secret->size());
+    return m_pin;
+}
+
+void DemoEnvironment::forgetPin() {
+    // Only this object holds the buffer here (copies handed out were temporaries), so fill()
+    // zeroes it in place rather than detaching.
     m_pin.fill('\0');
+    m_pin.clear();
 }
 
 Result<std::unique_ptr<DemoEnvironment>> DemoEnvironment::prepare(const QString& dataDir,
                                                                   const QString& pkiDir,
-                                                                  const QString& agentProgram) {
+                                                                  const QString& agentProgram,
+                                                                  const DemoPinProvider& askPin) {
     // SoftHSM reads SOFTHSM2_CONF when the module is loaded, so this comes first.
     const QDir softhsm(QDir(dataDir).filePath(QStringLiteral("softhsm")));
     const QString tokenDir = softhsm.filePath(QStringLiteral("tokens"));
@@ -91,13 +121,10 @@ Result<std::unique_ptr<DemoEnvironment>> DemoEnvironment::prepare(const QString&
     }
     qputenv("SOFTHSM2_CONF", QFile::encodeName(conf));
 
-    QByteArray pin = qgetenv(kPinEnv);
-    if (pin.isEmpty())
-        pin = kDevelopmentPin;
     std::fprintf(stderr,
                  "otafleet: WARNING: --demo keeps its keys on a development SoftHSM token "
-                 "(label \"%s\", PIN from %s or the development PIN %s) in %s. Never sign real "
-                 "releases with it.\n",
+                 "(label \"%s\", PIN from %s or the PIN dialog; the development PIN is %s) in "
+                 "%s. Never sign real releases with it.\n",
                  kTokenLabel, kPinEnv, kDevelopmentPin, qPrintable(tokenDir));
     if (agentProgram.isEmpty()) {
         return fail(demoError(QStringLiteral("find otafleet-agent"),
@@ -105,7 +132,7 @@ Result<std::unique_ptr<DemoEnvironment>> DemoEnvironment::prepare(const QString&
     }
 
     std::unique_ptr<DemoEnvironment> demo(
-        new DemoEnvironment(dataDir, pkiDir, agentProgram, std::move(pin)));
+        new DemoEnvironment(dataDir, pkiDir, agentProgram, askPin));
     if (auto ok = demo->ensurePki(); !ok)
         return fail(ok.error());
     for (int i = 1; i <= kAgentCount; ++i) {
@@ -114,12 +141,17 @@ Result<std::unique_ptr<DemoEnvironment>> DemoEnvironment::prepare(const QString&
     }
     if (auto ok = demo->ensureBundles(); !ok)
         return fail(ok.error());
+    demo->forgetPin();  // the agents run without it
     return demo;
 }
 
-QProcessEnvironment DemoEnvironment::childEnvironment() const {
+Result<QProcessEnvironment> DemoEnvironment::setupEnvironment() {
+    auto token = pin();
+    if (!token)
+        return fail(token.error());
+    // `agent setup --pin-env` reads the PIN from its environment; nothing else is handed it.
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QString::fromLatin1(kPinEnv), QString::fromUtf8(m_pin));
+    env.insert(QString::fromLatin1(kPinEnv), QString::fromUtf8(*token));
     return env;
 }
 
@@ -138,7 +170,10 @@ Status DemoEnvironment::ensurePki() {
     options.tokenLabel = QString::fromLatin1(kTokenLabel);
     options.initToken = true;
     options.commonNamePrefix = QStringLiteral("otafleet demo");
-    const QByteArray pin = m_pin;
+    auto token = pin();
+    if (!token)
+        return fail(token.error());
+    const QByteArray pin = *token;
     options.pinProvider = [pin]() -> Result<crypto::SecretString> {
         return crypto::SecretString(pin);
     };
@@ -164,8 +199,11 @@ Status DemoEnvironment::ensureAgent(int index) {
     if (port == 0)
         return fail(demoError(QStringLiteral("find a free port"), QStringLiteral("none left.")));
     std::fprintf(stderr, "otafleet: setting up demo device %s …\n", qPrintable(agent->name));
+    auto env = setupEnvironment();
+    if (!env)
+        return fail(env.error());
     QProcess setup;
-    setup.setProcessEnvironment(childEnvironment());
+    setup.setProcessEnvironment(*env);
     setup.setProcessChannelMode(QProcess::MergedChannels);
     const DemoModel& model = kModels[index - 1];
     setup.start(m_agentProgram,
@@ -225,7 +263,10 @@ Status DemoEnvironment::ensureBundles() {
         if (!pki)
             return fail(pki.error());
         if (!key) {
-            const QByteArray pin = m_pin;
+            auto token = pin();
+            if (!token)
+                return fail(token.error());
+            const QByteArray pin = *token;
             auto opened = pki->openReleaseKey(
                 [pin]() -> Result<crypto::SecretString> { return crypto::SecretString(pin); });
             if (!opened)
@@ -252,7 +293,6 @@ Status DemoEnvironment::startAgents() {
         const QString logPath = QDir(agent->dir).filePath(QStringLiteral("agent.log"));
         const qint64 logStart = QFileInfo(logPath).size();
         agent->process = std::make_unique<QProcess>();
-        agent->process->setProcessEnvironment(childEnvironment());
         agent->process->setStandardOutputFile(logPath, QIODevice::Append);
         agent->process->setStandardErrorFile(logPath, QIODevice::Append);
         // The agents are the console's children: they must not outlive it, even after a crash.

@@ -2,19 +2,25 @@
 // once. On first run it makes a development PKI on a SoftHSM2 token in DATA/softhsm, sets up
 // two otafleet-agent devices in DATA/demo/agent-N and signs two firmware bundles in
 // DATA/demo/bundles; every run starts the agents on loopback and stops them on exit.
-// The token's PIN comes from OTAFLEET_PIN or is the documented development PIN; it is a
-// development token and the console says so.
+// The token's PIN is asked only when setup needs it (a missing PKI, agent or bundle): from
+// OTAFLEET_PIN, else from the caller's PIN provider (the console's PIN dialog, pre-filled with
+// the documented development PIN). It is a development token and the console says so. The PIN
+// is wiped once setup is done: the agents do not need it to run.
 #pragma once
 
 #include "common/Error.h"
+#include "crypto/SecretString.h"
 
 #include <QList>
 #include <QProcess>
 #include <QString>
 
+#include <functional>
 #include <memory>
 
 namespace otafleet::app {
+
+using DemoPinProvider = std::function<Result<crypto::SecretString>()>;
 
 struct DemoDevice {
     QString name;
@@ -29,8 +35,11 @@ public:
 
     // Must run before anything loads a PKCS#11 module: it points SOFTHSM2_CONF at DATA/softhsm.
     // Creates what is missing (PKI, agents, bundles); errors name the step that failed.
+    // `askPin` is called at most once, only when setup needs the PIN and OTAFLEET_PIN is unset;
+    // without one the development PIN is used. Error demo.pin-missing when it gives none.
     [[nodiscard]] static Result<std::unique_ptr<DemoEnvironment>> prepare(
-        const QString& dataDir, const QString& pkiDir, const QString& agentProgram);
+        const QString& dataDir, const QString& pkiDir, const QString& agentProgram,
+        const DemoPinProvider& askPin = {});
     ~DemoEnvironment();  // stops the agents
     DemoEnvironment(const DemoEnvironment&) = delete;
     DemoEnvironment& operator=(const DemoEnvironment&) = delete;
@@ -41,11 +50,14 @@ public:
     [[nodiscard]] QString bundleDirectory() const;
 
 private:
-    DemoEnvironment(QString dataDir, QString pkiDir, QString agentProgram, QByteArray pin);
+    DemoEnvironment(QString dataDir, QString pkiDir, QString agentProgram, DemoPinProvider askPin);
+    // The token PIN, asked on first use and kept until setup ends.
+    [[nodiscard]] Result<QByteArray> pin();
+    void forgetPin();
     [[nodiscard]] Status ensurePki();
     [[nodiscard]] Status ensureAgent(int index);
     [[nodiscard]] Status ensureBundles();
-    [[nodiscard]] QProcessEnvironment childEnvironment() const;
+    [[nodiscard]] Result<QProcessEnvironment> setupEnvironment();
 
     struct Agent {
         QString name;
@@ -57,7 +69,8 @@ private:
     QString m_dataDir;
     QString m_pkiDir;
     QString m_agentProgram;
-    QByteArray m_pin;
+    DemoPinProvider m_askPin;
+    QByteArray m_pin;  // empty until asked; wiped by forgetPin()
     QList<std::shared_ptr<Agent>> m_agents;
 };
 

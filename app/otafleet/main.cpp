@@ -8,6 +8,7 @@
 #include "link/DeviceHub.h"
 #include "store/FleetStore.h"
 #include "ui/MainWindow.h"
+#include "ui/PinDialog.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -15,6 +16,8 @@
 #include <QMessageBox>
 #include <QStandardPaths>
 #include <QStatusBar>
+
+#include <sys/resource.h>
 
 #include <cstdio>
 
@@ -26,6 +29,34 @@ int failStart(const otafleet::Error& error) {
     std::fprintf(stderr, "otafleet: %s\n", qPrintable(error.toString()));
     QMessageBox::critical(nullptr, QStringLiteral("otafleet"), error.message);
     return 1;
+}
+
+// The PIN dialog as the services' PIN provider. ui/ knows nothing of crypto/ and crypto/ knows
+// nothing of widgets; this is the one place that joins them. The PIN is moved from the dialog
+// into a SecretString, so no copy stays behind here.
+otafleet::app::DemoPinProvider demoPinDialog() {
+    return []() -> otafleet::Result<otafleet::crypto::SecretString> {
+        otafleet::ui::PinDialog dialog(
+            QString::fromLatin1(otafleet::app::DemoEnvironment::kTokenLabel),
+            QStringLiteral("The demo keeps its PKI and release key on a development SoftHSM "
+                           "token. Its PIN is needed once, to create the demo PKI, set up the "
+                           "demo devices and sign the demo bundles."));
+        dialog.setDevelopmentPin(
+            QString::fromLatin1(otafleet::app::DemoEnvironment::kDevelopmentPin));
+        if (dialog.exec() != QDialog::Accepted) {
+            return otafleet::fail(QStringLiteral("console.pin-cancelled"),
+                                  QStringLiteral("No PIN was entered for the token."));
+        }
+        return otafleet::crypto::SecretString(dialog.takePin());
+    };
+}
+
+// Key material and PINs pass through this process (demo setup, the PIN dialog); a core dump
+// would write them to disk, so the console makes none.
+void disableCoreDumps() {
+    const rlimit none{0, 0};
+    if (::setrlimit(RLIMIT_CORE, &none) != 0)
+        qCWarning(lcConsole) << "could not switch off core dumps";
 }
 
 // --help and --version must work without a display (scripts, CI, ssh sessions).
@@ -43,6 +74,7 @@ bool wantsOnlyText(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    disableCoreDumps();
     std::unique_ptr<QCoreApplication> appOwner =
         wantsOnlyText(argc, argv) ? std::make_unique<QCoreApplication>(argc, argv)
                                   : std::make_unique<QApplication>(argc, argv);
@@ -89,8 +121,8 @@ int main(int argc, char** argv) {
     // Destroyed last, so the agents stop only after every link to them is gone.
     std::unique_ptr<otafleet::app::DemoEnvironment> demo;
     if (parser.isSet(demoOption)) {
-        auto prepared =
-            otafleet::app::DemoEnvironment::prepare(dataDir, pkiDir, otafleet::app::agentProgram());
+        auto prepared = otafleet::app::DemoEnvironment::prepare(
+            dataDir, pkiDir, otafleet::app::agentProgram(), demoPinDialog());
         if (!prepared)
             return failStart(prepared.error());
         demo = std::move(*prepared);
@@ -109,6 +141,8 @@ int main(int argc, char** argv) {
     auto fleet = otafleet::fleet::EmbeddedFleet::create(std::move(*store), hub);
     if (!fleet)
         return failStart(fleet.error());
+    // Bundles are checked before they are pushed against the same root the devices trust.
+    (*fleet)->setTrustedRootFile(QDir(pkiDir).filePath(QStringLiteral("root-ca.pem")));
 
     otafleet::ui::MainWindow window(**fleet);
     if (hub.transports().isEmpty()) {

@@ -1,10 +1,12 @@
 #include "fleet/EmbeddedFleet.h"
 
+#include "fleet/BundleInspection.h"
 #include "link/DeviceHub.h"
 #include "store/FleetStore.h"
 
 #include <QJsonDocument>
 #include <QLoggingCategory>
+#include <QtConcurrent/QtConcurrentRun>
 
 Q_LOGGING_CATEGORY(lcFleet, "otafleet.fleet")
 
@@ -34,6 +36,11 @@ EmbeddedFleet::EmbeddedFleet(std::unique_ptr<store::FleetStore> store, link::Dev
     : FleetService(parent), m_store(std::move(store)), m_hub(hub) {}
 
 EmbeddedFleet::~EmbeddedFleet() {
+    // A worker verifying a large bundle finishes its file read; its result is dropped.
+    for (QFutureWatcher<BundleReport>* watcher : std::as_const(m_inspections)) {
+        watcher->disconnect(this);
+        watcher->waitForFinished();
+    }
     // Links first: their destructors cancel and wait for running calls.
     m_entries.clear();
 }
@@ -207,6 +214,33 @@ void EmbeddedFleet::cancel(qint64 id) {
     const auto it = m_entries.find(id);
     if (it != m_entries.end() && it->second.link)
         it->second.link->cancel();
+}
+
+void EmbeddedFleet::inspectBundle(const QString& path, qint64 deviceId) {
+    BundleCheck check;
+    check.bundlePath = path;
+    check.trustPemPath = m_trustedRootFile;
+    check.deviceId = deviceId;
+    if (const auto it = m_entries.find(deviceId); it != m_entries.end()) {
+        // A device never heard from is checked as a workstation would; it checks itself anyway.
+        if (const auto& snapshot = it->second.device.snapshot) {
+            check.hardware = snapshot->hardware;
+            check.minSecurityVersion = snapshot->storedSecurityVersion;
+            check.agentVersion = snapshot->agentVersion;
+        }
+    }
+    auto* watcher = new QFutureWatcher<BundleReport>(this);
+    m_inspections.append(watcher);
+    connect(watcher, &QFutureWatcher<BundleReport>::finished, this, [this, watcher, path] {
+        m_inspections.removeOne(watcher);
+        watcher->deleteLater();
+        const BundleReport report = watcher->result();
+        qCInfo(lcFleet) << "inspected" << path << "for device" << report.deviceId << "->"
+                        << (report.error ? report.error->code : QStringLiteral("verified"));
+        Q_EMIT bundleInspected(path, report);
+    });
+    // The check is copied into the task: the worker never touches this object.
+    watcher->setFuture(QtConcurrent::run([check] { return fleet::inspectBundle(check); }));
 }
 
 void EmbeddedFleet::onInfo(qint64 id, const DeviceSnapshot& snapshot) {

@@ -5,6 +5,9 @@
 
 #include "fleet/FleetService.h"
 
+#include <QFutureWatcher>
+#include <QList>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +41,11 @@ public:
     [[nodiscard]] Status rollback(qint64 id) override;
     [[nodiscard]] Status reboot(qint64 id) override;
     void cancel(qint64 id) override;
+    void inspectBundle(const QString& path, qint64 deviceId) override;
+
+    // The fleet's release trust: PKI/root-ca.pem of the PKI the console runs with. Without it
+    // inspections end Unchecked (the devices still verify).
+    void setTrustedRootFile(const QString& pemPath) { m_trustedRootFile = pemPath; }
 
     [[nodiscard]] store::FleetStore& store() { return *m_store; }
 
@@ -61,6 +69,9 @@ private:
     std::unique_ptr<store::FleetStore> m_store;
     link::DeviceHub& m_hub;
     std::map<qint64, Entry> m_entries;  // ordered by id: the order devices were added
+    QString m_trustedRootFile;
+    // Inspections still running; the destructor waits for them (they hold no pointer to us).
+    QList<QFutureWatcher<BundleReport>*> m_inspections;
 };
 
 }  // namespace otafleet::fleet

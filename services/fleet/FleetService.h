@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common/Error.h"
+#include "fleet/BundleReport.h"
 #include "link/DeviceLink.h"
 #include "link/DeviceSnapshot.h"
 
@@ -55,6 +56,11 @@ public:
     [[nodiscard]] virtual Status reboot(qint64 id) = 0;
     virtual void cancel(qint64 id) = 0;
 
+    // Reads and verifies a bundle off the GUI thread against the fleet's release trust and, with
+    // a device (`deviceId` != 0), that device's hardware, stored security version and agent
+    // version, exactly as the device will. Always ends with one bundleInspected() for `path`.
+    virtual void inspectBundle(const QString& path, qint64 deviceId) = 0;
+
 Q_SIGNALS:
     void deviceAdded(qint64 id);
     void deviceChanged(qint64 id);
@@ -65,6 +71,7 @@ Q_SIGNALS:
     void operationProgress(qint64 id, const QString& phase, qint64 done, qint64 total);
     void operationFinished(qint64 id, otafleet::link::LinkOperation operation,
                            const std::optional<otafleet::Error>& error);
+    void bundleInspected(const QString& path, const otafleet::fleet::BundleReport& report);
 
 protected:
     explicit FleetService(QObject* parent = nullptr);

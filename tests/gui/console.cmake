@@ -5,3 +5,7 @@ if(TARGET otafleet_ui)
         LABELS gui TIMEOUT 120)
     add_dependencies(tst_mainwindow otafleet_lan otafleet-agent)
 endif()
+# The token PIN dialog on its own: masked, handed out once, wiped after use or cancel.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_pindialog SOURCES tst_pindialog.cpp LINK otafleet_ui LABELS gui)
+endif()

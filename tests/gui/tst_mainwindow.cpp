@@ -1,7 +1,8 @@
 // The real MainWindow (offscreen) over an EmbeddedFleet with one real agent on loopback: add the
-// device through AddDeviceDialog, update it through UpdateDialog and see the new version in the
-// table and the details pane, roll back, and see the sentences of a bad address and of a
-// bundle for other hardware.
+// device through AddDeviceDialog, see a bundle's report and verdict in UpdateDialog, update it
+// and see the new version in the table and the details pane, roll back, and see the sentences
+// of a bad address, of a bundle for other hardware (refused before anything is pushed, and by
+// the device when pushed anyway) and of a bundle signed by someone the fleet does not trust.
 #include "AgentProcess.h"
 #include "TestBundles.h"
 #include "TestPki.h"
@@ -16,10 +17,12 @@
 #include "ui/UpdateDialog.h"
 
 #include <QAction>
+#include <QDir>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPointer>
 #include <QProgressBar>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -44,6 +47,7 @@ class TestMainWindow : public QObject {
 private:
     QTemporaryDir m_tmp;
     std::optional<test::TestPki> m_pki;
+    std::optional<test::TestPki> m_otherPki;  // another fleet's: not trusted here
     std::unique_ptr<test::AgentProcess> m_agent;
     std::unique_ptr<link::DeviceHub> m_hub;
     std::unique_ptr<fleet::EmbeddedFleet> m_fleet;
@@ -55,9 +59,28 @@ private:
         return model->data(model->index(model->rowOf(m_id), column)).toString();
     }
 
+    // Saves a picture of `widget` when OTAFLEET_SCREENSHOT_DIR is set (for the README).
+    static void screenshot(QWidget* widget, const QString& name) {
+        const QString shots = qEnvironmentVariable("OTAFLEET_SCREENSHOT_DIR");
+        if (!shots.isEmpty())
+            widget->grab().save(shots + QLatin1Char('/') + name);
+    }
+
+    // Opens the dialog on the selected device with `bundlePath` and waits for its check.
+    QPointer<ui::UpdateDialog> openChecked(const QString& bundlePath) {
+        QPointer<ui::UpdateDialog> dialog = m_window->openUpdateDialog();
+        if (!dialog)
+            return dialog;
+        QSignalSpy checked(dialog.data(), &ui::UpdateDialog::bundleChecked);
+        dialog->setBundlePath(bundlePath);
+        if (!dialog->report() && !checked.wait(kTimeoutMs))
+            qWarning("the bundle check did not finish");
+        return dialog;
+    }
+
     // Runs the dialog on the selected device and waits for its outcome.
     QPointer<ui::UpdateDialog> runUpdate(const QString& bundlePath, bool expectSuccess) {
-        QPointer<ui::UpdateDialog> dialog = m_window->openUpdateDialog();
+        QPointer<ui::UpdateDialog> dialog = openChecked(bundlePath);
         if (!dialog)
             return dialog;
         QSignalSpy done(dialog.data(), &ui::UpdateDialog::updateFinished);
@@ -77,7 +100,6 @@ private:
                                                         : QStringLiteral("/update-failed.png")));
                     });
         }
-        dialog->setBundlePath(bundlePath);
         dialog->start();
         if (dialog->stage() != ui::UpdateDialog::Stage::Running)
             return dialog;
@@ -108,6 +130,7 @@ private Q_SLOTS:
         auto fleet = fleet::EmbeddedFleet::create(std::move(*store), *m_hub);
         VERIFY_OK(fleet);
         m_fleet = std::move(*fleet);
+        m_fleet->setTrustedRootFile(QDir(m_pki->pkiDir).filePath(QStringLiteral("root-ca.pem")));
         m_window = std::make_unique<ui::MainWindow>(*m_fleet);
         m_window->setConfirmRollback(false);
         m_window->show();
@@ -156,6 +179,38 @@ private Q_SLOTS:
         QCOMPARE(cell(DeviceTableModel::State), QStringLiteral("Idle"));
     }
 
+    void showsReportBeforePush() {
+        auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), {});
+        VERIFY_OK(bundle);
+        m_window->selectDevice(m_id);
+        QPointer<ui::UpdateDialog> dialog = openChecked(*bundle);
+        QVERIFY(dialog);
+        QVERIFY(dialog->report());
+        QVERIFY2(dialog->report()->verified(), qPrintable(dialog->verdictText()));
+        auto signer = m_pki->pki.releaseSignerCertificate();
+        VERIFY_OK(signer);
+        const QString verdict = dialog->verdictText();
+        QVERIFY2(verdict.contains(QStringLiteral("verified for hardware rev-a")),
+                 qPrintable(verdict));
+        QVERIFY2(verdict.contains(signer->commonName()), qPrintable(verdict));
+        QVERIFY(dialog->findChild<QLabel*>(QStringLiteral("reportRelease"))
+                    ->text()
+                    .contains(QStringLiteral("1.1.0")));
+        QVERIFY(dialog->findChild<QLabel*>(QStringLiteral("reportRelease"))->isVisible());
+        QVERIFY(dialog->findChild<QLabel*>(QStringLiteral("reportPayloads"))
+                    ->text()
+                    .contains(QStringLiteral("rootfs")));
+        const QString signers = dialog->signersText();
+        QVERIFY2(signers.contains(signer->subject()), qPrintable(signers));
+        QVERIFY2(signers.contains(signer->subjectKeyId()), qPrintable(signers));
+        QVERIFY2(signers.contains(signer->issuer()), qPrintable(signers));  // the chain
+        QVERIFY(dialog->canStart());
+        QVERIFY(dialog->findChild<QPushButton*>(QStringLiteral("start"))->isEnabled());
+        screenshot(dialog, QStringLiteral("update-dialog.png"));
+        dialog->reject();
+        QTRY_VERIFY(dialog.isNull());
+    }
+
     void updatesThroughDialog() {
         auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), {});
         VERIFY_OK(bundle);
@@ -197,27 +252,68 @@ private Q_SLOTS:
         QVERIFY(rollback->isEnabled());
     }
 
-    void wrongHardwareShowsTheSentence() {
+    void wrongHardwareIsRefusedBeforePush() {
         test::TestBundleSpec spec;
         spec.version = QStringLiteral("2.0.0");
         spec.hardware = QStringLiteral("rev-z");
         auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), spec);
         VERIFY_OK(bundle);
         m_window->selectDevice(m_id);
-        QPointer<ui::UpdateDialog> dialog = runUpdate(*bundle, false);
+        QPointer<ui::UpdateDialog> dialog = openChecked(*bundle);
         QVERIFY(dialog);
-        QCOMPARE(dialog->stage(), ui::UpdateDialog::Stage::Failed);
-        QVERIFY2(dialog->resultText().contains(QStringLiteral("[bundle.wrong-hardware]")),
-                 qPrintable(dialog->resultText()));
-        QVERIFY(dialog->resultText().size() > 40);  // a sentence, not just a code
+        QVERIFY(dialog->report());
+        QCOMPARE(dialog->report()->verdict, fleet::BundleReport::Verdict::Refused);
+        const QString verdict = dialog->verdictText();
+        QVERIFY2(verdict.contains(QStringLiteral("[bundle.wrong-hardware]")), qPrintable(verdict));
+        QVERIFY(verdict.size() > 60);  // a sentence, not just a code
+        // The signature itself is fine, so who signed it is still shown.
+        QVERIFY(!dialog->signersText().isEmpty());
+        QVERIFY(!dialog->findChild<QPushButton*>(QStringLiteral("start"))->isEnabled());
+        screenshot(dialog, QStringLiteral("bundle-refused.png"));
+        QSignalSpy started(m_fleet.get(), &fleet::FleetService::operationStarted);
+        dialog->start();  // refused: nothing is pushed
+        QCOMPARE(dialog->stage(), ui::UpdateDialog::Stage::Choosing);
+        QCOMPARE(started.size(), 0);
         dialog->reject();
         QTRY_VERIFY(dialog.isNull());
+    }
+
+    // Pushed anyway (another console, a script), the device refuses it and the table says so.
+    void wrongHardwarePushedAnywayShowsTheSentence() {
+        test::TestBundleSpec spec;
+        spec.version = QStringLiteral("2.0.0");
+        spec.hardware = QStringLiteral("rev-z");
+        auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), spec);
+        VERIFY_OK(bundle);
+        VERIFY_OK(m_fleet->startUpdate(m_id, *bundle, link::UpdateOptions{}));
         // The fleet asks the device where it stands after a failure; the failure stays shown.
         QTRY_COMPARE_WITH_TIMEOUT(cell(DeviceTableModel::State),
                                   QStringLiteral("Failed: bundle.wrong-hardware"), kTimeoutMs);
         QVERIFY(
             m_window->detailsPane()->errorText().contains(QStringLiteral("bundle.wrong-hardware")));
         QVERIFY(cell(DeviceTableModel::SlotA).startsWith(QStringLiteral("1.0.0")));
+    }
+
+    void untrustedSignerIsRefusedBeforePush() {
+        auto other = test::TestPki::create(m_tmp.filePath(QStringLiteral("other")), false);
+        VERIFY_OK(other);
+        m_otherPki = std::move(*other);
+        test::TestBundleSpec spec;
+        spec.version = QStringLiteral("6.6.6");
+        auto bundle =
+            test::makeSignedBundle(*m_otherPki, m_tmp.filePath(QStringLiteral("other")), spec);
+        VERIFY_OK(bundle);
+        m_window->selectDevice(m_id);
+        QPointer<ui::UpdateDialog> dialog = openChecked(*bundle);
+        QVERIFY(dialog);
+        const QString verdict = dialog->verdictText();
+        QVERIFY2(verdict.contains(QStringLiteral("[crypto.untrusted-signer]")),
+                 qPrintable(verdict));
+        QVERIFY(dialog->signersText().isEmpty());  // nobody this fleet trusts signed it
+        QVERIFY(!dialog->findChild<QPushButton*>(QStringLiteral("start"))->isEnabled());
+        screenshot(dialog, QStringLiteral("bundle-untrusted.png"));
+        dialog->reject();
+        QTRY_VERIFY(dialog.isNull());
     }
 
     void unreachableDeviceIsShownNotFrozen() {

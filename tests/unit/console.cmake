@@ -9,3 +9,6 @@ if(TARGET otafleet_ui)
         LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link LABELS unit)
     add_dependencies(tst_devicetablemodel otafleet_lan)
 endif()
+# What the console shows before a push: bundle reports and verdicts (fleet::inspectBundle).
+otafleet_add_test(NAME tst_bundleinspection SOURCES tst_bundleinspection.cpp
+    LINK otafleet_fleet otafleet_store otafleet_link otafleet_testsupport LABELS unit)
