@@ -183,7 +183,8 @@ void MainWindow::updateActions() {
     m_rollbackAction->setEnabled(idle && device->snapshot);
     m_commitAction->setEnabled(idle && device->snapshot && device->snapshot->trial);
     m_rebootAction->setEnabled(idle);
-    m_removeAction->setEnabled(device.has_value());
+    // Removing a device tears down its link; never while an operation runs on it.
+    m_removeAction->setEnabled(idle);
 }
 
 void MainWindow::updateSummary() {

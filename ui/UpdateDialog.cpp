@@ -1,5 +1,6 @@
 #include "ui/UpdateDialog.h"
 
+#include "link/DeviceLink.h"
 #include "ui/UiLogging.h"
 
 #include <QCheckBox>
@@ -340,6 +341,12 @@ void UpdateDialog::onProgress(qint64 id, const QString& phase, qint64 done, qint
     if (id != m_deviceId || m_stage != Stage::Running)
         return;
     m_lastPhase = phase;
+    // Only a transfer can be cancelled: once the device verifies and writes, it finishes on its
+    // own, and a "cancelled" here would hide that it ends up pending a reboot.
+    const bool transferring = phase == link::phaseText(link::UpdatePhase::Transferring);
+    m_cancel->setEnabled(transferring);
+    m_cancel->setToolTip(transferring ? QString()
+                                      : tr("The device is installing; it finishes on its own."));
     if (total > 0) {
         m_progress->setRange(0, kProgressSteps);
         m_progress->setValue(

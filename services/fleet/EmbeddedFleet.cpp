@@ -276,8 +276,10 @@ void EmbeddedFleet::onFinished(qint64 id, LinkOperation operation,
     }
     Q_EMIT deviceChanged(id);
     Q_EMIT operationFinished(id, operation, error);
-    // A failed update may have left the device somewhere new (reverted, slot marked bad): ask.
-    if (error && operation != LinkOperation::Refresh && !clearedByRefresh(*error))
+    // A failed or cancelled update may have left the device somewhere new (reverted, slot marked
+    // bad, install finished after the client gave up): ask, unless it cannot be reached.
+    if (error && operation != LinkOperation::Refresh &&
+        (!clearedByRefresh(*error) || error->code == QLatin1String("link.cancelled")))
         (void)refresh(id);
 }
 
