@@ -7,6 +7,8 @@
 #include "common/AtomicFile.h"
 #include "crypto/Certificate.h"
 
+#include <QFile>
+
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
@@ -157,6 +159,83 @@ Status runAgent(const QString& configPath, char** argv) {
     ::execv("/proc/self/exe", argv);
     return fail(QStringLiteral("agent.reboot-failed"),
                 QStringLiteral("The agent could not re-execute itself; start it again."));
+}
+
+namespace {
+
+// Feeds a bundle file through the upload store, exactly as a gRPC upload would.
+Result<QString> stageBundle(Agent& agent, const QString& path) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return fail(QStringLiteral("agent.bundle-unreadable"),
+                    QStringLiteral("Could not read the bundle %1; check the path.").arg(path));
+    }
+    const QString id = QStringLiteral("offline-install");
+    auto progress = agent.uploadProgress(id);
+    if (!progress)
+        return fail(progress.error());
+    const quint64 total = static_cast<quint64>(file.size());
+    quint64 offset = progress->total == total ? progress->received : 0;
+    if (offset == 0 && progress->received > 0)
+        return fail(QStringLiteral("agent.upload-offset-mismatch"),
+                    QStringLiteral("A different offline upload is staged; remove "
+                                   "incoming/offline-install.* and try again."));
+    file.seek(static_cast<qint64>(offset));
+    while (offset < total) {
+        const QByteArray chunk = file.read(UploadStore::kMaxChunk);
+        if (chunk.isEmpty())
+            return fail(QStringLiteral("agent.bundle-unreadable"),
+                        QStringLiteral("The bundle %1 ended early.").arg(path));
+        auto next = agent.uploadChunk(id, total, offset, chunk);
+        if (!next)
+            return fail(next.error());
+        offset = next->received;
+    }
+    if (auto ok = agent.finishUpload(id); !ok)
+        return fail(ok.error());
+    return id;
+}
+
+}  // namespace
+
+Status runOffline(const QString& configPath, const OfflineOptions& options) {
+    auto config = AgentConfig::load(configPath);
+    if (!config)
+        return fail(config.error());
+    auto created = Agent::create(*config);
+    if (!created)
+        return fail(created.error());
+    Agent& agent = **created;
+    if (auto ok = agent.bootStage(); !ok)
+        return ok;
+    Status result;
+    if (!options.installBundle.isEmpty()) {
+        auto id = stageBundle(agent, options.installBundle);
+        result = id ? agent.install(*id, {}) : Status(fail(id.error()));
+    }
+    if (result && options.commit)
+        result = agent.commit();
+    if (result && options.rollback)
+        result = agent.rollback();
+    const AgentReport r = agent.report();
+    QString version;
+    QString primary = r.activeSlot;
+    for (const SlotReport& slot : r.slots) {
+        if (slot.name == r.activeSlot && slot.content)
+            version = slot.content->version;
+        if (slot.state == u"pending")
+            primary = slot.name;
+    }
+    std::fprintf(stdout,
+                 "otafleet-agent: state booted=%s version=%s trial=%d tries_left=%d primary=%s "
+                 "security_version=%llu state=%s healthy=%d\n",
+                 qPrintable(r.activeSlot),
+                 qPrintable(version.isEmpty() ? QStringLiteral("-") : version), r.trial ? 1 : 0,
+                 r.triesLeft, qPrintable(primary),
+                 static_cast<unsigned long long>(r.storedSecurityVersion), qPrintable(r.state),
+                 r.healthOk ? 1 : 0);
+    std::fflush(stdout);
+    return result;
 }
 
 }  // namespace otafleet::agent

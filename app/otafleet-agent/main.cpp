@@ -53,9 +53,13 @@ int runSetup(const QStringList& arguments) {
     const QCommandLineOption name(QStringLiteral("name"),
                                   QStringLiteral("Device name (default: the directory's name)."),
                                   QStringLiteral("N"));
-    const QCommandLineOption backend(QStringLiteral("boot-backend"),
-                                     QStringLiteral("file (uboot and grub are not yet available)."),
-                                     QStringLiteral("B"), QStringLiteral("file"));
+    const QCommandLineOption backend(
+        QStringLiteral("boot-backend"),
+        QStringLiteral("Boot control: file (DIR/state/boot.state), uboot (redundant U-Boot "
+                       "environment in DIR/state via fw_setenv, needs libubootenv-tool) or grub "
+                       "(two GRUB environment blocks DIR/state/grubenv[.b] via grub-editenv, "
+                       "needs grub-common). Default file."),
+        QStringLiteral("B"), QStringLiteral("file"));
     const QCommandLineOption pinEnv(
         QStringLiteral("pin-env"),
         QStringLiteral(
@@ -108,6 +112,74 @@ int runSetup(const QStringList& arguments) {
     return 0;
 }
 
+int runOffline(const QStringList& arguments) {
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Runs one boot (trial countdown, slot verification, health check) and the given "
+        "operations without serving, then exits and prints the state as one line. For service "
+        "technicians (install from a local file) and for the fault-injection tests."));
+    p.addHelpOption();
+    p.addPositionalArgument(QStringLiteral("offline"), QStringLiteral("The offline command."));
+    const QCommandLineOption config(QStringLiteral("config"),
+                                    QStringLiteral("The agent's configuration file."),
+                                    QStringLiteral("FILE"));
+    const QCommandLineOption install(
+        QStringLiteral("install"),
+        QStringLiteral("Verify BUNDLE and install it into the inactive slot for a trial boot."),
+        QStringLiteral("BUNDLE"));
+    const QCommandLineOption commit(QStringLiteral("commit"),
+                                    QStringLiteral("Commit the trial slot that this boot runs."));
+    const QCommandLineOption rollback(
+        QStringLiteral("rollback"), QStringLiteral("Make the other verified slot primary again."));
+    p.addOptions({config, install, commit, rollback});
+    if (!p.parse(arguments))
+        return usage(p.errorText());
+    if (p.isSet(QStringLiteral("help"))) {
+        std::fprintf(stdout, "%s", qPrintable(p.helpText()));
+        return 0;
+    }
+    if (!p.isSet(config))
+        return usage(QStringLiteral("offline needs --config DIR/agent.conf"));
+    otafleet::agent::OfflineOptions o;
+    o.installBundle = p.value(install);
+    o.commit = p.isSet(commit);
+    o.rollback = p.isSet(rollback);
+    if (auto result = otafleet::agent::runOffline(p.value(config), o); !result)
+        return failWith(result.error());
+    return 0;
+}
+
+// Every key of agent.conf, for --help (resources/agent/agent.conf.example has an example).
+constexpr char kConfigHelp[] = R"(
+Configuration (agent.conf; '[section]', 'key = value', '#' comments; relative paths are relative
+to the file's directory; unknown keys, duplicates and bad values are reported line by line and
+the agent refuses to start):
+  [device]  id (required)        device id, a UUID written by setup
+            name, model          shown to operators
+            hardware (required)  hardware revision bundles must name
+  [agent]   listen (required)    HOST:PORT to serve gRPC/TLS on
+            data_dir             state, slots manifests and uploads (default: config's dir)
+            max_bundle_size      largest accepted upload in bytes (default 4294967296)
+  [slots]   slot_a, slot_b (required)  slot files or block devices
+            slot_size            capacity of a slot in bytes (0/absent: no limit)
+  [boot]    backend              file | uboot | grub (default file)
+            trial_tries          boots a new slot gets to be committed, 1-100 (default 3)
+            uboot_env_config     uboot: fw_env.config naming two env copies (FILE OFFSET SIZE)
+            grub_env             grub: first environment block; the second is grub_env.b
+  [trust]   bundle_root (required)     root CA that bundles must chain to
+  [tls]     certificate, key, operator_ca (required)  agent identity and operator CA bundle
+  [health]  command              run after each boot, exit 0 = healthy; gets OTAFLEET_SLOT,
+                                 OTAFLEET_SLOT_PATH, OTAFLEET_VERSION
+            timeout              seconds before the command is killed, 1-3600 (default 30)
+
+Environment:
+  QT_LOGGING_RULES               e.g. "otafleet.agent.debug=true" for more log output
+  OTAFLEET_AGENT_CRASH_AT        TEST HOOK, never set in production: POINT:N kills the agent
+                                 with SIGKILL at the N-th hit of the named crash point
+                                 (slot-write-bytes:N after N payload bytes); 'trace' prints
+                                 every crash point as it is passed. Used by tst_faultsweep.
+)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,6 +190,8 @@ int main(int argc, char** argv) {
     const QStringList arguments = QCoreApplication::arguments();
     if (arguments.size() > 1 && arguments.at(1) == u"setup")
         return runSetup(arguments);
+    if (arguments.size() > 1 && arguments.at(1) == u"offline")
+        return runOffline(arguments);
 
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
@@ -128,7 +202,9 @@ int main(int argc, char** argv) {
         "      prepare a device directory (see 'otafleet-agent setup --help')\n"
         "  otafleet-agent --config DIR/agent.conf\n"
         "      run the agent: boot stage (trial countdown, slot verification, health check),\n"
-        "      then serve; prints 'otafleet-agent: listening on HOST:PORT' when ready.\n\n"
+        "      then serve; prints 'otafleet-agent: listening on HOST:PORT' when ready.\n"
+        "  otafleet-agent offline --config DIR/agent.conf [--install B] [--commit] [--rollback]\n"
+        "      one boot and the given operations without serving (see 'offline --help').\n\n"
         "Every error is printed as a sentence and a stable [code]; the exit code is 0 only on "
         "success (1 failure, 2 usage)."));
     p.addHelpOption();
@@ -140,7 +216,7 @@ int main(int argc, char** argv) {
     if (!p.parse(arguments))
         return usage(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
-        std::fprintf(stdout, "%s", qPrintable(p.helpText()));
+        std::fprintf(stdout, "%s%s", qPrintable(p.helpText()), kConfigHelp);
         return 0;
     }
     if (p.isSet(QStringLiteral("version"))) {

@@ -1,6 +1,8 @@
 #include "agent/Agent.h"
 
+#include "agent/CrashPoint.h"
 #include "agent/Logging.h"
+#include "agent/PayloadWriter.h"
 #include "bundle/Bundle.h"
 #include "bundle/BundleVerifier.h"
 #include "common/SemVer.h"
@@ -75,6 +77,7 @@ Status Agent::bootStage() {
     // The used try is on disk before anything else runs: a crash during this boot counts.
     if (auto ok = m_boot->store(*state); !ok)
         return ok;
+    crash::at("boot-counted");
     std::lock_guard lock(m_mutex);
     if (decision.exhaustedRevert) {
         m_reverted = true;
@@ -128,6 +131,7 @@ Status Agent::settle(BootState& state, int depth) {
                                      .arg(slotName(booted), content->version,
                                           state.trial ? QStringLiteral(", trial") : QString());
     m_healthOk = runHealthCheck(booted, *content);
+    crash::at("health-checked");
     if (!m_healthOk && state.trial && state.primary == booted && depth == 0) {
         setError(Error{QStringLiteral("agent.health-check-failed"),
                        QStringLiteral("The health check of version %1 in slot %2 failed during "
@@ -137,6 +141,7 @@ Status Agent::settle(BootState& state, int depth) {
         m_reverted = true;
         if (auto ok = m_boot->store(state); !ok)
             return ok;
+        crash::at("health-revert-stored");
         return settle(state, depth + 1);
     }
     return {};
@@ -314,18 +319,27 @@ Status Agent::installLocked(const QString& transferId,
         return fail(verified.error());
     const bundle::Manifest& manifest = verified->manifest;
     const QString version = manifest.version.toString();
-    if (manifest.payloads.size() != 1 ||
-        manifest.payloads.first().encoding != bundle::Encoding::Raw) {
+    if (manifest.payloads.size() != 1) {
         return fail(QStringLiteral("agent.unsupported-payload"),
-                    QStringLiteral("This agent installs bundles with exactly one raw payload; "
-                                   "version %1 has another layout.")
-                        .arg(version));
+                    QStringLiteral("This agent installs bundles with exactly one payload; "
+                                   "version %1 has %2.")
+                        .arg(version)
+                        .arg(manifest.payloads.size()));
     }
-    const quint64 size = manifest.payloads.first().size;
-    if (m_config.slotSize > 0 && size > m_config.slotSize) {
+    const bundle::PayloadEntry& payload = manifest.payloads.first();
+    if (payload.encoding == bundle::Encoding::ZstdPatch) {
+        // A delta must fit the running image; refused here, before any byte is written.
+        auto active = m_slots.describe(otherSlot(target));
+        if (!active)
+            return fail(active.error());
+        if (auto ok = PayloadWriter::checkBase(payload, *active); !ok)
+            return ok;
+    }
+    const quint64 size = payload.size;
+    if (m_config.slotSize > 0 && payload.targetSize > m_config.slotSize) {
         return fail(QStringLiteral("agent.slot-too-small"),
                     QStringLiteral("The payload has %1 bytes but a slot holds %2.")
-                        .arg(size)
+                        .arg(payload.targetSize)
                         .arg(m_config.slotSize));
     }
     if (progress)
@@ -342,14 +356,16 @@ Status Agent::installLocked(const QString& transferId,
 
     // From here on the target slot changes: it is marked bad before its first byte is written
     // so that no crash can leave a half-written slot looking bootable.
+    crash::at("install-verified");
     state.setStatus(target, SlotStatus::Bad);
     if (auto ok = m_boot->store(state); !ok)
         return ok;
+    crash::at("install-slot-marked-bad");
     {
         std::lock_guard lock(m_mutex);
         m_state = state;
     }
-    if (auto ok = m_slots.writePayload(target, *reader, 0,
+    if (auto ok = PayloadWriter::write(m_slots, target, otherSlot(target), *reader, 0,
                                        throttled(InstallPhase::Writing, version, slot, progress));
         !ok) {
         return ok;
@@ -363,6 +379,7 @@ Status Agent::installLocked(const QString& transferId,
     boot::startTrial(state, target, m_config.trialTries);
     if (auto ok = m_boot->store(state); !ok)
         return ok;
+    crash::at("install-trial-stored");
     {
         std::lock_guard lock(m_mutex);
         m_state = state;
@@ -392,6 +409,7 @@ Status Agent::commit() {
         return ok;
     if (auto ok = m_boot->store(state); !ok)
         return ok;
+    crash::at("commit-stored");
     m_state = state;
     m_reverted = false;
     m_lastError.reset();
@@ -423,6 +441,7 @@ Status Agent::rollback() {
         return ok;
     if (auto ok = m_boot->store(state); !ok)
         return ok;
+    crash::at("rollback-stored");
     m_state = state;
     qCInfo(lcAgent).noquote() << "rollback: slot" << slotName(other) << "is primary";
     return {};
@@ -454,8 +473,10 @@ Status Agent::installFactoryImage(const AgentConfig& config, const QString& bund
     state.securityVersion = verified->manifest.securityVersion;
     state.setStatus(SlotId::A, SlotStatus::Good);
     state.setStatus(SlotId::B, SlotStatus::Empty);
-    FileBootControl boot(bootStatePath(config.dataDir));
-    return boot.store(state);
+    auto boot = createBootControl(config);
+    if (!boot)
+        return fail(boot.error());
+    return (*boot)->initialize(state);
 }
 
 }  // namespace otafleet::agent

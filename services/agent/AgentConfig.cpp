@@ -64,6 +64,10 @@ const QList<KeySpec>& keySpecs() {
          }},
         {"boot", "trial_tries", Kind::Tries, false,
          [](AgentConfig& c, const QString& v) { c.trialTries = v.toInt(); }},
+        {"boot", "uboot_env_config", Kind::Path, false,
+         [](AgentConfig& c, const QString& v) { c.ubootEnvConfig = v; }},
+        {"boot", "grub_env", Kind::Path, false,
+         [](AgentConfig& c, const QString& v) { c.grubEnv = v; }},
         {"trust", "bundle_root", Kind::Path, true,
          [](AgentConfig& c, const QString& v) { c.bundleRoot = v; }},
         {"tls", "certificate", Kind::Path, true,
@@ -274,6 +278,10 @@ Result<AgentConfig> AgentConfig::parse(QByteArrayView text, const QString& fileN
                            .arg(QLatin1String(spec.key), QLatin1String(spec.section)));
         }
     }
+    if (config.bootBackend == BootBackend::UBoot && config.ubootEnvConfig.isEmpty())
+        problem(0, QStringLiteral("'backend = uboot' needs 'uboot_env_config' in [boot]"));
+    if (config.bootBackend == BootBackend::Grub && config.grubEnv.isEmpty())
+        problem(0, QStringLiteral("'backend = grub' needs 'grub_env' in [boot]"));
     if (!problems.isEmpty()) {
         return fail(QStringLiteral("agent.config-invalid"),
                     QStringLiteral("The agent configuration has %1 error(s); fix them and start "

@@ -36,6 +36,8 @@ struct AgentConfig {
     // [boot]
     BootBackend bootBackend = BootBackend::File;
     int trialTries = 3;
+    QString ubootEnvConfig;  // uboot: fw_env.config naming the (redundant) environment copies
+    QString grubEnv;         // grub: first environment block; the second is grubEnv + ".b"
     // [trust]
     QString bundleRoot;  // root CA that bundles must chain to
     // [tls]

@@ -27,7 +27,7 @@ grpc::StatusCode statusCodeFor(const QString& code) {
         code == u"agent.slot-too-small") {
         return grpc::StatusCode::RESOURCE_EXHAUSTED;
     }
-    if (code.startsWith(u"io."))
+    if (code.startsWith(u"io.") || code == u"agent.slot-write-failed")
         return grpc::StatusCode::INTERNAL;
     return grpc::StatusCode::FAILED_PRECONDITION;
 }

@@ -55,12 +55,6 @@ Status setUpAgent(const SetupOptions& o) {
     if (o.bootBackend != u"file" && o.bootBackend != u"uboot" && o.bootBackend != u"grub") {
         return invalid(QStringLiteral("--boot-backend must be file, uboot or grub."));
     }
-    if (o.bootBackend != u"file") {
-        return fail(QStringLiteral("agent.boot-backend-unavailable"),
-                    QStringLiteral("The boot backend '%1' is not yet available; use --boot-backend "
-                                   "file.")
-                        .arg(o.bootBackend));
-    }
     const QDir dir(o.directory);
     if (QFileInfo::exists(dir.filePath(QStringLiteral("agent.conf")))) {
         return fail(QStringLiteral("agent.setup-exists"),
@@ -164,6 +158,16 @@ Status setUpAgent(const SetupOptions& o) {
     if (auto ok = bundle::signBundle(factoryBundle, **key, *signer, *chain); !ok)
         return ok;
 
+    // The boot environment lives under state/; the bootloader would read the same files.
+    const QString backendKeys =
+        o.bootBackend == u"uboot" ? QStringLiteral(
+                                        "# fw_env.config naming two redundant environment copies\n"
+                                        "uboot_env_config = state/fw_env.config\n")
+        : o.bootBackend == u"grub"
+            ? QStringLiteral(
+                  "# GRUB environment block; a second one is kept at grubenv.b\n"
+                  "grub_env = state/grubenv\n")
+            : QString();
     const QString conf =
         QStringLiteral(
             "# otafleet-agent configuration, written by 'otafleet-agent setup'.\n"
@@ -171,7 +175,7 @@ Status setUpAgent(const SetupOptions& o) {
             "[device]\nid = %1\nname = %2\nmodel = %3\nhardware = %4\n\n"
             "[agent]\nlisten = %5\n# max_bundle_size = 4294967296\n\n"
             "[slots]\nslot_a = slots/slot-a.img\nslot_b = slots/slot-b.img\nslot_size = %6\n\n"
-            "[boot]\nbackend = %7\ntrial_tries = 3\n\n"
+            "[boot]\nbackend = %7\ntrial_tries = 3\n%8\n"
             "[trust]\nbundle_root = trust/root-ca.pem\n\n"
             "[tls]\ncertificate = tls/agent.pem\nkey = tls/agent.key\noperator_ca = "
             "trust/operators.pem\n\n"
@@ -179,7 +183,7 @@ Status setUpAgent(const SetupOptions& o) {
             .arg(QUuid::createUuid().toString(QUuid::WithoutBraces), name, o.model, o.hardware,
                  o.listen)
             .arg(o.slotSize)
-            .arg(o.bootBackend);
+            .arg(o.bootBackend, backendKeys);
     const QString confPath = dir.filePath(QStringLiteral("agent.conf"));
     auto config =
         AgentConfig::parse(conf.toUtf8(), QStringLiteral("agent.conf"), dir.absolutePath());

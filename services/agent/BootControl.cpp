@@ -1,10 +1,17 @@
 #include "agent/BootControl.h"
 
+#include "agent/CrashPoint.h"
 #include "common/AtomicFile.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QMap>
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace otafleet::agent {
 namespace {
@@ -165,12 +172,40 @@ Result<BootState> FileBootControl::load() {
     return BootState::parse(*bytes);
 }
 
+// The same steps as writeFileAtomically, spelled out so that each fsync and rename boundary is a
+// named crash point of the fault-injection sweep.
 Status FileBootControl::store(const BootState& state) {
-    if (!QDir().mkpath(QFileInfo(m_path).absolutePath())) {
+    const QString dir = QFileInfo(m_path).absolutePath();
+    if (!QDir().mkpath(dir)) {
         return fail(QStringLiteral("io.write-failed"),
                     QStringLiteral("Could not create the state directory for %1.").arg(m_path));
     }
-    return writeFileAtomically(m_path, state.serialize(), 0600);
+    const auto failed = [this](const char* step) {
+        return fail(
+            QStringLiteral("io.write-failed"),
+            QStringLiteral("Could not %1 the boot state %2 (%3); check the disk.")
+                .arg(QLatin1String(step), m_path, QString::fromLocal8Bit(std::strerror(errno))));
+    };
+    const QByteArray temp = QFile::encodeName(m_path + QStringLiteral(".tmp"));
+    const QByteArray bytes = state.serialize();
+    crash::at("state-file-begin");
+    const int fd = ::open(temp.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return failed("create");
+    const ssize_t n = ::write(fd, bytes.constData(), static_cast<size_t>(bytes.size()));
+    crash::at("state-file-written");
+    if (n != bytes.size() || ::fsync(fd) != 0) {
+        ::close(fd);
+        return failed("write");
+    }
+    ::close(fd);
+    crash::at("state-file-synced");
+    if (::rename(temp.constData(), QFile::encodeName(m_path).constData()) != 0)
+        return failed("rename");
+    crash::at("state-file-renamed");
+    auto synced = syncDirectory(dir);
+    crash::at("state-file-dir-synced");
+    return synced;
 }
 
 QString bootStatePath(const QString& dataDir) {
@@ -182,13 +217,20 @@ Result<std::unique_ptr<BootControl>> createBootControl(const AgentConfig& config
         case BootBackend::File:
             return std::make_unique<FileBootControl>(bootStatePath(config.dataDir));
         case BootBackend::UBoot:
+            if (config.ubootEnvConfig.isEmpty())
+                break;
+            return std::make_unique<UBootBootControl>(
+                config.ubootEnvConfig, QDir(config.dataDir).filePath(QStringLiteral("state")));
         case BootBackend::Grub:
-            break;
+            if (config.grubEnv.isEmpty())
+                break;
+            return std::make_unique<GrubBootControl>(config.grubEnv);
     }
-    return fail(QStringLiteral("agent.boot-backend-unavailable"),
-                QStringLiteral("The boot backend '%1' is not yet available in this agent; set "
-                               "'backend = file' in [boot].")
-                    .arg(bootBackendName(config.bootBackend)));
+    return fail(
+        QStringLiteral("agent.boot-backend-unavailable"),
+        QStringLiteral("The boot backend '%1' needs its environment: set 'uboot_env_config' "
+                       "(uboot) or 'grub_env' (grub) in [boot].")
+            .arg(bootBackendName(config.bootBackend)));
 }
 
 }  // namespace otafleet::agent

@@ -1,5 +1,6 @@
 #include "agent/SlotStore.h"
 
+#include "agent/CrashPoint.h"
 #include "common/AtomicFile.h"
 #include "crypto/Sha256.h"
 
@@ -20,25 +21,36 @@ public:
     FdSink(int fd, QString path) : m_fd(fd), m_path(std::move(path)) {}
     Status write(QByteArrayView data) override {
         const char* p = data.data();
-        qsizetype left = data.size();
+        const quint64 allowed =
+            crash::slotWriteAllowance(m_written, static_cast<quint64>(data.size()));
+        qsizetype left = static_cast<qsizetype>(allowed);
         while (left > 0) {
             const ssize_t n = ::write(m_fd, p, static_cast<size_t>(left));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0) {
-                return fail(QStringLiteral("io.write-failed"),
-                            QStringLiteral("Could not write slot %1 (%2).")
-                                .arg(m_path, QString::fromLocal8Bit(std::strerror(errno))));
+                // ENOSPC (a full disk, or /dev/full as a test slot) ends up here: the slot was
+                // marked bad before its first byte, so the active slot stays primary.
+                return fail(QStringLiteral("agent.slot-write-failed"),
+                            QStringLiteral("Could not write slot %1 (%2); the running firmware "
+                                           "stays active. Free or replace the slot storage and "
+                                           "install again.")
+                                .arg(m_path, QString::fromLocal8Bit(
+                                                 std::strerror(n == 0 ? ENOSPC : errno))));
             }
             p += n;
             left -= n;
+            m_written += static_cast<quint64>(n);
         }
+        if (allowed < static_cast<quint64>(data.size()))
+            crash::afterShortSlotWrite();
         return {};
     }
 
 private:
     int m_fd;
     QString m_path;
+    quint64 m_written = 0;
 };
 
 std::unexpected<Error> tamper(SlotId slot, const QString& why) {
@@ -55,8 +67,9 @@ SlotContent contentOf(const bundle::Manifest& manifest) {
     c.version = manifest.version.toString();
     c.securityVersion = manifest.securityVersion;
     if (!manifest.payloads.isEmpty()) {
-        c.sha256 = manifest.payloads.first().sha256;
-        c.size = manifest.payloads.first().size;
+        // The slot holds the decoded target (equal to the stored bytes for a raw payload).
+        c.sha256 = manifest.payloads.first().targetSha256;
+        c.size = manifest.payloads.first().targetSize;
     }
     return c;
 }
@@ -134,7 +147,10 @@ Status SlotStore::storeManifest(SlotId slot, QByteArrayView manifest,
     }
     if (auto ok = writeFileAtomically(signaturePath(slot), signature); !ok)
         return ok;
-    return writeFileAtomically(manifestPath(slot), manifest);
+    crash::at("manifest-signature-stored");
+    auto ok = writeFileAtomically(manifestPath(slot), manifest);
+    crash::at("manifest-stored");
+    return ok;
 }
 
 Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, int index,
@@ -147,13 +163,19 @@ Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, 
                     QStringLiteral("Could not open slot %1 (%2).")
                         .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
     }
+    crash::at("slot-opened");
     FdSink sink(fd, path);
     Status result = bundle::BundleVerifier::streamPayload(reader, index, sink, progress);
+    crash::at("slot-written");
     if (result && ::fsync(fd) != 0) {
-        result = fail(QStringLiteral("io.write-failed"),
-                      QStringLiteral("Could not flush slot %1 to disk.").arg(path));
+        result = fail(QStringLiteral("agent.slot-write-failed"),
+                      QStringLiteral("Could not flush slot %1 to disk (%2); the running firmware "
+                                     "stays active. Check the slot storage and install again.")
+                          .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
     }
     ::close(fd);
+    if (result)
+        crash::at("slot-synced");
     return result;
 }
 

@@ -1,7 +1,13 @@
 # otafleet-agent end to end over loopback (real agent processes; needs the otafleet-agent binary).
-foreach(test tst_agent tst_agentsecurity)
+foreach(test tst_agent tst_agentsecurity tst_agentbackends)
     otafleet_add_test(NAME ${test} SOURCES ${test}.cpp AgentTestBase.h
         LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
         LABELS integration TIMEOUT 180)
     add_dependencies(${test} otafleet-agent)
 endforeach()
+# Fault-injection sweep (kill -9 at every crash point, three boot backends) and the full-disk
+# install; drives `otafleet-agent offline`, no gRPC.
+otafleet_add_test(NAME tst_faultsweep SOURCES tst_faultsweep.cpp AgentTestBase.h
+    LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
+    LABELS integration TIMEOUT 300)
+add_dependencies(tst_faultsweep otafleet-agent)

@@ -136,12 +136,12 @@ private Q_SLOTS:
         QProcess setup;
         setup.start(QStringLiteral(OTAFLEET_BIN_DIR "/otafleet-agent"),
                     {QStringLiteral("setup"), QStringLiteral("--dir"),
-                     m_tmp.filePath(QStringLiteral("uboot")), QStringLiteral("--pki"),
+                     m_tmp.filePath(QStringLiteral("lilo")), QStringLiteral("--pki"),
                      m_pki->pkiDir, QStringLiteral("--listen"), QStringLiteral("127.0.0.1:1"),
-                     QStringLiteral("--boot-backend"), QStringLiteral("uboot")});
+                     QStringLiteral("--boot-backend"), QStringLiteral("lilo")});
         QVERIFY(setup.waitForFinished(30000));
         QCOMPARE(setup.exitCode(), 1);
-        QVERIFY(setup.readAllStandardError().contains("[agent.boot-backend-unavailable]"));
+        QVERIFY(setup.readAllStandardError().contains("[agent.setup-invalid]"));
 
         auto agent = newAgent();
         QVERIFY(agent);

@@ -49,11 +49,9 @@ AgentProcess::~AgentProcess() {
     kill();
 }
 
-Result<std::unique_ptr<AgentProcess>> AgentProcess::setUp(const QString& binDir, const QString& dir,
-                                                          const QString& pkiDir,
-                                                          const QString& name,
-                                                          const QString& hardware,
-                                                          const QString& pinEnv) {
+Result<std::unique_ptr<AgentProcess>> AgentProcess::setUp(
+    const QString& binDir, const QString& dir, const QString& pkiDir, const QString& name,
+    const QString& hardware, const QString& pinEnv, const QString& bootBackend) {
     const int port = freeLoopbackPort();
     if (port == 0) {
         return fail(QStringLiteral("test.no-port"), QStringLiteral("No free loopback port."));
@@ -75,6 +73,8 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::setUp(const QString& binDir,
                      hardware};
     if (!pinEnv.isEmpty())
         args << QStringLiteral("--pin-env") << pinEnv;
+    if (!bootBackend.isEmpty())
+        args << QStringLiteral("--boot-backend") << bootBackend;
     QProcess setup;
     setup.setProcessChannelMode(QProcess::MergedChannels);
     setup.start(QDir(binDir).filePath(QStringLiteral("otafleet-agent")), args);

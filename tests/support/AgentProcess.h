@@ -15,10 +15,12 @@ namespace otafleet::test {
 class AgentProcess {
 public:
     // Runs `otafleet-agent setup` (from binDir) into `dir` for the PKI at pkiDir, listening on
-    // 127.0.0.1:<free port>; pinEnv is passed as --pin-env when non-empty.
+    // 127.0.0.1:<free port>; pinEnv is passed as --pin-env when non-empty, bootBackend as
+    // --boot-backend (file, uboot, grub) when non-empty.
     [[nodiscard]] static Result<std::unique_ptr<AgentProcess>> setUp(
         const QString& binDir, const QString& dir, const QString& pkiDir, const QString& name,
-        const QString& hardware = QStringLiteral("rev-a"), const QString& pinEnv = {});
+        const QString& hardware = QStringLiteral("rev-a"), const QString& pinEnv = {},
+        const QString& bootBackend = {});
 
     AgentProcess(const AgentProcess&) = delete;
     AgentProcess& operator=(const AgentProcess&) = delete;

@@ -146,9 +146,15 @@ private Q_SLOTS:
         QVERIFY2(config, config ? "" : qPrintable(config.error().toString()));
         QByteArray uboot = validConfig();
         uboot.replace("backend = file", "backend = uboot");
+        // uboot needs its fw_env.config, named on the config's last line.
+        auto noEnv = AgentConfig::parse(uboot, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY(!noEnv);
+        QVERIFY(noEnv.error().message.contains(QStringLiteral("needs 'uboot_env_config'")));
+        uboot.replace("backend = uboot", "backend = uboot\nuboot_env_config = env/fw_env.config");
         auto ub = AgentConfig::parse(uboot, QStringLiteral("agent.conf"), QStringLiteral("/d"));
-        QVERIFY(ub);
+        QVERIFY2(ub, ub ? "" : qPrintable(ub.error().toString()));
         QCOMPARE(ub->bootBackend, BootBackend::UBoot);
+        QCOMPARE(ub->ubootEnvConfig, QStringLiteral("/d/env/fw_env.config"));
         QByteArray lilo = validConfig();
         lilo.replace("backend = file", "backend = lilo");
         auto bad = AgentConfig::parse(lilo, QStringLiteral("agent.conf"), QStringLiteral("/d"));

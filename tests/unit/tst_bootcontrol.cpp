@@ -1,5 +1,5 @@
 // Boot control: the trial state machine (countdown, exhausted revert, commit, rollback), the
-// file backend's persistence, and the backends that are named but not available.
+// file backend's persistence, and the backend choice (tst_bootbackends runs uboot and grub).
 #include "agent/BootControl.h"
 
 #include <QFile>
@@ -138,18 +138,25 @@ private Q_SLOTS:
         QCOMPARE(s.error().code, QStringLiteral("agent.state-corrupt"));
     }
 
-    void unavailableBackends_data() {
+    void backendsNeedTheirEnvironment_data() {
         QTest::addColumn<int>("backend");
-        QTest::newRow("uboot") << int(BootBackend::UBoot);
-        QTest::newRow("grub") << int(BootBackend::Grub);
+        QTest::addColumn<QString>("name");
+        QTest::newRow("uboot") << int(BootBackend::UBoot) << QStringLiteral("uboot");
+        QTest::newRow("grub") << int(BootBackend::Grub) << QStringLiteral("grub");
     }
-    void unavailableBackends() {
+    void backendsNeedTheirEnvironment() {
         QFETCH(int, backend);
+        QFETCH(QString, name);
         AgentConfig config;
         config.bootBackend = static_cast<BootBackend>(backend);
         auto control = createBootControl(config);
         QVERIFY(!control);
         QCOMPARE(control.error().code, QStringLiteral("agent.boot-backend-unavailable"));
+        config.ubootEnvConfig = QStringLiteral("/tmp/fw_env.config");
+        config.grubEnv = QStringLiteral("/tmp/grubenv");
+        auto configured = createBootControl(config);
+        QVERIFY(configured);
+        QCOMPARE((*configured)->backendName(), name);
         config.bootBackend = BootBackend::File;
         QVERIFY(createBootControl(config));
     }

@@ -1,0 +1,33 @@
+// Puts one verified bundle payload into a slot file, whatever its encoding (RAUC's handler
+// table, for the one slot type this agent has): raw is copied, zstd is decompressed, zstd-patch
+// is decoded against the active slot, mapped read-only, as its prefix. The slot receives the
+// target bytes as they stream and the target's size and SHA-256 are checked at the end.
+#pragma once
+
+#include "agent/SlotStore.h"
+#include "bundle/Bundle.h"
+#include "bundle/BundleVerifier.h"
+#include "common/Error.h"
+
+#include <QString>
+
+namespace otafleet::agent {
+
+class PayloadWriter {
+public:
+    // Before anything is written: a zstd-patch payload must have been made against exactly the
+    // image in the active slot. Error bundle.delta-base-mismatch otherwise.
+    [[nodiscard]] static Status checkBase(const bundle::PayloadEntry& entry,
+                                          const SlotContent& active);
+
+    // Writes the payload's target bytes into slot `target` (truncating it) and fsyncs. Raw
+    // payloads go through SlotStore::writePayload; decoded ones through the same kind of file
+    // sink, with `active` (read only) as the base of a zstd-patch. Errors: io.*,
+    // agent.slot-write-failed, bundle.payload-corrupted (stored or target hash, undecodable
+    // data), bundle.decompress-failed.
+    [[nodiscard]] static Status write(const SlotStore& slots, SlotId target, SlotId active,
+                                      const bundle::BundleReader& reader, int index,
+                                      const bundle::Progress& progress);
+};
+
+}  // namespace otafleet::agent
