@@ -23,6 +23,24 @@ public:
     Status write(QByteArrayView) override { return {}; }
 };
 
+// A slot may boot only with verified content at or above the stored security version. One rule
+// for an explicit rollback and for the boot verifier's fallback: a corrupted active slot must
+// not become a way back to firmware with known holes.
+Result<SlotContent> verifyBootable(const SlotStore& slots, const crypto::TrustStore& trust,
+                                   SlotId slot, quint64 storedSecurityVersion) {
+    auto content = slots.verify(slot, trust);
+    if (content && content->securityVersion < storedSecurityVersion) {
+        return fail(QStringLiteral("agent.rollback-blocked"),
+                    QStringLiteral("Slot %1 holds security version %2, below the device's stored "
+                                   "%3; anti-rollback forbids booting it. Install a current "
+                                   "release.")
+                        .arg(slotName(slot))
+                        .arg(content->securityVersion)
+                        .arg(storedSecurityVersion));
+    }
+    return content;
+}
+
 // Progress is reported at most every this many bytes, so a stream is not flooded.
 constexpr qint64 kProgressStep = 256 * 1024;
 
@@ -93,7 +111,7 @@ Status Agent::bootStage() {
 // reverts a failed trial. Called with m_mutex held.
 Status Agent::settle(BootState& state, int depth) {
     SlotId booted = state.primary;
-    auto content = m_slots.verify(booted, m_trust);
+    auto content = verifyBootable(m_slots, m_trust, booted, state.securityVersion);
     if (!content) {
         setError(content.error());
         if (state.trial) {
@@ -108,8 +126,9 @@ Status Agent::settle(BootState& state, int depth) {
         if (auto ok = m_boot->store(state); !ok)
             return ok;
         booted = state.primary;
-        content =
-            state.status(booted) == SlotStatus::Good ? m_slots.verify(booted, m_trust) : content;
+        content = state.status(booted) == SlotStatus::Good
+                      ? verifyBootable(m_slots, m_trust, booted, state.securityVersion)
+                      : content;
         if (!content) {
             if (state.status(booted) == SlotStatus::Good) {
                 state.setStatus(booted, SlotStatus::Bad);
@@ -424,17 +443,9 @@ Status Agent::rollback() {
     if (m_state.status(other) == SlotStatus::Good) {
         // The other slot is checked now, not only at the next boot, so a rollback never
         // points the device at firmware that would be refused.
-        auto content = m_slots.verify(other, m_trust);
+        auto content = verifyBootable(m_slots, m_trust, other, m_state.securityVersion);
         if (!content)
             return fail(content.error());
-        if (content->securityVersion < m_state.securityVersion) {
-            return fail(QStringLiteral("agent.rollback-blocked"),
-                        QStringLiteral("Slot %1 holds security version %2, below the device's "
-                                       "stored %3; anti-rollback forbids booting it.")
-                            .arg(slotName(other))
-                            .arg(content->securityVersion)
-                            .arg(m_state.securityVersion));
-        }
     }
     BootState state = m_state;
     if (auto ok = boot::rollback(state, m_booted); !ok)

@@ -90,6 +90,8 @@ private Q_SLOTS:
     // After pushCommitRollback, so the device's stored security version (4) is above zero.
     void refusedBundlesHaveDistinctCodes_data();
     void refusedBundlesHaveDistinctCodes();
+    // Last: it leaves the device without bootable firmware.
+    void tamperedSlotNeverFallsBackBelowSecurityVersion();
 
 private:
     QTemporaryDir m_tmp;
@@ -390,6 +392,37 @@ void TestCli::pushCommitRollback() {
         ctl(QStringList{QStringLiteral("device"), QStringLiteral("rollback")} + device);
     QCOMPARE(blocked.exitCode, 1);
     QVERIFY2(blocked.err.contains("[agent.rollback-blocked]"), blocked.err.constData());
+}
+
+void TestCli::tamperedSlotNeverFallsBackBelowSecurityVersion() {
+    // The device runs 2.1.0 (security version 4) and still holds the factory image (1) in the
+    // other slot. Corrupting the running slot must not become a way back to the old firmware.
+    const QStringList device{QStringLiteral("--target"), m_agent->target(), QStringLiteral("--pki"),
+                             m_pki, QStringLiteral("--json")};
+    const QJsonObject before =
+        json(ctl(QStringList{QStringLiteral("device"), QStringLiteral("info")} + device));
+    QCOMPARE(before.value(QStringLiteral("stored_security_version")).toInteger(), 4);
+    const QString running = before.value(QStringLiteral("active_slot")).toString();
+    QFile slot(m_agent->dir() + QStringLiteral("/slots/slot-%1.img").arg(running.toLower()));
+    QVERIFY2(slot.open(QIODevice::ReadWrite), qPrintable(slot.fileName()));
+    QVERIFY(slot.seek(100));
+    QVERIFY(slot.putChar('\xff'));
+    slot.close();
+
+    const Run reboot =
+        ctl(QStringList{QStringLiteral("device"), QStringLiteral("reboot")} + device);
+    QVERIFY2(reboot.exitCode == 0, reboot.err.constData());
+    const QJsonObject after = json(reboot);
+    QCOMPARE(after.value(QStringLiteral("health_ok")).toBool(), false);
+    QCOMPARE(after.value(QStringLiteral("last_error"))
+                 .toObject()
+                 .value(QStringLiteral("code"))
+                 .toString(),
+             QStringLiteral("agent.tamper-detected"));
+    for (const auto& s : after.value(QStringLiteral("slots")).toArray()) {
+        QVERIFY2(s.toObject().value(QStringLiteral("state")).toString() != QLatin1String("active"),
+                 "no slot may run: the only intact one is below the stored security version");
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCli)
