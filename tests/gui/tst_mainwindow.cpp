@@ -6,6 +6,7 @@
 #include "AgentProcess.h"
 #include "TestBundles.h"
 #include "TestPki.h"
+#include "VerifyOk.h"
 
 #include "fleet/EmbeddedFleet.h"
 #include "link/DeviceHub.h"
@@ -30,12 +31,6 @@
 
 using namespace otafleet;
 using ui::DeviceTableModel;
-
-#define VERIFY_OK(expr)                                                        \
-    do {                                                                       \
-        const auto& r_ = (expr);                                               \
-        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
-    } while (false)
 
 namespace {
 constexpr int kTimeoutMs = 60000;

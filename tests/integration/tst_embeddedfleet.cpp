@@ -5,6 +5,7 @@
 #include "AgentProcess.h"
 #include "TestBundles.h"
 #include "TestPki.h"
+#include "VerifyOk.h"
 
 #include "fleet/EmbeddedFleet.h"
 #include "link/DeviceHub.h"
@@ -18,12 +19,6 @@ using namespace otafleet;
 using fleet::EmbeddedFleet;
 using link::LinkOperation;
 using test::AgentProcess;
-
-#define VERIFY_OK(expr)                                                        \
-    do {                                                                       \
-        const auto& r_ = (expr);                                               \
-        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
-    } while (false)
 
 namespace {
 constexpr int kOperationTimeoutMs = 90000;

@@ -3,6 +3,7 @@
 // GUI thread and checking against the device's last report.
 #include "TestBundles.h"
 #include "TestPki.h"
+#include "VerifyOk.h"
 
 #include "crypto/Certificate.h"
 #include "fleet/BundleInspection.h"
@@ -19,12 +20,6 @@
 
 using namespace otafleet;
 using fleet::BundleReport;
-
-#define VERIFY_OK(expr)                                                        \
-    do {                                                                       \
-        const auto& r_ = (expr);                                               \
-        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
-    } while (false)
 
 class TestBundleInspection : public QObject {
     Q_OBJECT

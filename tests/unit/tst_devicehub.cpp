@@ -2,6 +2,7 @@
 // loaded, only the plugin a scheme needs gets loaded, and bad addresses or unknown schemes come
 // back as clear errors. A link to a closed loopback port fails as unreachable, asynchronously.
 #include "TestPki.h"
+#include "VerifyOk.h"
 
 #include "link/DeviceHub.h"
 
@@ -12,12 +13,6 @@
 
 using namespace otafleet;
 using link::DeviceHub;
-
-#define VERIFY_OK(expr)                                                        \
-    do {                                                                       \
-        const auto& r_ = (expr);                                               \
-        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
-    } while (false)
 
 namespace {
 // A loopback port that nothing listens on (bound, read, released).

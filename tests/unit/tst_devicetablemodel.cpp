@@ -2,6 +2,7 @@
 // watched by QAbstractItemModelTester through loading, adding, failing, removing and a reset.
 // The devices are never reachable here (no operator identity), which is itself a case the table
 // must show; reachable devices are covered by tests/gui/tst_mainwindow.
+#include "VerifyOk.h"
 #include "fleet/EmbeddedFleet.h"
 #include "link/DeviceHub.h"
 #include "store/FleetStore.h"
@@ -15,12 +16,6 @@
 
 using namespace otafleet;
 using ui::DeviceTableModel;
-
-#define VERIFY_OK(expr)                                                        \
-    do {                                                                       \
-        const auto& r_ = (expr);                                               \
-        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
-    } while (false)
 
 namespace {
 

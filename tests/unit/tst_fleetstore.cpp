@@ -1,5 +1,6 @@
 // FleetStore on a real SQLite file: migrations, WAL, device CRUD, event log, persistence across
 // reopen, refusal of a database from a newer otafleet, and independent connections.
+#include "VerifyOk.h"
 #include "store/FleetStore.h"
 
 #include <QFile>
@@ -10,12 +11,6 @@
 
 using namespace otafleet;
 using store::FleetStore;
-
-#define VERIFY_OK(expr)                                                        \
-    do {                                                                       \
-        const auto& r_ = (expr);                                               \
-        QVERIFY2(r_.has_value(), r_ ? "" : qPrintable(r_.error().toString())); \
-    } while (false)
 
 class TestFleetStore : public QObject {
     Q_OBJECT
