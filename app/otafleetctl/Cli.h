@@ -31,6 +31,7 @@ QList<Command> pkiCommands();
 QList<Command> bundleCommands();
 QList<Command> deltaCommands();
 QList<Command> deviceCommands();
+QList<Command> mcubootCommands();
 
 // Output.
 void printError(const Error& error, bool json = false);

@@ -18,6 +18,7 @@ QList<Command> allCommands() {
     commands += bundleCommands();
     commands += deltaCommands();
     commands += deviceCommands();
+    commands += mcubootCommands();
     return commands;
 }
 
@@ -74,8 +75,8 @@ int main(int argc, char* argv[]) {
     const bool groupKnown = std::any_of(commands.begin(), commands.end(),
                                         [&](const Command& c) { return c.group == group; });
     if (!groupKnown) {
-        return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle "
-                                         "and device")
+        return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
+                                         "device and mcuboot")
                               .arg(group));
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {
