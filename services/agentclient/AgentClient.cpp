@@ -1,35 +1,16 @@
-#include "agentclient/AgentClient.h"
+#include "AgentClientPrivate.h"
 
 #include "bundle/Bundle.h"
 #include "crypto/Cms.h"
 #include "crypto/Sha256.h"
 
-#include "otafleet/agent/v1/agent.grpc.pb.h"
-
-#include <grpcpp/grpcpp.h>
-
 #include <QFile>
-#include <QLoggingCategory>
 #include <QtEndian>
-
-#include <mutex>
-#include <thread>
 
 Q_LOGGING_CATEGORY(lcAgentClient, "otafleet.agentclient")
 
 namespace otafleet::agentclient {
 namespace {
-
-namespace pb = otafleet::agent::v1;
-using namespace std::chrono_literals;
-
-constexpr auto kShortCall = 15s;
-constexpr auto kLongCall = 30min;  // uploads and installs of large bundles
-constexpr qint64 kMaxChunk = 1024 * 1024;
-
-QString qs(const std::string& s) {
-    return QString::fromStdString(s);
-}
 
 QString slotStateName(pb::SlotState s) {
     switch (s) {
@@ -67,7 +48,9 @@ QString deviceStateName(pb::DeviceState s) {
     }
 }
 
-AgentInfo toInfo(const pb::DeviceInfo& d) {
+}  // namespace
+
+AgentInfo detail::toInfo(const pb::DeviceInfo& d) {
     AgentInfo i;
     i.deviceId = qs(d.device_id());
     i.name = qs(d.name());
@@ -90,115 +73,6 @@ AgentInfo toInfo(const pb::DeviceInfo& d) {
     return i;
 }
 
-}  // namespace
-
-struct AgentClient::Impl {
-    QString target;
-    std::shared_ptr<grpc::Channel> channel;
-    std::unique_ptr<pb::AgentService::Stub> stub;
-    std::shared_ptr<grpc::ChannelCredentials> credentials;
-    grpc::ChannelArguments arguments;
-    std::atomic<bool> cancelled{false};
-    std::mutex mutex;
-    grpc::ClientContext* active = nullptr;
-
-    // One context per call, registered so cancel() can reach it from another thread.
-    struct Call {
-        Impl& impl;
-        grpc::ClientContext context;
-        Call(Impl& i, std::chrono::system_clock::duration timeout) : impl(i) {
-            context.set_deadline(std::chrono::system_clock::now() + timeout);
-            std::lock_guard lock(impl.mutex);
-            impl.active = &context;
-            if (impl.cancelled)
-                context.TryCancel();
-        }
-        ~Call() {
-            std::lock_guard lock(impl.mutex);
-            impl.active = nullptr;
-        }
-    };
-
-    Error toError(const grpc::Status& status) const {
-        const QString details = qs(status.error_details());
-        const QString message = qs(status.error_message());
-        if (!details.isEmpty() && details.contains(u'.') && !details.contains(u' ')) {
-            return Error{details, message};
-        }
-        if (cancelled || status.error_code() == grpc::StatusCode::CANCELLED) {
-            return Error{QStringLiteral("link.cancelled"),
-                         QStringLiteral("The operation on %1 was cancelled.").arg(target)};
-        }
-        switch (status.error_code()) {
-            case grpc::StatusCode::DEADLINE_EXCEEDED:
-                return Error{QStringLiteral("link.timeout"),
-                             QStringLiteral("The agent at %1 did not answer in time; check that it "
-                                            "runs and the network is up.")
-                                 .arg(target)};
-            case grpc::StatusCode::UNAUTHENTICATED:
-                return Error{
-                    QStringLiteral("link.tls-rejected"),
-                    QStringLiteral("The agent at %1 refused the TLS connection (%2); check "
-                                   "the operator certificate and the fleet CA.")
-                        .arg(target, message)};
-            case grpc::StatusCode::UNAVAILABLE:
-                if (message.contains(QLatin1String("andshake")) ||
-                    message.contains(QLatin1String("SSL")) ||
-                    message.contains(QLatin1String("ssl"))) {
-                    return Error{QStringLiteral("link.tls-rejected"),
-                                 QStringLiteral("TLS with %1 failed (%2); check that the agent's "
-                                                "certificate comes from this fleet's CA and names "
-                                                "this address.")
-                                     .arg(target, message)};
-                }
-                return Error{QStringLiteral("link.unreachable"),
-                             QStringLiteral("Cannot reach the agent at %1 (%2); check the address "
-                                            "and that the agent runs.")
-                                 .arg(target, message)};
-            default:
-                return Error{
-                    QStringLiteral("link.protocol"),
-                    QStringLiteral("The agent at %1 answered with an unexpected error (%2).")
-                        .arg(target, message)};
-        }
-    }
-
-    // Polls GetInfo until the agent is back with a higher boot count.
-    Result<AgentInfo> waitForBoot(quint64 bootCountBefore, std::chrono::seconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        Error last{QStringLiteral("link.timeout"), QString()};
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (cancelled) {
-                return fail(QStringLiteral("link.cancelled"),
-                            QStringLiteral("Waiting for the reboot was cancelled."));
-            }
-            std::this_thread::sleep_for(200ms);
-            // A fresh channel per attempt: the old one may hold a connection attempt to the
-            // process that just went away, which would only time out.
-            auto freshChannel =
-                grpc::CreateCustomChannel(target.toStdString(), credentials, arguments);
-            auto freshStub = pb::AgentService::NewStub(freshChannel);
-            Impl::Call call(*this, 2s);
-            pb::DeviceInfo reply;
-            const grpc::Status status =
-                freshStub->GetInfo(&call.context, pb::GetInfoRequest(), &reply);
-            if (status.ok() && reply.boot_count() > bootCountBefore) {
-                channel = std::move(freshChannel);
-                stub = std::move(freshStub);
-                return toInfo(reply);
-            }
-            if (!status.ok())
-                last = toError(status);
-        }
-        return fail(QStringLiteral("link.timeout"),
-                    QStringLiteral("The agent at %1 did not come back within %2 s after the reboot "
-                                   "(%3).")
-                        .arg(target)
-                        .arg(timeout.count())
-                        .arg(last.message));
-    }
-};
-
 AgentClient::AgentClient() : d(std::make_unique<Impl>()) {}
 AgentClient::~AgentClient() = default;
 
@@ -217,6 +91,8 @@ Result<std::unique_ptr<AgentClient>> AgentClient::create(const QString& target,
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+    // Every channel gets its own connection, so reconnect() really leaves a stuck link behind.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     std::unique_ptr<AgentClient> client(new AgentClient());
     client->d->target = target;
     client->d->credentials = grpc::SslCredentials(tls);
@@ -252,78 +128,6 @@ Result<quint64> AgentClient::uploadOffset(const QString& transferId) {
     if (!status.ok())
         return fail(d->toError(status));
     return reply.received();
-}
-
-Status AgentClient::upload(const QString& bundlePath, const QString& transferId, qint64 chunkSize,
-                           const std::function<void(qint64, qint64)>& progress) {
-    chunkSize = std::clamp<qint64>(chunkSize, 1, kMaxChunk);
-    QFile file(bundlePath);
-    if (!file.open(QIODevice::ReadOnly)) {
-        return fail(QStringLiteral("io.read-failed"),
-                    QStringLiteral("Could not read %1 (%2).").arg(bundlePath, file.errorString()));
-    }
-    const qint64 total = file.size();
-    auto offset = uploadOffset(transferId);
-    if (!offset)
-        return fail(offset.error());
-    qint64 position = qint64(*offset);
-    if (position > total) {
-        return fail(QStringLiteral("link.protocol"),
-                    QStringLiteral("The agent holds %1 bytes of a %2-byte bundle; the transfer id "
-                                   "belongs to another file.")
-                        .arg(position)
-                        .arg(total));
-    }
-    if (progress)
-        progress(position, total);
-    if (position == total && total > 0)
-        return {};
-    if (!file.seek(position)) {
-        return fail(QStringLiteral("io.read-failed"),
-                    QStringLiteral("Could not seek in %1.").arg(bundlePath));
-    }
-    Impl::Call call(*d, kLongCall);
-    pb::UploadStatus reply;
-    std::unique_ptr<grpc::ClientWriter<pb::UploadChunk>> writer =
-        d->stub->Upload(&call.context, &reply);
-    pb::UploadChunk chunk;
-    bool first = true;
-    while (position < total) {
-        if (d->cancelled)
-            break;
-        const QByteArray data = file.read(chunkSize);
-        if (data.isEmpty()) {
-            return fail(
-                QStringLiteral("io.read-failed"),
-                QStringLiteral("Could not read %1 at offset %2.").arg(bundlePath).arg(position));
-        }
-        chunk.Clear();
-        chunk.set_transfer_id(transferId.toStdString());
-        if (first)
-            chunk.set_total_size(quint64(total));
-        chunk.set_offset(quint64(position));
-        chunk.set_data(data.constData(), size_t(data.size()));
-        first = false;
-        if (!writer->Write(chunk))
-            break;  // the agent ended the call; Finish says why
-        position += data.size();
-        if (progress)
-            progress(position, total);
-    }
-    writer->WritesDone();
-    const grpc::Status status = writer->Finish();
-    if (!status.ok())
-        return fail(d->toError(status));
-    if (d->cancelled) {
-        return fail(QStringLiteral("link.cancelled"), QStringLiteral("The upload was cancelled."));
-    }
-    if (qint64(reply.received()) != total) {
-        return fail(QStringLiteral("link.protocol"),
-                    QStringLiteral("The agent confirmed %1 of %2 bytes; upload again to resume.")
-                        .arg(reply.received())
-                        .arg(total));
-    }
-    return {};
 }
 
 Status AgentClient::install(const QString& transferId, const PushProgress& progress) {
@@ -405,12 +209,7 @@ Result<AgentInfo> AgentClient::push(const QString& bundlePath, const PushOptions
         if (progress)
             progress(PushPhase::Uploading, done, total);
     };
-    Status uploaded = upload(bundlePath, *id, options.chunkSize, uploadProgress);
-    if (!uploaded && uploaded.error().code == u"link.unreachable" && !d->cancelled) {
-        qCInfo(lcAgentClient) << "upload interrupted; resuming once";
-        std::this_thread::sleep_for(500ms);
-        uploaded = upload(bundlePath, *id, options.chunkSize, uploadProgress);
-    }
+    const Status uploaded = uploadResuming(bundlePath, *id, options, uploadProgress);
     if (!uploaded)
         return fail(uploaded.error());
     if (auto ok = install(*id, progress); !ok)

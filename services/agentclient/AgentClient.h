@@ -4,7 +4,11 @@
 //
 // Errors the agent reports travel as grpc::Status with the stable code in error_details() and
 // the sentence in error_message(); this client returns them unchanged. Its own errors:
-// link.unreachable, link.tls-rejected, link.timeout, link.cancelled, link.protocol.
+// link.unreachable, link.tls-rejected, link.timeout, link.cancelled, link.protocol, link.stalled,
+// link.retry-budget-exhausted.
+//
+// Uploads are stop-and-wait per chunk: the next chunk goes out once the agent holds the previous
+// one, so an interruption costs at most one chunk of re-sent bytes.
 #pragma once
 
 #include "common/Error.h"
@@ -69,6 +73,29 @@ struct PushOptions {
     bool commit = true;  // false: stop after the trial boot's health check (`--no-commit`)
     qint64 chunkSize = 256 * 1024;
     std::chrono::seconds rebootTimeout = kDefaultRebootTimeout;
+
+    // Network trouble. A chunk the agent has not confirmed within chunkDeadline (a dropped or
+    // trickling link) ends the stream (link.stalled); the upload then resumes from the agent's
+    // offset on a fresh connection after a pause (retryBackoff, doubling up to 4 s, reset after
+    // progress). It gives up with link.retry-budget-exhausted after maxAttempts upload streams,
+    // maxConnectAttempts failed connection attempts, or when retryBudget (wall clock for the
+    // whole upload, retries included) runs out.
+    std::chrono::milliseconds chunkDeadline{15000};
+    int maxAttempts = 10;
+    int maxConnectAttempts = 10;
+    std::chrono::milliseconds retryBudget{30 * 60 * 1000};
+    std::chrono::milliseconds retryBackoff{250};
+};
+
+// What the last resuming upload did, for logs and tests.
+struct PushStats {
+    int attempts = 0;         // upload streams started
+    int connectFailures = 0;  // connection attempts that failed before a stream started
+    int interruptions = 0;    // streams that ended early and were resumed (or gave up)
+    qint64 bytesSent = 0;     // chunk bytes handed to the link, re-sent ones included
+    qint64 bytesResent = 0;   // sum of resent
+    QList<qint64> resent;     // per resume: bytes handed over before it minus the resume offset
+    QString lastCause;        // error code of the last interruption
 };
 
 using PushProgress = std::function<void(PushPhase phase, qint64 done, qint64 total)>;
@@ -85,10 +112,18 @@ public:
 
     [[nodiscard]] Result<AgentInfo> info();
     [[nodiscard]] Result<quint64> uploadOffset(const QString& transferId);
-    // Uploads the bundle from the agent's received offset on; progress(done, total).
+    // Uploads the bundle from the agent's received offset on, in one stream without retries (the
+    // default chunk deadline applies); progress(done, total) after each chunk handed over.
     [[nodiscard]] Status upload(const QString& bundlePath, const QString& transferId,
                                 qint64 chunkSize,
                                 const std::function<void(qint64, qint64)>& progress);
+    // Like upload(), but survives network trouble as `options` say (chunk deadline, resume on a
+    // fresh connection, retry budget); `options.chunkSize` sets the chunk size.
+    [[nodiscard]] Status uploadResuming(const QString& bundlePath, const QString& transferId,
+                                        const PushOptions& options,
+                                        const std::function<void(qint64, qint64)>& progress);
+    // Counters of the last uploadResuming() (also run by push()).
+    [[nodiscard]] PushStats lastPushStats() const;
     [[nodiscard]] Status install(const QString& transferId, const PushProgress& progress);
     [[nodiscard]] Result<AgentInfo> commit();
     // With `reboot`, waits (up to rebootTimeout) until the device runs the other slot.
