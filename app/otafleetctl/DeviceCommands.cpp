@@ -43,6 +43,19 @@ const QCommandLineOption kRebootTimeout(QStringLiteral("reboot-timeout"),
                                         QStringLiteral("Seconds to wait for the device to come "
                                                        "back after a reboot."),
                                         QStringLiteral("S"), QStringLiteral("60"));
+const QCommandLineOption kChunkDeadline(QStringLiteral("chunk-deadline"),
+                                        QStringLiteral("Milliseconds the device may take to "
+                                                       "confirm a chunk before the transfer "
+                                                       "resumes on a new connection."),
+                                        QStringLiteral("MS"), QStringLiteral("15000"));
+const QCommandLineOption kMaxAttempts(QStringLiteral("max-attempts"),
+                                      QStringLiteral("Give up after this many interrupted "
+                                                     "transfers or failed connection attempts."),
+                                      QStringLiteral("N"), QStringLiteral("10"));
+const QCommandLineOption kRetryBudget(QStringLiteral("retry-budget"),
+                                      QStringLiteral("Give up when the transfer, retries "
+                                                     "included, has taken this many seconds."),
+                                      QStringLiteral("S"), QStringLiteral("1800"));
 const QCommandLineOption kChunk(QStringLiteral("chunk-size"),
                                 QStringLiteral("Upload chunk in KiB (at most 1024)."),
                                 QStringLiteral("KIB"), QStringLiteral("256"));
@@ -206,6 +219,18 @@ int runPush(const QCommandLineParser& p) {
         return usageError(kBadTimeout);
     }
     options.rebootTimeout = *timeout;
+    const int deadlineMs = p.value(kChunkDeadline).toInt(&ok);
+    const int attempts = ok ? p.value(kMaxAttempts).toInt(&ok) : 0;
+    const int budget = ok ? p.value(kRetryBudget).toInt(&ok) : 0;
+    if (!ok || deadlineMs < 100 || attempts < 1 || attempts > 1000 || budget < 1) {
+        return usageError(
+            QStringLiteral("--chunk-deadline takes milliseconds (at least 100), "
+                           "--max-attempts 1 to 1000, --retry-budget seconds"));
+    }
+    options.chunkDeadline = std::chrono::milliseconds(deadlineMs);
+    options.maxAttempts = attempts;
+    options.maxConnectAttempts = attempts;
+    options.retryBudget = std::chrono::seconds(budget);
     return withClient(p, [&](AgentClient& c) {
         ProgressPrinter progress(QStringLiteral("Uploading"));
         auto result = c.push(positional.first(), options,
@@ -286,7 +311,9 @@ QList<Command> deviceCommands() {
         deviceCommand(QStringLiteral("push"),
                       QStringLiteral("Update a device: transfer (resumable), install, reboot, "
                                      "health check, commit."),
-                      QStringLiteral("B.otab"), {kNoReboot, kNoCommit, kRebootTimeout, kChunk},
+                      QStringLiteral("B.otab"),
+                      {kNoReboot, kNoCommit, kRebootTimeout, kChunk, kChunkDeadline, kMaxAttempts,
+                       kRetryBudget},
                       runPush),
         deviceCommand(QStringLiteral("commit"),
                       QStringLiteral("Keep the firmware a device runs on trial."), {}, {},
