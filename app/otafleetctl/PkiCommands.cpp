@@ -56,6 +56,11 @@ const QCommandLineOption kReason(QStringLiteral("reason"),
 const QCommandLineOption kOut(QStringList{QStringLiteral("o"), QStringLiteral("output")},
                               QStringLiteral("Output file."), QStringLiteral("FILE"));
 
+const QCommandLineOption kKeyType(QStringLiteral("key-type"),
+                                  QStringLiteral("p256 (default), p384, ed25519 (key files only; "
+                                                 "cannot sign releases) or rsa-pss (3072 bits)."),
+                                  QStringLiteral("TYPE"));
+
 constexpr qint64 kMaxCsrFileSize = crypto::kMaxCsrSize;
 
 Result<crypto::Pki> openPki(const QCommandLineParser& p) {
@@ -123,6 +128,19 @@ int runIssue(const QCommandLineParser& p) {
     if (!days) {
         return usageError(days.error().message);
     }
+    std::optional<crypto::KeyType> keyType;
+    if (p.isSet(kKeyType)) {
+        const auto parsed = crypto::parseKeyTypeOrFail(p.value(kKeyType));
+        if (!parsed) {
+            return usageError(parsed.error().message);
+        }
+        if (*kind != crypto::IssueKind::ReleaseSigner || p.isSet(kCsr)) {
+            return usageError(
+                QStringLiteral("--key-type applies to release-signer keys made "
+                               "here (not with --csr); TLS identities are P-256"));
+        }
+        keyType = *parsed;
+    }
     const auto pki = openPki(p);
     if (!pki) {
         return failWith(pki.error(), json);
@@ -131,6 +149,7 @@ int runIssue(const QCommandLineParser& p) {
     options.kind = *kind;
     options.name = p.value(kName);
     options.validityDays = *days;
+    options.keyType = keyType;
     for (const QString& value : p.values(kSan)) {
         options.subjectAltNames += value.split(QLatin1Char(','), Qt::SkipEmptyParts);
     }
@@ -301,6 +320,13 @@ int runInit(const QCommandLineParser& p) {
     options.pkcs11Module = p.value(kModule);
     options.tokenLabel = p.value(kToken);
     options.initToken = p.isSet(kInitToken);
+    if (p.isSet(kKeyType)) {
+        const auto keyType = crypto::parseKeyTypeOrFail(p.value(kKeyType));
+        if (!keyType) {
+            return usageError(keyType.error().message);
+        }
+        options.keyType = *keyType;
+    }
     if (options.pkcs11Module.isEmpty() != options.tokenLabel.isEmpty()) {
         return usageError(QStringLiteral("--pkcs11-module and --token-label go together"));
     }
@@ -327,6 +353,7 @@ int runInit(const QCommandLineParser& p) {
         printJson(QJsonObject{
             {QStringLiteral("directory"), options.directory},
             {QStringLiteral("keys_in_token"), report->keysInToken},
+            {QStringLiteral("key_type"), crypto::keyTypeName(options.keyType)},
             {QStringLiteral("root_ca"), options.directory + QStringLiteral("/root-ca.pem")},
             {QStringLiteral("created"), created}});
     } else {
@@ -351,7 +378,8 @@ QList<Command> pkiCommands() {
                            "CAs; the release signer and an operator identity."),
             {},
             [](QCommandLineParser& p) {
-                p.addOptions({kDir, kModule, kToken, kPinEnv, kInitToken, kSoPinEnv, kJson});
+                p.addOptions(
+                    {kDir, kModule, kToken, kPinEnv, kInitToken, kSoPinEnv, kKeyType, kJson});
             },
             runInit},
         Command{
@@ -360,7 +388,7 @@ QList<Command> pkiCommands() {
                            "the matching CA (key in the token for release signers)."),
             QStringLiteral("release-signer|server|operator|device"),
             [](QCommandLineParser& p) {
-                p.addOptions({kPki, kName, kCsr, kSan, kDays, kPinEnv, kJson});
+                p.addOptions({kPki, kName, kCsr, kSan, kDays, kKeyType, kPinEnv, kJson});
                 p.addPositionalArgument(QStringLiteral("kind"),
                                         QStringLiteral("release-signer, server, operator or "
                                                        "device."));

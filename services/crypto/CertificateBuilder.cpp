@@ -133,7 +133,7 @@ Result<Certificate> issueCertificate(const CertificateSpec& spec, const Certific
     if (ok && !spec.subjectAltNames.isEmpty()) {
         ok = addSubjectAltNames(cert.get(), spec.subjectAltNames);
     }
-    if (!ok || X509_sign(cert.get(), issuerKey, EVP_sha256()) <= 0) {
+    if (!ok || !ossl::signCertificate(cert.get(), issuerKey)) {
         return fail(signFailed(spec.commonName));
     }
     return Certificate(cert.release());

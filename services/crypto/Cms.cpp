@@ -2,6 +2,10 @@
 
 #include "crypto/OpenSsl.h"
 
+#include <openssl/core_names.h>
+
+#include <array>
+
 namespace otafleet::crypto {
 
 namespace {
@@ -52,6 +56,82 @@ QByteArray toDer(CMS_ContentInfo* cms) {
     return ossl::bioContents(bio.get());
 }
 
+// The SignerInfo's digest and padding follow the key (crypto/KeyType.h). CMS_KEY_PARAM makes
+// OpenSSL create the signing context now, so RSA keys can be switched to PSS before signing.
+CMS_SignerInfo* addSigner(CMS_ContentInfo* cms, const SigningKey& key, const Certificate& signer,
+                          unsigned int flags) {
+    CMS_SignerInfo* info =
+        CMS_add1_signer(cms, signer.handle(), key.evpKey(), ossl::signingDigest(key.evpKey()),
+                        flags | CMS_KEY_PARAM);
+    if (info == nullptr ||
+        !ossl::configureSignature(CMS_SignerInfo_get0_pkey_ctx(info), key.evpKey())) {
+        return nullptr;
+    }
+    return info;
+}
+
+Status checkKeyType(const SigningKey& key) {
+    const auto type = keyTypeOf(key.evpKey());
+    if (!type) {
+        return fail(signFailed(key, QStringLiteral("the key is not ECDSA P-256/P-384 or RSA")));
+    }
+    return checkCmsSigningSupported(*type, key.description());
+}
+
+// With CMS_KEY_PARAM, OpenSSL 3.0 fills in signatureAlgorithm only on the CMS_final path. For a
+// signer added to an existing signature, take it from a verification context configured like
+// the signing one (the provider reports the AlgorithmIdentifier, PSS parameters included).
+bool setSignatureAlgorithm(CMS_SignerInfo* info, EVP_PKEY* publicKey) {
+    ossl::EvpMdCtxPtr context(EVP_MD_CTX_new());
+    EVP_PKEY_CTX* keyContext = nullptr;
+    const EVP_MD* digest = ossl::signingDigest(publicKey);
+    if (!context || digest == nullptr ||
+        EVP_DigestVerifyInit_ex(context.get(), &keyContext, EVP_MD_get0_name(digest), nullptr,
+                                nullptr, publicKey, nullptr) != 1 ||
+        !ossl::configureSignature(keyContext, publicKey)) {
+        return false;
+    }
+    std::array<unsigned char, 256> der{};
+    std::array<OSSL_PARAM, 2> params = {
+        OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, der.data(),
+                                          der.size()),
+        OSSL_PARAM_construct_end()};
+    if (EVP_PKEY_CTX_get_params(keyContext, params.data()) != 1 ||
+        OSSL_PARAM_modified(params.data()) != 1) {
+        return false;
+    }
+    const unsigned char* cursor = der.data();
+    using AlgorithmPtr = std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>>;
+    const AlgorithmPtr algorithm(
+        d2i_X509_ALGOR(nullptr, &cursor, static_cast<long>(params[0].return_size)));
+    X509_ALGOR* target = nullptr;
+    CMS_SignerInfo_get0_algs(info, nullptr, nullptr, nullptr, &target);
+    return algorithm && target != nullptr && X509_ALGOR_copy(target, algorithm.get()) == 1;
+}
+
+// A second signer whose digest may differ from the first one's (a P-384 signer added to a
+// P-256 signature): its messageDigest attribute is computed here instead of copied.
+bool signOver(CMS_SignerInfo* info, QByteArrayView content, EVP_PKEY* publicKey) {
+    if (!setSignatureAlgorithm(info, publicKey)) {
+        return false;
+    }
+    X509_ALGOR* digestAlgorithm = nullptr;
+    CMS_SignerInfo_get0_algs(info, nullptr, nullptr, &digestAlgorithm, nullptr);
+    const ASN1_OBJECT* digestObject = nullptr;
+    X509_ALGOR_get0(&digestObject, nullptr, nullptr, digestAlgorithm);
+    const EVP_MD* digest = EVP_get_digestbyobj(digestObject);
+    unsigned char value[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    return digest != nullptr &&
+           EVP_Digest(content.data(), static_cast<size_t>(content.size()), value, &length, digest,
+                      nullptr) == 1 &&
+           CMS_signed_add1_attr_by_NID(info, NID_pkcs9_contentType, V_ASN1_OBJECT,
+                                       OBJ_nid2obj(NID_pkcs7_data), -1) == 1 &&
+           CMS_signed_add1_attr_by_NID(info, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, value,
+                                       static_cast<int>(length)) == 1 &&
+           CMS_SignerInfo_sign(info) == 1;
+}
+
 bool keyMatches(const SigningKey& key, const Certificate& signer) {
     const bool matches = EVP_PKEY_eq(X509_get0_pubkey(signer.handle()), key.evpKey()) == 1;
     ossl::clearErrors();
@@ -70,10 +150,11 @@ Result<QByteArray> signDetached(QByteArrayView content, const SigningKey& key,
         return fail(
             signFailed(key, QStringLiteral("the key does not belong to %1").arg(signer.subject())));
     }
+    if (auto supported = checkKeyType(key); !supported) {
+        return fail(supported.error());
+    }
     ossl::CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, kSignFlags | CMS_PARTIAL));
-    if (!cms ||
-        CMS_add1_signer(cms.get(), signer.handle(), key.evpKey(), EVP_sha256(),
-                        kSignFlags | CMS_NOCERTS) == nullptr ||
+    if (!cms || addSigner(cms.get(), key, signer, kSignFlags | CMS_NOCERTS) == nullptr ||
         !addCertificates(cms.get(), signer, chain)) {
         return fail(signFailed(key, ossl::takeErrors()));
     }
@@ -95,6 +176,9 @@ Result<QByteArray> addSignature(QByteArrayView existingDer, QByteArrayView conte
     if (signer.isNull() || key.evpKey() == nullptr || !keyMatches(key, signer)) {
         return fail(signFailed(key, QStringLiteral("the key does not belong to the certificate")));
     }
+    if (auto supported = checkKeyType(key); !supported) {
+        return fail(supported.error());
+    }
     if (existingDer.isEmpty() || existingDer.size() > kMaxSignatureSize) {
         return fail(QStringLiteral("crypto.signature-malformed"),
                     QStringLiteral("The existing signature is empty or larger than %1 bytes, so "
@@ -109,8 +193,8 @@ Result<QByteArray> addSignature(QByteArrayView existingDer, QByteArrayView conte
                     QStringLiteral("The existing signature is not a detached CMS SignedData (%1).")
                         .arg(ossl::takeErrors(QStringLiteral("wrong structure"))));
     }
-    // The new signer reuses the message digest of the existing SignerInfos, so make sure first
-    // that those really cover `content`; otherwise the new signature would vouch for other bytes.
+    // The new signature must vouch for the bytes the existing SignerInfos cover: check first
+    // that those really cover `content`.
     auto contentBio = ossl::readBio(content);
     if (CMS_verify(cms.get(), nullptr, nullptr, contentBio.get(), nullptr,
                    CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
@@ -119,8 +203,8 @@ Result<QByteArray> addSignature(QByteArrayView existingDer, QByteArrayView conte
                                    "sign the same manifest the first signer signed.")
                         .arg(ossl::takeErrors()));
     }
-    if (CMS_add1_signer(cms.get(), signer.handle(), key.evpKey(), EVP_sha256(),
-                        kSignFlags | CMS_NOCERTS | CMS_REUSE_DIGEST) == nullptr ||
+    CMS_SignerInfo* info = addSigner(cms.get(), key, signer, kSignFlags | CMS_NOCERTS);
+    if (info == nullptr || !signOver(info, content, X509_get0_pubkey(signer.handle())) ||
         !addCertificates(cms.get(), signer, chain)) {
         return fail(signFailed(key, ossl::takeErrors()));
     }

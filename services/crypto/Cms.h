@@ -33,14 +33,17 @@ struct VerifiedSigner {
     QList<Certificate> chain;  // signer's issuers up to and including the anchor
 };
 
-// Signs `content` with SHA-256 and attaches signer certificate plus chain (issuers, no root).
-// Error crypto.sign-failed (with the OpenSSL or token reason).
+// Signs `content` and attaches signer certificate plus chain (issuers, no root). Digest and
+// padding follow the key (KeyType.h): P-256 SHA-256, P-384 SHA-384, RSA-PSS SHA-256/MGF1/salt 32.
+// Errors crypto.sign-failed (with the OpenSSL or token reason), crypto.key-type-unsupported
+// (Ed25519: OpenSSL 3.0 CMS cannot sign or verify it).
 [[nodiscard]] Result<QByteArray> signDetached(QByteArrayView content, const SigningKey& key,
                                               const Certificate& signer,
                                               const QList<Certificate>& chain);
 
 // Adds one more SignerInfo to an existing detached signature over the same content (two-person
-// release signing). Error crypto.sign-failed, crypto.signature-malformed.
+// release signing); the new signer may use another key type than the existing ones. Errors as
+// signDetached, crypto.signature-malformed, crypto.signature-invalid.
 [[nodiscard]] Result<QByteArray> addSignature(QByteArrayView existingDer, QByteArrayView content,
                                               const SigningKey& key, const Certificate& signer,
                                               const QList<Certificate>& chain);

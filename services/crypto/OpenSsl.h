@@ -2,6 +2,8 @@
 // memory BIOs over Qt byte arrays. Only crypto/*.cpp include this.
 #pragma once
 
+#include "crypto/KeyType.h"
+
 #include <QByteArray>
 #include <QDateTime>
 #include <QString>
@@ -56,6 +58,11 @@ void clearErrors();
 
 // Fresh software ECDSA P-256 key.
 [[nodiscard]] EvpPkeyPtr generateP256();
+// Fresh software key of that type (RSA: 3072 bits, used with PSS padding).
+[[nodiscard]] EvpPkeyPtr generateKey(KeyType type);
+// Signs `cert` (or `crl`) with the issuer key's digest and padding (crypto/KeyType.h).
+[[nodiscard]] bool signCertificate(X509* cert, EVP_PKEY* issuerKey);
+[[nodiscard]] bool signCrl(X509_CRL* crl, EVP_PKEY* issuerKey);
 // Unencrypted PKCS#8 PEM of a private key (for keys meant to live in files with mode 0600).
 [[nodiscard]] QByteArray privateKeyPem(EVP_PKEY* key);
 // DER SubjectPublicKeyInfo; equal for the same key whether it lives in a token or a file.

@@ -25,6 +25,10 @@ constexpr std::size_t kTokenLabelSize = 32;  // CK_TOKEN_INFO.label, blank padde
 // DER of the named curve prime256v1 (OID 1.2.840.10045.3.1.7), as CKA_EC_PARAMS wants it.
 constexpr std::array<unsigned char, 10> kP256Params = {0x06, 0x08, 0x2a, 0x86, 0x48,
                                                        0xce, 0x3d, 0x03, 0x01, 0x07};
+// DER of secp384r1 (OID 1.3.132.0.34).
+constexpr std::array<unsigned char, 7> kP384Params = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+constexpr CK_ULONG kRsaBits = 3072;
+constexpr std::array<unsigned char, 3> kRsaPublicExponent = {0x01, 0x00, 0x01};
 
 QString rvText(CK_RV rv) {
     return QStringLiteral("PKCS#11 error 0x%1").arg(rv, 8, 16, QChar(u'0'));
@@ -179,18 +183,66 @@ struct Pkcs11Token::Impl {
         return found > 0;
     }
 
-    Result<ossl::EvpPkeyPtr> readPublicKey(CK_OBJECT_HANDLE publicKey) const {
-        CK_ATTRIBUTE attribute{CKA_EC_POINT, nullptr, 0};
-        CK_RV rv = functions->C_GetAttributeValue(session, publicKey, &attribute, 1);
+    Result<QByteArray> attributeValue(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const {
+        CK_ATTRIBUTE attribute{type, nullptr, 0};
+        CK_RV rv = functions->C_GetAttributeValue(session, object, &attribute, 1);
         if (rv != CKR_OK) {
             return fail(tokenError(QStringLiteral("Reading the public key"), rv));
         }
-        QByteArray point(static_cast<qsizetype>(attribute.ulValueLen), Qt::Uninitialized);
-        attribute.pValue = point.data();
-        rv = functions->C_GetAttributeValue(session, publicKey, &attribute, 1);
+        QByteArray value(static_cast<qsizetype>(attribute.ulValueLen), Qt::Uninitialized);
+        attribute.pValue = value.data();
+        rv = functions->C_GetAttributeValue(session, object, &attribute, 1);
         if (rv != CKR_OK) {
             return fail(tokenError(QStringLiteral("Reading the public key"), rv));
         }
+        return value;
+    }
+
+    Result<ossl::EvpPkeyPtr> readRsaPublicKey(CK_OBJECT_HANDLE publicKey) const {
+        auto modulus = attributeValue(publicKey, CKA_MODULUS);
+        auto exponent = attributeValue(publicKey, CKA_PUBLIC_EXPONENT);
+        if (!modulus || !exponent) {
+            return fail(modulus ? exponent.error() : modulus.error());
+        }
+        const auto toBn = [](const QByteArray& bytes) {
+            return BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.constData()),
+                             static_cast<int>(bytes.size()), nullptr);
+        };
+        using BnPtr = std::unique_ptr<BIGNUM, ossl::Deleter<BN_free>>;
+        const BnPtr n(toBn(*modulus));
+        const BnPtr e(toBn(*exponent));
+        using BuildPtr = std::unique_ptr<OSSL_PARAM_BLD, ossl::Deleter<OSSL_PARAM_BLD_free>>;
+        using ParamsPtr = std::unique_ptr<OSSL_PARAM, ossl::Deleter<OSSL_PARAM_free>>;
+        const BuildPtr build(OSSL_PARAM_BLD_new());
+        if (!n || !e || !build || OSSL_PARAM_BLD_push_BN(build.get(), "n", n.get()) != 1 ||
+            OSSL_PARAM_BLD_push_BN(build.get(), "e", e.get()) != 1) {
+            return fail(unreadablePublicKey());
+        }
+        const ParamsPtr params(OSSL_PARAM_BLD_to_param(build.get()));
+        ossl::EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+        EVP_PKEY* key = nullptr;
+        if (!params || !context || EVP_PKEY_fromdata_init(context.get()) != 1 ||
+            EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+            return fail(unreadablePublicKey());
+        }
+        return ossl::EvpPkeyPtr(key);
+    }
+
+    static Error unreadablePublicKey() {
+        return Error{QStringLiteral("pki.token"),
+                     QStringLiteral("The token returned a public key OpenSSL cannot read (%1).")
+                         .arg(ossl::takeErrors())};
+    }
+
+    Result<ossl::EvpPkeyPtr> readPublicKey(CK_OBJECT_HANDLE publicKey, KeyType type) const {
+        if (type == KeyType::RsaPss) {
+            return readRsaPublicKey(publicKey);
+        }
+        auto value = attributeValue(publicKey, CKA_EC_POINT);
+        if (!value) {
+            return fail(value.error());
+        }
+        QByteArray point = *value;
         // PKCS#11 2.20+ wraps the point in a DER OCTET STRING; some modules give it bare.
         const auto* cursor = reinterpret_cast<const unsigned char*>(point.constData());
         if (ASN1_OCTET_STRING* wrapped = d2i_ASN1_OCTET_STRING(nullptr, &cursor, point.size())) {
@@ -200,7 +252,9 @@ struct Pkcs11Token::Impl {
         }
         ossl::clearErrors();
 
-        char group[] = "prime256v1";
+        char p256[] = "prime256v1";
+        char p384[] = "secp384r1";
+        char* group = type == KeyType::P384 ? p384 : p256;
         const std::array<OSSL_PARAM, 3> params = {
             OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
             OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(),
@@ -328,7 +382,22 @@ Status Pkcs11Token::open(const QString& label, const SecretString& userPin) {
     return d->login(CKU_USER, userPin);
 }
 
-Result<Pkcs11Token::GeneratedKey> Pkcs11Token::generateP256(const QString& label) {
+Error Pkcs11Token::generateKeyUnsupported(KeyType type) {
+    if (type != KeyType::Ed25519) {
+        return {};
+    }
+    // SoftHSM could generate it (CKM_EC_EDWARDS_KEY_PAIR_GEN), but neither libp11 0.4.12 (no
+    // EdDSA keys) nor OpenSSL 3.0's CMS (no RFC 8419) could then sign anything with it.
+    return Error{QStringLiteral("crypto.key-type-unsupported-by-token"),
+                 QStringLiteral("Ed25519 keys cannot be used from a PKCS#11 token here: libp11 "
+                                "0.4.12 cannot sign with EdDSA token keys. Use --key-type p256, "
+                                "p384 or rsa-pss with a token, or Ed25519 key files.")};
+}
+
+Result<Pkcs11Token::GeneratedKey> Pkcs11Token::generateKey(const QString& label, KeyType type) {
+    if (Error unsupported = generateKeyUnsupported(type); !unsupported.code.isEmpty()) {
+        return fail(std::move(unsupported));
+    }
     if (d->session == CK_INVALID_HANDLE) {
         return fail(QStringLiteral("pki.token"),
                     QStringLiteral("Internal error: no token session to generate a key in."));
@@ -347,19 +416,30 @@ Result<Pkcs11Token::GeneratedKey> Pkcs11Token::generateP256(const QString& label
     QByteArray labelUtf8 = label.toUtf8();
     CK_BBOOL yes = CK_TRUE;
     CK_BBOOL no = CK_FALSE;
-    auto params = kP256Params;
+    auto p256 = kP256Params;
+    auto p384 = kP384Params;
+    auto exponent = kRsaPublicExponent;
+    CK_ULONG bits = kRsaBits;
+    const bool rsa = type == KeyType::RsaPss;
     // Signing keys and nothing else: SoftHSM would otherwise default to encrypt/decrypt and
     // wrap/unwrap rights as well.
-    std::array<CK_ATTRIBUTE, 8> publicTemplate = {{
+    std::vector<CK_ATTRIBUTE> publicTemplate = {
         {CKA_TOKEN, &yes, sizeof yes},
         {CKA_PRIVATE, &no, sizeof no},
         {CKA_VERIFY, &yes, sizeof yes},
         {CKA_ENCRYPT, &no, sizeof no},
         {CKA_WRAP, &no, sizeof no},
-        {CKA_EC_PARAMS, params.data(), params.size()},
         {CKA_LABEL, labelUtf8.data(), static_cast<CK_ULONG>(labelUtf8.size())},
         {CKA_ID, id.data(), static_cast<CK_ULONG>(id.size())},
-    }};
+    };
+    if (rsa) {
+        publicTemplate.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
+        publicTemplate.push_back({CKA_PUBLIC_EXPONENT, exponent.data(), exponent.size()});
+    } else if (type == KeyType::P384) {
+        publicTemplate.push_back({CKA_EC_PARAMS, p384.data(), p384.size()});
+    } else {
+        publicTemplate.push_back({CKA_EC_PARAMS, p256.data(), p256.size()});
+    }
     std::array<CK_ATTRIBUTE, 10> privateTemplate = {{
         {CKA_TOKEN, &yes, sizeof yes},
         {CKA_PRIVATE, &yes, sizeof yes},
@@ -372,7 +452,7 @@ Result<Pkcs11Token::GeneratedKey> Pkcs11Token::generateP256(const QString& label
         {CKA_LABEL, labelUtf8.data(), static_cast<CK_ULONG>(labelUtf8.size())},
         {CKA_ID, id.data(), static_cast<CK_ULONG>(id.size())},
     }};
-    CK_MECHANISM mechanism{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+    CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE publicKey = CK_INVALID_HANDLE;
     CK_OBJECT_HANDLE privateKey = CK_INVALID_HANDLE;
     const CK_RV rv = d->functions->C_GenerateKeyPair(
@@ -381,7 +461,7 @@ Result<Pkcs11Token::GeneratedKey> Pkcs11Token::generateP256(const QString& label
     if (rv != CKR_OK) {
         return fail(tokenError(QStringLiteral("Generating the key \"%1\"").arg(label), rv));
     }
-    auto evpKey = d->readPublicKey(publicKey);
+    auto evpKey = d->readPublicKey(publicKey, type);
     if (!evpKey) {
         return fail(evpKey.error());
     }

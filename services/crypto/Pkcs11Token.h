@@ -1,10 +1,12 @@
 // Raw PKCS#11 (through dlopen and C_GetFunctionList) for the two jobs libp11 0.4.12 cannot do:
-// initialising a token and generating ECDSA P-256 key pairs inside it. Signing goes through
+// initialising a token and generating key pairs inside it (ECDSA P-256/P-384, RSA 3072 for
+// RSA-PSS; Ed25519 is refused, see generateKeyUnsupported). Signing goes through
 // libp11 (Pkcs11SigningKey). One Pkcs11Token lives only for `pki init`; it finalises the module
 // when it dies so that libp11 can initialise it afresh afterwards.
 #pragma once
 
 #include "common/Error.h"
+#include "crypto/KeyType.h"
 #include "crypto/OpenSsl.h"
 #include "crypto/SecretString.h"
 
@@ -36,9 +38,16 @@ public:
     // Opens a read-write session on the token labelled `label` and logs the user in.
     // Errors crypto.token-not-found, crypto.pin-incorrect, pki.token.
     [[nodiscard]] Status open(const QString& label, const SecretString& userPin);
-    // Generates a non-extractable P-256 key pair labelled `label` in the open token.
-    // Error pki.token (also when a private key with that label already exists).
-    [[nodiscard]] Result<GeneratedKey> generateP256(const QString& label);
+    // Generates a non-extractable signing key pair labelled `label` in the open token: EC
+    // P-256 or P-384 (CKM_EC_KEY_PAIR_GEN) or RSA 3072 (CKM_RSA_PKCS_KEY_PAIR_GEN, used with PSS).
+    // Errors pki.token (also when a private key with that label already exists),
+    // crypto.key-type-unsupported-by-token for Ed25519: libp11 0.4.12 cannot sign with it.
+    [[nodiscard]] Result<GeneratedKey> generateKey(const QString& label, KeyType type);
+    // The crypto.key-type-unsupported-by-token error, or an empty code when `type` is fine.
+    [[nodiscard]] static Error generateKeyUnsupported(KeyType type);
+    [[nodiscard]] Result<GeneratedKey> generateP256(const QString& label) {
+        return generateKey(label, KeyType::P256);
+    }
 
 private:
     struct Impl;

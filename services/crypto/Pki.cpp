@@ -71,6 +71,15 @@ Result<Pki> Pki::open(const QString& directory) {
     pki.m_directory = dir.absolutePath();
     pki.m_pkcs11Module = json.value(layout::kJsonModule).toString();
     pki.m_tokenLabel = json.value(layout::kJsonTokenLabel).toString();
+    // PKIs made before key types existed hold P-256 keys.
+    const auto keyType =
+        parseKeyType(json.value(layout::kJsonKeyType).toString(keyTypeName(KeyType::P256)));
+    if (!keyType) {
+        return fail(
+            invalid(dir.absolutePath(), QStringLiteral("pki.json key_type is not one of %1")
+                                            .arg(keyTypeNames().join(QStringLiteral(", ")))));
+    }
+    pki.m_keyType = *keyType;
     pki.m_releaseKeyRef = resolveKeyReference(dir, keys.value(layout::kReleaseKey).toString());
     pki.m_serverCaKeyRef = resolveKeyReference(dir, keys.value(layout::kServerCaKey).toString());
     pki.m_deviceCaKeyRef = resolveKeyReference(dir, keys.value(layout::kDeviceCaKey).toString());

@@ -1,7 +1,8 @@
 // The fleet's PKI on disk: `pki init` builds it, and `--pki DIR` anywhere else means "the
 // defaults init wrote there". Layout (the contract scripts rely on):
 //   DIR/root-ca.pem                      trust anchor (fleet root CA)
-//   DIR/pki.json                         what init made: key references, module, token label
+//   DIR/pki.json                         what init made: key references, module, token label,
+//                                        key_type (p256 | p384 | ed25519 | rsa-pss)
 //   DIR/ca/{release,device,server,operator}-ca.pem   intermediate CAs issued by the root
 //   DIR/release.pem                      release signer certificate (code signing), chain appended
 //   DIR/operator.pem, DIR/operator.key   operator TLS client identity (key 0600, PEM)
@@ -15,6 +16,7 @@
 #include "common/Error.h"
 #include "crypto/Certificate.h"
 #include "crypto/Cms.h"
+#include "crypto/KeyType.h"
 #include "crypto/SecretString.h"
 #include "crypto/SigningKey.h"
 
@@ -39,6 +41,9 @@ struct PkiInitOptions {
     std::function<Result<SecretString>()> soPinProvider;  // only with initToken
     QString commonNamePrefix = QStringLiteral("otafleet");
     int validityDays = 3650;
+    // Type of every CA key and of the release key (TLS identities stay P-256); pki.json
+    // records it. Ed25519 works for key files only and cannot sign releases (KeyType.h).
+    KeyType keyType = KeyType::P256;
 };
 
 struct PkiInitReport {
@@ -74,6 +79,8 @@ struct IssueOptions {
     QByteArray csr;  // PEM or DER PKCS#10; empty: generate the key here. Bounded (kMaxCsrSize).
     int validityDays = 0;     // 0: the kind's default; never longer than the CA's
     PinProvider pinProvider;  // token PIN; asked at most once
+    // Release signers only: the new key's type; unset means the PKI's (pki.json key_type).
+    std::optional<KeyType> keyType;
 };
 inline constexpr qsizetype kMaxCsrSize = 64 * 1024;
 
@@ -115,6 +122,8 @@ public:
     [[nodiscard]] QString operatorKeyPath() const;
     [[nodiscard]] QString pkcs11Module() const { return m_pkcs11Module; }
     [[nodiscard]] bool keysInToken() const { return !m_pkcs11Module.isEmpty(); }
+    // The CA and default release key type init recorded (P-256 for PKIs made before types).
+    [[nodiscard]] KeyType keyType() const { return m_keyType; }
 
     // Trust for bundle verification: the root as the only anchor.
     [[nodiscard]] Result<TrustStore> releaseTrust() const;
@@ -174,6 +183,7 @@ private:
     QString m_releaseKeyRef;
     QString m_serverCaKeyRef;
     QString m_deviceCaKeyRef;
+    KeyType m_keyType = KeyType::P256;
 };
 
 }  // namespace otafleet::crypto

@@ -110,7 +110,7 @@ Result<QByteArray> makeCrl(const Certificate& ca, EVP_PKEY* caKey,
         ok = ok && addRevoked(crl.get(), entry);
     }
     ok = ok && addCrlNumber(crl.get(), now) && addAuthorityKeyId(crl.get(), ca.handle()) &&
-         X509_CRL_sort(crl.get()) == 1 && X509_CRL_sign(crl.get(), caKey, EVP_sha256()) > 0;
+         X509_CRL_sort(crl.get()) == 1 && ossl::signCrl(crl.get(), caKey);
     if (!ok) {
         return fail(crlFailed(ca.subject()));
     }

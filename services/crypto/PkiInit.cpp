@@ -47,7 +47,7 @@ const std::vector<QLatin1String>& keyNames() {
     return names;
 }
 
-Result<std::vector<InitKey>> createFileKeys(const QDir& dir) {
+Result<std::vector<InitKey>> createFileKeys(const QDir& dir, KeyType type) {
     qCWarning(lcCrypto).noquote()
         << "pki init without a PKCS#11 token: CA and release keys are written as files to"
         << dir.absoluteFilePath(layout::kKeysDir)
@@ -62,7 +62,7 @@ Result<std::vector<InitKey>> createFileKeys(const QDir& dir) {
         InitKey key;
         key.name = name;
         key.reference = QStringLiteral("%1/%2.key").arg(layout::kKeysDir, name);
-        key.softwareOrPublic = ossl::generateP256();
+        key.softwareOrPublic = ossl::generateKey(type);
         const QByteArray pem = ossl::privateKeyPem(key.softwareOrPublic.get());
         if (pem.isEmpty()) {
             return fail(
@@ -122,7 +122,7 @@ Result<std::vector<InitKey>> createTokenKeys(const PkiInitOptions& options) {
             return fail(status.error());
         }
         for (const QLatin1String& name : keyNames()) {
-            auto generated = (*token)->generateP256(name);
+            auto generated = (*token)->generateKey(name, options.keyType);
             if (!generated) {
                 return fail(generated.error());
             }
@@ -271,6 +271,7 @@ Status writePki(const QDir& dir, const Hierarchy& hierarchy, const std::vector<I
     json.insert(layout::kJsonFormat, layout::kFormatVersion);
     json.insert(layout::kJsonKeyStorage,
                 inToken ? QStringLiteral("pkcs11") : QStringLiteral("pem"));
+    json.insert(layout::kJsonKeyType, keyTypeName(options.keyType));
     json.insert(layout::kJsonModule, options.pkcs11Module);
     json.insert(layout::kJsonTokenLabel, inToken ? options.tokenLabel : QString());
     json.insert(layout::kJsonKeys, keyRefs);
@@ -316,7 +317,11 @@ Result<PkiInitReport> Pki::init(const PkiInitOptions& options) {
                         .arg(dir.absolutePath()));
     }
     const bool inToken = !options.pkcs11Module.isEmpty();
-    auto keys = inToken ? createTokenKeys(options) : createFileKeys(dir);
+    if (Error unsupported = Pkcs11Token::generateKeyUnsupported(options.keyType);
+        inToken && !unsupported.code.isEmpty()) {
+        return fail(std::move(unsupported));
+    }
+    auto keys = inToken ? createTokenKeys(options) : createFileKeys(dir, options.keyType);
     if (!keys) {
         return fail(keys.error());
     }

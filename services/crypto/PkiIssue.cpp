@@ -94,8 +94,11 @@ struct LeafKey {
     QByteArray privateKeyPem;  // software keys only
 };
 
-Result<LeafKey> tokenKey(const Pki& pki, const QJsonObject& json, const QString& name,
+Result<LeafKey> tokenKey(const Pki& pki, const QJsonObject& json, const QString& name, KeyType type,
                          const PinProvider& pinProvider) {
+    if (type == KeyType::Ed25519) {  // refuse before asking for the PIN
+        return fail(Pkcs11Token::generateKeyUnsupported(type));
+    }
     auto pin = pinProvider();
     if (!pin) {
         return fail(pin.error());
@@ -109,7 +112,7 @@ Result<LeafKey> tokenKey(const Pki& pki, const QJsonObject& json, const QString&
     if (auto status = (*token)->open(label, *pin); !status) {
         return fail(status.error());
     }
-    auto generated = (*token)->generateP256(name);
+    auto generated = (*token)->generateKey(name, type);
     if (!generated) {
         return fail(generated.error());
     }
@@ -136,7 +139,21 @@ Result<LeafKey> leafKey(const Pki& pki, const QJsonObject& json, const IssueOpti
         return LeafKey{std::move(request->publicKey), {}, {}};
     }
     if (options.kind == IssueKind::ReleaseSigner && pki.keysInToken()) {
-        return tokenKey(pki, json, options.name, pinProvider);
+        return tokenKey(pki, json, options.name, options.keyType.value_or(pki.keyType()),
+                        pinProvider);
+    }
+    if (options.kind == IssueKind::ReleaseSigner) {
+        // A release signer's key file: same layout as TLS leaves, but of the requested type.
+        LeafKey result;
+        result.key = ossl::generateKey(options.keyType.value_or(pki.keyType()));
+        result.privateKeyPem = ossl::privateKeyPem(result.key.get());
+        result.reference = QStringLiteral("%1/%2.key").arg(layout::kIssuedDir, options.name);
+        if (result.privateKeyPem.isEmpty()) {
+            return fail(QStringLiteral("crypto.sign-failed"),
+                        QStringLiteral("Generating the key of %1 failed (%2).")
+                            .arg(options.name, ossl::takeErrors()));
+        }
+        return result;
     }
     // TLS identities (servers, operators, devices) need their key in the process that uses it,
     // so they are files even when the CAs live in a token.

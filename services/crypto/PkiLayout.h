@@ -33,6 +33,7 @@ inline const QLatin1String kReleaseKey("release");
 // pki.json members.
 inline const QLatin1String kJsonFormat("format");
 inline const QLatin1String kJsonKeyStorage("key_storage");
+inline const QLatin1String kJsonKeyType("key_type");
 inline const QLatin1String kJsonModule("pkcs11_module");
 inline const QLatin1String kJsonTokenLabel("token_label");
 inline const QLatin1String kJsonKeys("keys");

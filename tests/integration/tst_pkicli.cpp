@@ -315,6 +315,15 @@ void TestPkiCli::refusals_data() {
         << s("cli.usage");
     QTest::newRow("no pki") << strings({"list", "--pki", "@DIR@/absent"}) << 1
                             << s("pki.not-found");
+    QTest::newRow("unknown key type")
+        << strings({"issue", "release-signer", "--pki", pki, "--name", "kt", "--key-type", "p521"})
+        << 2 << s("cli.usage");
+    QTest::newRow("key type of a TLS leaf")
+        << strings({"issue", "operator", "--pki", pki, "--name", "kt", "--key-type", "p384"}) << 2
+        << s("cli.usage");
+    QTest::newRow("init with unknown key type")
+        << strings({"init", "--dir", "@DIR@/kt-unknown", "--key-type", "dsa"}) << 2
+        << s("cli.usage");
 }
 
 void TestPkiCli::refusals() {

@@ -188,7 +188,7 @@ void TestPkiIssue::crlPerCaWithReasons() {
     device.name = QStringLiteral("dev-1");
     auto issuedDevice = pki.issue(device);
     QVERIFY(issuedDevice);
-    QVERIFY(pki.issue({IssueKind::Device, QStringLiteral("dev-2"), {}, {}, 0, {}}));
+    QVERIFY(pki.issue({IssueKind::Device, QStringLiteral("dev-2"), {}, {}, 0, {}, {}}));
     QVERIFY(pki.revoke(QStringLiteral("dev-1"), RevocationReason::CessationOfOperation));
     auto release = pki.revoke(QStringLiteral("release"), RevocationReason::Superseded);
     QVERIFY(release);
@@ -287,13 +287,13 @@ void TestPkiIssue::entryState() {
 
 void TestPkiIssue::signerRefusals() {
     const Pki& pki = m_pki->pki;
-    QVERIFY(pki.issue({IssueKind::Operator, QStringLiteral("op-x"), {}, {}, 0, {}}));
+    QVERIFY(pki.issue({IssueKind::Operator, QStringLiteral("op-x"), {}, {}, 0, {}, {}}));
     auto notSigner = pki.openSignerKey(QStringLiteral("op-x"), {});
     QVERIFY(!notSigner);
     QCOMPARE(notSigner.error().code, QStringLiteral("pki.not-a-signer"));
     const EvpPkeyPtr key = generate("p256");
     IssueOptions fromCsr{
-        IssueKind::ReleaseSigner, QStringLiteral("csr-signer"), {}, csrDer(key.get()), 0, {}};
+        IssueKind::ReleaseSigner, QStringLiteral("csr-signer"), {}, csrDer(key.get()), 0, {}, {}};
     QVERIFY(pki.issue(fromCsr));
     auto external = pki.openSignerKey(QStringLiteral("csr-signer"), {});
     QVERIFY(!external);
@@ -302,7 +302,7 @@ void TestPkiIssue::signerRefusals() {
     auto unknown = pki.signerChain(QStringLiteral("nobody"));
     QVERIFY(!unknown);
     QCOMPARE(unknown.error().code, QStringLiteral("pki.unknown-name"));
-    auto validity = pki.issue({IssueKind::Server, QStringLiteral("short"), {}, {}, 10, {}});
+    auto validity = pki.issue({IssueKind::Server, QStringLiteral("short"), {}, {}, 10, {}, {}});
     QVERIFY(validity);
     QVERIFY(validity->notAfter < QDateTime::currentDateTimeUtc().addDays(11));
 }
