@@ -23,6 +23,7 @@ packages=(
   dpkg-dev file time python3
   u-boot-tools libubootenv-tool grub-common
   bsdiff
+  rauc squashfs-tools
 )
 
 missing=()

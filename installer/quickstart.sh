@@ -64,6 +64,8 @@ cmake --build --preset "$preset" --parallel "$jobs"
 echo "== tests =="
 export QT_QPA_PLATFORM=offscreen
 ctest --test-dir "build/$preset" --output-on-failure --parallel 3 --timeout 300 "$@"
+echo "== libFuzzer (clang-16 fuzz preset, ${OTAFLEET_FUZZ_SECONDS:-10} s per target, seed ${OTAFLEET_FUZZ_SEED:-1}) =="
+bash tests/fuzz/run_libfuzzer.sh "${OTAFLEET_FUZZ_SECONDS:-10}"
 echo "== packages (CPack) =="
 (cd "build/$preset" && cpack -G DEB >/dev/null && ls -1 ./*.deb)
 for pkg in build/$preset/otafleet_*.deb build/$preset/otafleet-agent_*.deb; do
