@@ -5,7 +5,6 @@
 #include "agent/AgentService.h"
 #include "agent/Logging.h"
 #include "common/AtomicFile.h"
-#include "crypto/Certificate.h"
 
 #include <QFile>
 
@@ -97,22 +96,13 @@ Status runAgent(const QString& configPath, char** argv) {
 
     StopFlag stop;
     // The CAs in the operator bundle other than the self-signed root issue operator certificates.
-    QStringList operatorIssuers;
-    if (auto cas = crypto::Certificate::loadPemFile(config->operatorCa)) {
-        for (const crypto::Certificate& ca : *cas) {
-            if (ca.subject() != ca.issuer())
-                operatorIssuers << ca.subject();
-        }
-    }
-    if (operatorIssuers.isEmpty()) {
+    auto operators = OperatorCheck::load(config->operatorCa, config->crlFiles);
+    if (!operators) {
         pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
-        return fail(QStringLiteral("agent.tls-unreadable"),
-                    QStringLiteral("%1 holds no operator CA certificate; run 'otafleet-agent "
-                                   "setup' again or fix 'operator_ca' in [tls].")
-                        .arg(config->operatorCa));
+        return fail(operators.error());
     }
     AgentService service(
-        **agent, [&stop] { stop.request(Stop::Reboot); }, operatorIssuers);
+        **agent, [&stop] { stop.request(Stop::Reboot); }, std::move(*operators));
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(config->listenAddress().toStdString(), grpc::SslServerCredentials(tls),

@@ -77,8 +77,13 @@ int runSetup(const QStringList& arguments) {
         QStringLiteral("slot-size"),
         QStringLiteral("Capacity of each slot in bytes (default 67108864)."),
         QStringLiteral("BYTES"), QStringLiteral("67108864"));
-    p.addOptions(
-        {dir, pki, listen, model, hardware, name, backend, pinEnv, version, security, slotSize});
+    const QCommandLineOption crl(
+        QStringLiteral("crl"),
+        QStringLiteral("Revocation list from 'otafleetctl pki crl' to install (repeatable); "
+                       "PKI/crl.pem is installed too when it exists."),
+        QStringLiteral("CRL.pem"));
+    p.addOptions({dir, pki, listen, model, hardware, name, backend, pinEnv, version, security,
+                  slotSize, crl});
     if (!p.parse(arguments))
         return usage(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
@@ -95,6 +100,7 @@ int runSetup(const QStringList& arguments) {
     o.bootBackend = p.value(backend);
     o.pinEnv = p.value(pinEnv);
     o.factoryVersion = p.value(version);
+    o.crlFiles = p.values(crl);
     bool ok1 = false, ok2 = false;
     o.factorySecurityVersion = p.value(security).toULongLong(&ok1);
     o.slotSize = p.value(slotSize).toULongLong(&ok2);
@@ -167,6 +173,9 @@ the agent refuses to start):
             uboot_env_config     uboot: fw_env.config naming two env copies (FILE OFFSET SIZE)
             grub_env             grub: first environment block; the second is grub_env.b
   [trust]   bundle_root (required)     root CA that bundles must chain to
+            crl                  CRL file from 'otafleetctl pki crl' (repeatable): bundles,
+                                 installed slots and operator certificates of revoked
+                                 certificates are refused
   [tls]     certificate, key, operator_ca (required)  agent identity and operator CA bundle
   [health]  command              run after each boot, exit 0 = healthy; gets OTAFLEET_SLOT,
                                  OTAFLEET_SLOT_PATH, OTAFLEET_VERSION

@@ -41,6 +41,13 @@ Result<SlotContent> verifyBootable(const SlotStore& slots, const crypto::TrustSt
     return content;
 }
 
+// Only a verdict about the slot's content marks it bad; a read error (io.*) may be transient and
+// must not cost the device a good slot.
+bool condemnsSlot(const Error& error) {
+    return error.code == u"agent.tamper-detected" || error.code == u"agent.slot-empty" ||
+           error.code == u"agent.rollback-blocked";
+}
+
 // Progress is reported at most every this many bytes, so a stream is not flooded.
 constexpr qint64 kProgressStep = 256 * 1024;
 
@@ -56,7 +63,24 @@ std::function<void(qint64, qint64)> throttled(InstallPhase phase, const QString&
     };
 }
 
+// Firmware that verified and was committed keeps booting after its signer is revoked: revoking a
+// superseded or compromised key must not brick a fleet at its next reboot. A new install signed
+// by that key is refused, because installs use the full trust with its CRLs.
+crypto::TrustStore withoutRevocations(crypto::TrustStore trust) {
+    trust.crlsPem.clear();
+    return trust;
+}
+
 }  // namespace
+
+Result<crypto::TrustStore> bundleTrust(const AgentConfig& config) {
+    auto trust = crypto::TrustStore::fromPemFile(config.bundleRoot);
+    if (!trust)
+        return fail(trust.error());
+    if (auto ok = trust->addCrlFiles(config.crlFiles); !ok)
+        return fail(ok.error());
+    return trust;
+}
 
 QString agentVersion() {
     return QStringLiteral(OTAFLEET_VERSION);
@@ -66,6 +90,7 @@ Agent::Agent(AgentConfig config, std::unique_ptr<BootControl> boot, crypto::Trus
     : m_config(std::move(config)),
       m_boot(std::move(boot)),
       m_trust(std::move(trust)),
+      m_bootTrust(withoutRevocations(m_trust)),
       m_slots(m_config.slotA, m_config.slotB,
               QDir(m_config.dataDir).filePath(QStringLiteral("state"))),
       m_uploads(QDir(m_config.dataDir).filePath(QStringLiteral("incoming")),
@@ -75,10 +100,12 @@ Result<std::unique_ptr<Agent>> Agent::create(const AgentConfig& config) {
     auto boot = createBootControl(config);
     if (!boot)
         return fail(boot.error());
-    auto trust = crypto::TrustStore::fromPemFile(config.bundleRoot);
+    auto trust = bundleTrust(config);
     if (!trust)
         return fail(trust.error());
-    return std::unique_ptr<Agent>(new Agent(config, std::move(*boot), std::move(*trust)));
+    auto agent = std::unique_ptr<Agent>(new Agent(config, std::move(*boot), std::move(*trust)));
+    agent->m_uploads.removeStale();
+    return agent;
 }
 
 void Agent::setError(const Error& error) {
@@ -111,13 +138,13 @@ Status Agent::bootStage() {
 // reverts a failed trial. Called with m_mutex held.
 Status Agent::settle(BootState& state, int depth) {
     SlotId booted = state.primary;
-    auto content = verifyBootable(m_slots, m_trust, booted, state.securityVersion);
+    auto content = verifyBootable(m_slots, m_bootTrust, booted, state.securityVersion);
     if (!content) {
         setError(content.error());
         if (state.trial) {
             boot::revertTrial(state);
             m_reverted = true;
-        } else {
+        } else if (condemnsSlot(content.error())) {
             state.setStatus(booted, SlotStatus::Bad);
             if (state.status(otherSlot(booted)) == SlotStatus::Good) {
                 state.primary = otherSlot(booted);
@@ -127,10 +154,10 @@ Status Agent::settle(BootState& state, int depth) {
             return ok;
         booted = state.primary;
         content = state.status(booted) == SlotStatus::Good
-                      ? verifyBootable(m_slots, m_trust, booted, state.securityVersion)
+                      ? verifyBootable(m_slots, m_bootTrust, booted, state.securityVersion)
                       : content;
         if (!content) {
-            if (state.status(booted) == SlotStatus::Good) {
+            if (state.status(booted) == SlotStatus::Good && condemnsSlot(content.error())) {
                 state.setStatus(booted, SlotStatus::Bad);
                 if (auto ok = m_boot->store(state); !ok)
                     return ok;
@@ -266,19 +293,29 @@ Status Agent::finishUpload(const QString& transferId) {
     return m_uploads.sync(transferId);
 }
 
+std::unexpected<Error> Agent::busy() {
+    return fail(QStringLiteral("agent.busy"),
+                QStringLiteral("Another install, commit or rollback is running; wait for it to "
+                               "finish and try again."));
+}
+
+Agent::~Agent() {
+    // An install whose client went away runs on a detached thread; it ends before the agent.
+    std::lock_guard op(m_operation);
+}
+
 Status Agent::install(const QString& transferId,
                       const std::function<void(const InstallEvent&)>& progress) {
     std::unique_lock op(m_operation, std::try_to_lock);
-    if (!op.owns_lock()) {
-        return fail(QStringLiteral("agent.busy"),
-                    QStringLiteral("Another install, commit or rollback is running; wait for it to "
-                                   "finish and try again."));
-    }
+    if (!op.owns_lock())
+        return busy();
     {
         std::lock_guard lock(m_mutex);
         m_installing = true;
     }
+    m_uploads.pin(transferId);
     Status result = installLocked(transferId, progress);
+    m_uploads.unpin(transferId);
     if (!result && (result.error().code.startsWith(u"bundle.") ||
                     result.error().code.startsWith(u"crypto."))) {
         // A refused bundle stays refused; keeping it would only hold disk space.
@@ -413,7 +450,9 @@ Status Agent::installLocked(const QString& transferId,
 }
 
 Status Agent::commit() {
-    std::lock_guard op(m_operation);
+    std::unique_lock op(m_operation, std::try_to_lock);
+    if (!op.owns_lock())
+        return busy();
     std::lock_guard lock(m_mutex);
     if (!m_healthOk) {
         return fail(QStringLiteral("agent.health-not-ok"),
@@ -437,29 +476,41 @@ Status Agent::commit() {
 }
 
 Status Agent::rollback() {
-    std::lock_guard op(m_operation);
-    std::lock_guard lock(m_mutex);
-    const SlotId other = otherSlot(m_booted);
-    if (m_state.status(other) == SlotStatus::Good) {
+    std::unique_lock op(m_operation, std::try_to_lock);
+    if (!op.owns_lock())
+        return busy();
+    // m_operation keeps every other writer of the boot state out, so the snapshot stays current
+    // while the other slot is hashed without m_mutex (GetInfo must not wait for that).
+    BootState state;
+    SlotId booted;
+    {
+        std::lock_guard lock(m_mutex);
+        state = m_state;
+        booted = m_booted;
+    }
+    const SlotId other = otherSlot(booted);
+    if (state.status(other) == SlotStatus::Good) {
         // The other slot is checked now, not only at the next boot, so a rollback never
         // points the device at firmware that would be refused.
-        auto content = verifyBootable(m_slots, m_trust, other, m_state.securityVersion);
+        auto content = verifyBootable(m_slots, m_trust, other, state.securityVersion);
         if (!content)
             return fail(content.error());
     }
-    BootState state = m_state;
-    if (auto ok = boot::rollback(state, m_booted); !ok)
+    if (auto ok = boot::rollback(state, booted); !ok)
         return ok;
     if (auto ok = m_boot->store(state); !ok)
         return ok;
     crash::at("rollback-stored");
-    m_state = state;
+    {
+        std::lock_guard lock(m_mutex);
+        m_state = state;
+    }
     qCInfo(lcAgent).noquote() << "rollback: slot" << slotName(other) << "is primary";
     return {};
 }
 
 Status Agent::installFactoryImage(const AgentConfig& config, const QString& bundlePath) {
-    auto trust = crypto::TrustStore::fromPemFile(config.bundleRoot);
+    auto trust = bundleTrust(config);
     if (!trust)
         return fail(trust.error());
     auto reader = bundle::BundleReader::open(bundlePath);

@@ -47,11 +47,19 @@ struct AgentReport {
 
 [[nodiscard]] QString agentVersion();
 
+// The bundle root plus the configured CRLs ([trust] crl): a bundle or an installed slot signed
+// by a revoked release signer is refused. Errors crypto.trust-unreadable, crypto.crl-unreadable.
+[[nodiscard]] Result<crypto::TrustStore> bundleTrust(const AgentConfig& config);
+
 class Agent {
 public:
-    // Loads trust anchors and the boot backend. Errors agent.boot-backend-unavailable,
-    // crypto.trust-unreadable.
+    // Loads trust anchors, CRLs and the boot backend; drops stale staged uploads. Errors
+    // agent.boot-backend-unavailable, crypto.trust-unreadable, crypto.crl-unreadable.
     [[nodiscard]] static Result<std::unique_ptr<Agent>> create(const AgentConfig& config);
+    // Waits for a running install (its thread may have outlived the client's call).
+    ~Agent();
+    Agent(const Agent&) = delete;
+    Agent& operator=(const Agent&) = delete;
 
     // A simulated boot; see DESIGN.md section 6. Fails only when the boot state is unusable.
     [[nodiscard]] Status bootStage();
@@ -68,6 +76,7 @@ public:
     // Verifies the completely received bundle and writes it to the inactive slot for a trial.
     [[nodiscard]] Status install(const QString& transferId,
                                  const std::function<void(const InstallEvent&)>& progress);
+    // Commit and rollback refuse with agent.busy while another operation (an install) runs.
     [[nodiscard]] Status commit();
     [[nodiscard]] Status rollback();
 
@@ -82,10 +91,13 @@ private:
     [[nodiscard]] Status installLocked(const QString& transferId,
                                        const std::function<void(const InstallEvent&)>& progress);
     void setError(const Error& error);
+    [[nodiscard]] static std::unexpected<Error> busy();
 
     AgentConfig m_config;
     std::unique_ptr<BootControl> m_boot;
     crypto::TrustStore m_trust;
+    // m_trust without CRLs, for the boot verifier: revocation gates installs, not boots.
+    crypto::TrustStore m_bootTrust;
     SlotStore m_slots;
     UploadStore m_uploads;
 

@@ -21,6 +21,7 @@ struct KeySpec {
     Kind kind;
     bool required;
     std::function<void(AgentConfig&, const QString&)> apply;  // value already validated
+    bool repeatable = false;
 };
 
 quint64 toU64(const QString& v) {
@@ -70,6 +71,8 @@ const QList<KeySpec>& keySpecs() {
          [](AgentConfig& c, const QString& v) { c.grubEnv = v; }},
         {"trust", "bundle_root", Kind::Path, true,
          [](AgentConfig& c, const QString& v) { c.bundleRoot = v; }},
+        {"trust", "crl", Kind::Path, false,
+         [](AgentConfig& c, const QString& v) { c.crlFiles << v; }, true},
         {"tls", "certificate", Kind::Path, true,
          [](AgentConfig& c, const QString& v) { c.tlsCertificate = v; }},
         {"tls", "key", Kind::Path, true, [](AgentConfig& c, const QString& v) { c.tlsKey = v; }},
@@ -259,7 +262,7 @@ Result<AgentConfig> AgentConfig::parse(QByteArrayView text, const QString& fileN
             continue;
         }
         const QString id = section + u'.' + key;
-        if (seen.contains(id)) {
+        if (seen.contains(id) && !spec->repeatable) {
             problem(lineNo, QStringLiteral("'%1' is set twice in [%2]").arg(key, section));
             continue;
         }

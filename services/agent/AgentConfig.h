@@ -39,7 +39,9 @@ struct AgentConfig {
     QString ubootEnvConfig;  // uboot: fw_env.config naming the (redundant) environment copies
     QString grubEnv;         // grub: first environment block; the second is grubEnv + ".b"
     // [trust]
-    QString bundleRoot;  // root CA that bundles must chain to
+    QString bundleRoot;    // root CA that bundles must chain to
+    QStringList crlFiles;  // 'crl', repeatable: CRLs (what `pki crl` writes) for signers and
+                           // operator certificates
     // [tls]
     QString tlsCertificate;
     QString tlsKey;

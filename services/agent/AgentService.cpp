@@ -1,7 +1,6 @@
 #include "agent/AgentService.h"
 
 #include "agent/Logging.h"
-#include "crypto/Certificate.h"
 #include "crypto/Sha256.h"
 
 #include <grpc/grpc_security_constants.h>
@@ -132,23 +131,32 @@ private:
 };
 
 // Server stream of install progress: the install runs on its own thread (it must complete even
-// if the client goes away); events are queued and written one at a time, in order.
+// if the client goes away); events are queued and written one at a time, in order. The Agent
+// outlives a detached worker: ~Agent waits for the running install.
 class InstallReactor final : public grpc::ServerWriteReactor<pb::InstallProgress> {
 public:
     InstallReactor(Agent& agent, QString transferId) {
         m_worker = std::thread([this, &agent, id = std::move(transferId)] {
             const Status result = agent.install(id, [this](const InstallEvent& e) { push(e); });
-            std::lock_guard lock(m_mutex);
-            m_result = result;
-            m_finished = true;
-            if (!result) {
-                pb::InstallProgress failed;
-                failed.set_phase(pb::INSTALL_PHASE_FAILED);
-                failed.set_error_code(str(result.error().code));
-                failed.set_error_message(str(result.error().message));
-                m_queue.push_back(failed);
+            bool deleteSelf = false;
+            {
+                std::lock_guard lock(m_mutex);
+                m_result = result;
+                m_finished = true;
+                if (!result) {
+                    pb::InstallProgress failed;
+                    failed.set_phase(pb::INSTALL_PHASE_FAILED);
+                    failed.set_error_code(str(result.error().code));
+                    failed.set_error_message(str(result.error().message));
+                    m_queue.push_back(failed);
+                }
+                next();
+                m_workerDone = true;
+                deleteSelf = m_done;
             }
-            next();
+            // OnDone already ran and detached this thread: the reactor is ours to free.
+            if (deleteSelf)
+                delete this;
         });
     }
     void OnWriteDone(bool ok) override {
@@ -164,7 +172,17 @@ public:
         }
         next();
     }
+    // Runs on a gRPC thread, which must not wait minutes for an install whose client went
+    // away: a still-running worker is detached and frees the reactor when it ends.
     void OnDone() override {
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+            if (!m_workerDone) {
+                m_worker.detach();
+                return;
+            }
+        }
         m_worker.join();
         delete this;
     }
@@ -218,6 +236,8 @@ private:
     bool m_finished = false;
     bool m_finishCalled = false;
     bool m_clientGone = false;
+    bool m_done = false;        // OnDone ran
+    bool m_workerDone = false;  // the worker touches nothing of the reactor after this
     Status m_result;
     std::thread m_worker;
 };
@@ -284,27 +304,26 @@ void fillDeviceInfo(const Agent& agent, pb::DeviceInfo* info) {
 }
 
 AgentService::AgentService(Agent& agent, std::function<void()> onReboot,
-                           QStringList operatorIssuers)
-    : m_agent(agent),
-      m_onReboot(std::move(onReboot)),
-      m_operatorIssuers(std::move(operatorIssuers)) {}
+                           std::optional<OperatorCheck> operators)
+    : m_agent(agent), m_onReboot(std::move(onReboot)), m_operators(std::move(operators)) {}
 
 grpc::Status AgentService::checkOperator(const grpc::CallbackServerContext* context) const {
-    if (m_operatorIssuers.isEmpty())
+    if (!m_operators)
         return grpc::Status::OK;
     const auto auth = context->auth_context();
     const auto pems = auth ? auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)
                            : std::vector<grpc::string_ref>{};
+    Status verdict = fail(QStringLiteral("agent.not-an-operator"),
+                          QStringLiteral("This agent accepts only operator certificates issued by "
+                                         "the fleet's operator CA."));
     if (!pems.empty()) {
-        const auto cert = crypto::Certificate::fromPem(
-            QByteArrayView(pems.front().data(), qsizetype(pems.front().size())));
-        if (cert && m_operatorIssuers.contains(cert->issuer()))
-            return grpc::Status::OK;
+        verdict =
+            m_operators->check(QByteArrayView(pems.front().data(), qsizetype(pems.front().size())));
     }
-    qCWarning(lcAgent) << "refused a client whose certificate is not an operator's";
-    return toGrpcStatus(Error{QStringLiteral("agent.not-an-operator"),
-                              QStringLiteral("This agent accepts only operator certificates "
-                                             "issued by the fleet's operator CA.")});
+    if (verdict)
+        return grpc::Status::OK;
+    qCWarning(lcAgent).noquote() << "refused a client:" << verdict.error().code;
+    return toGrpcStatus(verdict.error());
 }
 
 grpc::ServerUnaryReactor* AgentService::GetInfo(grpc::CallbackServerContext* context,

@@ -4,12 +4,14 @@
 #pragma once
 
 #include "agent/Agent.h"
+#include "agent/OperatorCheck.h"
 
 #include "otafleet/agent/v1/agent.grpc.pb.h"
 
 #include <QStringList>
 
 #include <functional>
+#include <optional>
 
 namespace otafleet::agent {
 
@@ -18,7 +20,9 @@ public:
     // `onReboot` runs after the Reboot reply has been sent. `operatorIssuers` are the subjects
     // of the CAs whose certificates may operate this agent (RFC 2253); empty accepts any client
     // certificate that TLS verified.
-    AgentService(Agent& agent, std::function<void()> onReboot, QStringList operatorIssuers = {});
+    // Without `operators` every TLS-verified client is accepted (tests of the core only).
+    AgentService(Agent& agent, std::function<void()> onReboot,
+                 std::optional<OperatorCheck> operators = std::nullopt);
 
     grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* context,
                                       const v1::GetInfoRequest* request,
@@ -43,12 +47,12 @@ public:
 private:
     // TLS lets through any certificate chaining to the root (the root is among the client CAs),
     // so each call also checks that the peer was issued by an operator CA, not, say, the device
-    // CA. Error agent.not-an-operator.
+    // CA, and is not revoked. Errors agent.not-an-operator, agent.operator-revoked.
     [[nodiscard]] grpc::Status checkOperator(const grpc::CallbackServerContext* context) const;
 
     Agent& m_agent;
     std::function<void()> m_onReboot;
-    QStringList m_operatorIssuers;
+    std::optional<OperatorCheck> m_operators;
 };
 
 // grpc::Status carrying the stable code in error_details and the sentence as message.

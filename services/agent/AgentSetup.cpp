@@ -128,6 +128,22 @@ Status setUpAgent(const SetupOptions& o) {
         !ok)
         return ok;
 
+    // Revocation lists: whatever the operator names plus the PKI's published one, if any.
+    QStringList crlSources = o.crlFiles;
+    const QString pkiCrl = QDir(o.pkiDirectory).filePath(QStringLiteral("crl.pem"));
+    if (QFileInfo::exists(pkiCrl))
+        crlSources << pkiCrl;
+    QString crlKeys;
+    for (qsizetype i = 0; i < crlSources.size(); ++i) {
+        auto crl = readFileBounded(crlSources.at(i), 4 * 1024 * 1024);
+        if (!crl)
+            return fail(crl.error());
+        const QString target = QStringLiteral("trust/crl-%1.pem").arg(i + 1);
+        if (auto ok = writeFileAtomically(dir.filePath(target), *crl); !ok)
+            return ok;
+        crlKeys += QStringLiteral("crl = %1\n").arg(target);
+    }
+
     // The factory image: made, signed and installed exactly like a release.
     const QString payloadPath = dir.filePath(QStringLiteral("factory-payload.bin"));
     if (auto ok = writeFileAtomically(
@@ -176,14 +192,14 @@ Status setUpAgent(const SetupOptions& o) {
             "[agent]\nlisten = %5\n# max_bundle_size = 4294967296\n\n"
             "[slots]\nslot_a = slots/slot-a.img\nslot_b = slots/slot-b.img\nslot_size = %6\n\n"
             "[boot]\nbackend = %7\ntrial_tries = 3\n%8\n"
-            "[trust]\nbundle_root = trust/root-ca.pem\n\n"
+            "[trust]\nbundle_root = trust/root-ca.pem\n%9\n"
             "[tls]\ncertificate = tls/agent.pem\nkey = tls/agent.key\noperator_ca = "
             "trust/operators.pem\n\n"
             "[health]\n# command = /usr/local/bin/check-health\ntimeout = 30\n")
             .arg(QUuid::createUuid().toString(QUuid::WithoutBraces), name, o.model, o.hardware,
                  o.listen)
             .arg(o.slotSize)
-            .arg(o.bootBackend, backendKeys);
+            .arg(o.bootBackend, backendKeys, crlKeys);
     const QString confPath = dir.filePath(QStringLiteral("agent.conf"));
     auto config =
         AgentConfig::parse(conf.toUtf8(), QStringLiteral("agent.conf"), dir.absolutePath());

@@ -6,6 +6,7 @@
 #include "common/Error.h"
 
 #include <QString>
+#include <QStringList>
 
 namespace otafleet::agent {
 
@@ -22,6 +23,8 @@ struct SetupOptions {
     quint64 factorySecurityVersion = 1;
     quint64 slotSize = 64ULL * 1024 * 1024;
     qint64 factoryPayloadSize = 1024 * 1024;
+    // CRLs copied into DIR/trust (--crl); PKI/crl.pem is taken as well when it exists.
+    QStringList crlFiles;
 };
 
 // Errors: agent.setup-exists, agent.setup-invalid, pki.*, crypto.*, bundle.*, io.*.

@@ -94,7 +94,11 @@ Result<SlotContent> SlotStore::describe(SlotId slot) const {
         return fail(QStringLiteral("agent.slot-empty"),
                     QStringLiteral("Slot %1 holds no installed firmware.").arg(slotName(slot)));
     }
-    auto manifest = bundle::Manifest::parse(*bytes);
+    return describeBytes(slot, *bytes);
+}
+
+Result<SlotContent> SlotStore::describeBytes(SlotId slot, const QByteArray& bytes) {
+    auto manifest = bundle::Manifest::parse(bytes);
     if (!manifest)
         return tamper(slot, manifest.error().message);
     if (manifest->payloads.size() != 1)
@@ -111,7 +115,8 @@ Result<SlotContent> SlotStore::verify(SlotId slot, const crypto::TrustStore& tru
     auto signature = readFileBounded(signaturePath(slot), crypto::kMaxSignatureSize);
     if (!signature)
         return tamper(slot, QStringLiteral("its signature is missing"));
-    auto content = describe(slot);
+    // Fields come from the very bytes whose signature is checked, never from a second read.
+    auto content = describeBytes(slot, *bytes);
     if (!content)
         return content;
     // A release certificate that expires after the firmware was installed must not brick the

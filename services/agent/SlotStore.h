@@ -29,7 +29,8 @@ public:
     [[nodiscard]] QString signaturePath(SlotId slot) const;
 
     // Re-verifies the stored manifest's signature against `trust` and hashes the slot file.
-    // Errors: agent.slot-empty (no manifest), agent.tamper-detected (signature, size or hash).
+    // Errors: agent.slot-empty (no manifest), agent.tamper-detected (signature, size or hash),
+    // io.read-failed (the slot could not be read: transient, the slot is not judged).
     [[nodiscard]] Result<SlotContent> verify(SlotId slot, const crypto::TrustStore& trust) const;
     // The manifest's description without any check (GetInfo of a slot that is not booted).
     [[nodiscard]] Result<SlotContent> describe(SlotId slot) const;
@@ -42,6 +43,7 @@ public:
                                       const bundle::Progress& progress) const;
 
 private:
+    [[nodiscard]] static Result<SlotContent> describeBytes(SlotId slot, const QByteArray& bytes);
     QString m_slots[2];
     QString m_stateDir;
 };

@@ -3,13 +3,16 @@
 #include "agent/Logging.h"
 #include "common/AtomicFile.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -47,10 +50,7 @@ QString UploadStore::sizePath(const QString& id) const {
     return QDir(m_dir).filePath(id + QStringLiteral(".size"));
 }
 
-Result<UploadProgress> UploadStore::progress(const QString& id) const {
-    if (auto ok = checkTransferId(id); !ok)
-        return fail(ok.error());
-    std::lock_guard lock(m_mutex);
+UploadProgress UploadStore::progressLocked(const QString& id) const {
     UploadProgress p;
     const QFileInfo part(partPath(id));
     if (!part.exists())
@@ -60,6 +60,36 @@ Result<UploadProgress> UploadStore::progress(const QString& id) const {
     if (total)
         p.total = total->trimmed().toULongLong();
     return p;
+}
+
+Result<UploadProgress> UploadStore::progress(const QString& id) const {
+    if (auto ok = checkTransferId(id); !ok)
+        return fail(ok.error());
+    std::lock_guard lock(m_mutex);
+    return progressLocked(id);
+}
+
+QList<UploadStore::Staged> UploadStore::stagedLocked() const {
+    QList<Staged> staged;
+    const QFileInfoList files = QDir(m_dir).entryInfoList(
+        {QStringLiteral("*.part"), QStringLiteral("*.size")}, QDir::Files);
+    QSet<QString> ids;
+    for (const QFileInfo& f : files) {
+        const QString id = f.completeBaseName();
+        if (!checkTransferId(id) || ids.contains(id))
+            continue;
+        ids.insert(id);
+        const UploadProgress p = progressLocked(id);
+        const QFileInfo part(partPath(id));
+        const QFileInfo size(sizePath(id));
+        const qint64 modified =
+            std::max(part.exists() ? part.lastModified().toMSecsSinceEpoch() : 0,
+                     size.exists() ? size.lastModified().toMSecsSinceEpoch() : 0);
+        staged << Staged{id, p.received, p.total, modified};
+    }
+    std::sort(staged.begin(), staged.end(),
+              [](const Staged& a, const Staged& b) { return a.modifiedMs > b.modifiedMs; });
+    return staged;
 }
 
 Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize, quint64 offset,
@@ -72,18 +102,18 @@ Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize,
                         .arg(kMaxChunk)
                         .arg(data.size()));
     }
-    auto current = progress(id);
-    if (!current)
-        return current;
+    // One critical section from the offset check to the end of the write: two streams of the
+    // same transfer must never both append at the same offset.
     std::lock_guard lock(m_mutex);
-    if (offset != current->received) {
+    UploadProgress current = progressLocked(id);
+    if (offset != current.received) {
         return fail(QStringLiteral("agent.upload-offset-mismatch"),
                     QStringLiteral("The agent holds %1 bytes of this transfer but the client sent "
                                    "data for offset %2; resume from offset %1.")
-                        .arg(current->received)
+                        .arg(current.received)
                         .arg(offset));
     }
-    if (current->total == 0) {
+    if (current.total == 0) {
         if (totalSize == 0) {
             return fail(QStringLiteral("agent.upload-size-missing"),
                         QStringLiteral("The first chunk of a transfer must announce the bundle's "
@@ -98,38 +128,65 @@ Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize,
         }
         if (!QDir().mkpath(m_dir))
             return ioFailed(QStringLiteral("create"), m_dir);
+        // A new transfer: the oldest others go, and the space the kept ones still need counts.
+        quint64 stillNeeded = 0;
+        int kept = 1;
+        for (const Staged& other : stagedLocked()) {
+            if (other.id == id)
+                continue;
+            if (kept < kMaxStaged || m_pinned.contains(other.id)) {
+                ++kept;
+                stillNeeded += other.total > other.received ? other.total - other.received : 0;
+                continue;
+            }
+            qCInfo(lcAgent).noquote() << "evicting staged transfer" << other.id;
+            removeLocked(other.id);
+        }
         struct statvfs fs {};
         if (::statvfs(QFile::encodeName(m_dir).constData(), &fs) == 0) {
             const quint64 free = static_cast<quint64>(fs.f_bavail) * fs.f_frsize;
-            if (free < totalSize) {
+            if (free < totalSize + stillNeeded) {
                 return fail(QStringLiteral("agent.disk-full"),
-                            QStringLiteral("The agent has %1 bytes free but the bundle needs %2; "
-                                           "free space on the device.")
+                            QStringLiteral("The agent has %1 bytes free but the bundle needs %2 "
+                                           "(and staged transfers %3 more); free space on the "
+                                           "device.")
                                 .arg(free)
-                                .arg(totalSize));
+                                .arg(totalSize)
+                                .arg(stillNeeded));
             }
         }
         if (auto ok = writeFileAtomically(sizePath(id), QByteArray::number(totalSize)); !ok) {
             return fail(ok.error());
         }
-        current->total = totalSize;
-    } else if (totalSize != 0 && totalSize != current->total) {
+        current.total = totalSize;
+    } else if (totalSize != 0 && totalSize != current.total) {
         return fail(QStringLiteral("agent.upload-size-changed"),
                     QStringLiteral("This transfer was started with %1 bytes but now announces %2; "
                                    "use a new transfer id.")
-                        .arg(current->total)
+                        .arg(current.total)
                         .arg(totalSize));
     }
-    if (offset + static_cast<quint64>(data.size()) > current->total) {
+    if (offset + static_cast<quint64>(data.size()) > current.total) {
         return fail(QStringLiteral("agent.upload-too-long"),
                     QStringLiteral("The client sent more bytes than the %1 it announced.")
-                        .arg(current->total));
+                        .arg(current.total));
     }
     const QString path = partPath(id);
     const int fd = ::open(QFile::encodeName(path).constData(),
                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return ioFailed(QStringLiteral("open"), path);
+    // The descriptor's real size is the offset the data lands at (O_APPEND).
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<quint64>(st.st_size) != offset) {
+        const quint64 real = static_cast<quint64>(st.st_size);
+        ::close(fd);
+        return fail(QStringLiteral("agent.upload-offset-mismatch"),
+                    QStringLiteral("The agent holds %1 bytes of this transfer but the client sent "
+                                   "data for offset %2; resume from offset %1.")
+                        .arg(real)
+                        .arg(offset));
+    }
     const char* p = data.data();
     qsizetype left = data.size();
     while (left > 0) {
@@ -149,13 +206,13 @@ Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize,
         left -= n;
     }
     m_unsynced += static_cast<quint64>(data.size());
-    if (m_unsynced >= kSyncEvery || offset + data.size() == current->total) {
+    if (m_unsynced >= kSyncEvery || offset + data.size() == current.total) {
         ::fsync(fd);
         m_unsynced = 0;
     }
     ::close(fd);
-    current->received = offset + static_cast<quint64>(data.size());
-    return *current;
+    current.received = offset + static_cast<quint64>(data.size());
+    return current;
 }
 
 Status UploadStore::sync(const QString& id) {
@@ -170,8 +227,38 @@ Status UploadStore::sync(const QString& id) {
 
 void UploadStore::remove(const QString& id) {
     std::lock_guard lock(m_mutex);
+    removeLocked(id);
+}
+
+void UploadStore::removeLocked(const QString& id) {
     QFile::remove(partPath(id));
     QFile::remove(sizePath(id));
+}
+
+void UploadStore::pin(const QString& id) {
+    std::lock_guard lock(m_mutex);
+    m_pinned.insert(id);
+}
+
+void UploadStore::unpin(const QString& id) {
+    std::lock_guard lock(m_mutex);
+    m_pinned.remove(id);
+}
+
+void UploadStore::removeStale() {
+    std::lock_guard lock(m_mutex);
+    const qint64 cutoff =
+        QDateTime::currentMSecsSinceEpoch() -
+        std::chrono::duration_cast<std::chrono::milliseconds>(kStaleAfter).count();
+    int kept = 0;
+    for (const Staged& s : stagedLocked()) {
+        if (s.modifiedMs >= cutoff && kept < kMaxStaged - 1) {
+            ++kept;
+            continue;
+        }
+        qCInfo(lcAgent).noquote() << "removing stale transfer" << s.id;
+        removeLocked(s.id);
+    }
 }
 
 }  // namespace otafleet::agent

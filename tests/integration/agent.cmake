@@ -11,3 +11,13 @@ otafleet_add_test(NAME tst_faultsweep SOURCES tst_faultsweep.cpp AgentTestBase.h
     LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
     LABELS integration TIMEOUT 300)
 add_dependencies(tst_faultsweep otafleet-agent)
+# Revocation: CRLs installed by setup refuse revoked release signers and operators.
+otafleet_add_test(NAME tst_agentrevocation SOURCES tst_agentrevocation.cpp AgentTestBase.h
+    LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
+    LABELS integration TIMEOUT 180)
+add_dependencies(tst_agentrevocation otafleet-agent)
+# The agent core in-process: concurrent operations.
+otafleet_add_test(NAME tst_agentoperations SOURCES tst_agentoperations.cpp AgentTestBase.h
+    LINK otafleet_agentcore otafleet_agentclient otafleet_bundle otafleet_crypto
+         otafleet_testsupport
+    LABELS integration TIMEOUT 120)

@@ -2,6 +2,9 @@
 // byte-identical, certificates that are not an operator's, bad setup and config, token keys.
 #include "AgentTestBase.h"
 
+#include "common/AtomicFile.h"
+#include "crypto/Certificate.h"
+
 using namespace agenttest;
 
 class TestAgentSecurity : public AgentTestBase {
@@ -132,12 +135,87 @@ private Q_SLOTS:
         VERIFY_OK(clientFor(*agent)->info());  // the operator still gets in
     }
 
+    // A CA under the root that merely carries the operator CA's name (and a leaf it issued)
+    // passes TLS; the agent checks the leaf's signature with the operator CA's key.
+    void refusesOperatorNameLookalike() {
+        const QDir pki(m_pki->pkiDir);
+        const QDir work(m_tmp.filePath(QStringLiteral("lookalike")));
+        QVERIFY(QDir().mkpath(work.path()));
+        auto operatorCa =
+            crypto::Certificate::loadPemFile(pki.filePath(QStringLiteral("ca/operator-ca.pem")));
+        VERIFY_OK(operatorCa);
+        const QString cn = operatorCa->first().commonName();
+        QCOMPARE(operatorCa->first().subject(), QStringLiteral("CN=") + cn);
+        const auto write = [&](const char* name, const QByteArray& text) {
+            QFile f(work.filePath(QLatin1String(name)));
+            return f.open(QIODevice::WriteOnly) && f.write(text) == text.size();
+        };
+        QVERIFY(write("ca.cnf",
+                      "basicConstraints=critical,CA:TRUE,pathlen:0\n"
+                      "keyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n"
+                      "authorityKeyIdentifier=keyid\n"));
+        QVERIFY(write("leaf.cnf",
+                      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                      "extendedKeyUsage=clientAuth\nsubjectKeyIdentifier=hash\n"
+                      "authorityKeyIdentifier=keyid\n"));
+        const auto openssl = [&](const QStringList& args) {
+            QProcess p;
+            p.setWorkingDirectory(work.path());
+            p.setProcessChannelMode(QProcess::MergedChannels);
+            p.start(QStringLiteral("openssl"), args);
+            const bool ok = p.waitForFinished(30000) && p.exitCode() == 0;
+            if (!ok)
+                qWarning().noquote() << p.readAll();
+            return ok;
+        };
+        const auto newKeyAndCsr = [&](const QString& name, const QString& subject) {
+            return openssl({QStringLiteral("req"), QStringLiteral("-new"),
+                            QStringLiteral("-newkey"), QStringLiteral("ec"),
+                            QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:P-256"),
+                            QStringLiteral("-nodes"), QStringLiteral("-keyout"),
+                            name + QStringLiteral(".key"), QStringLiteral("-subj"), subject,
+                            QStringLiteral("-out"), name + QStringLiteral(".csr")});
+        };
+        const auto sign = [&](const QString& name, const QString& caPem, const QString& caKey,
+                              const QString& ext) {
+            return openssl({QStringLiteral("x509"), QStringLiteral("-req"), QStringLiteral("-in"),
+                            name + QStringLiteral(".csr"), QStringLiteral("-CA"), caPem,
+                            QStringLiteral("-CAkey"), caKey, QStringLiteral("-CAcreateserial"),
+                            QStringLiteral("-days"), QStringLiteral("1"),
+                            QStringLiteral("-extfile"), ext, QStringLiteral("-out"),
+                            name + QStringLiteral(".pem")});
+        };
+        QVERIFY(newKeyAndCsr(QStringLiteral("rogue-ca"), QStringLiteral("/CN=") + cn));
+        QVERIFY(sign(QStringLiteral("rogue-ca"), pki.filePath(QStringLiteral("root-ca.pem")),
+                     pki.filePath(QStringLiteral("keys/root-ca.key")), QStringLiteral("ca.cnf")));
+        QVERIFY(newKeyAndCsr(QStringLiteral("leaf"), QStringLiteral("/CN=lookalike")));
+        QVERIFY(sign(QStringLiteral("leaf"), QStringLiteral("rogue-ca.pem"),
+                     QStringLiteral("rogue-ca.key"), QStringLiteral("leaf.cnf")));
+        auto leaf = readFileBounded(work.filePath(QStringLiteral("leaf.pem")), 65536);
+        auto rogueCa = readFileBounded(work.filePath(QStringLiteral("rogue-ca.pem")), 65536);
+        VERIFY_OK(leaf);
+        VERIFY_OK(rogueCa);
+        QVERIFY(write("chain.pem", *leaf + *rogueCa));
+
+        auto agent = newAgent();
+        QVERIFY(agent);
+        auto identity = agentclient::TlsIdentity::fromFiles(
+            pki.filePath(QStringLiteral("root-ca.pem")), work.filePath(QStringLiteral("chain.pem")),
+            work.filePath(QStringLiteral("leaf.key")));
+        VERIFY_OK(identity);
+        auto lookalike = AgentClient::create(agent->target(), *identity);
+        VERIFY_OK(lookalike);
+        auto info = (*lookalike)->info();
+        QVERIFY(!info);
+        QCOMPARE(info.error().code, QStringLiteral("agent.not-an-operator"));
+    }
+
     void refusesBadSetupAndConfig() {
         QProcess setup;
         setup.start(QStringLiteral(OTAFLEET_BIN_DIR "/otafleet-agent"),
                     {QStringLiteral("setup"), QStringLiteral("--dir"),
-                     m_tmp.filePath(QStringLiteral("lilo")), QStringLiteral("--pki"),
-                     m_pki->pkiDir, QStringLiteral("--listen"), QStringLiteral("127.0.0.1:1"),
+                     m_tmp.filePath(QStringLiteral("lilo")), QStringLiteral("--pki"), m_pki->pkiDir,
+                     QStringLiteral("--listen"), QStringLiteral("127.0.0.1:1"),
                      QStringLiteral("--boot-backend"), QStringLiteral("lilo")});
         QVERIFY(setup.waitForFinished(30000));
         QCOMPARE(setup.exitCode(), 1);

@@ -163,6 +163,20 @@ private Q_SLOTS:
             QStringLiteral("agent.conf:14: 'backend' must be one of file, uboot, grub")));
         QCOMPARE(config->healthTimeoutSeconds, 5);
     }
+
+    // 'crl' may be repeated (one file per CA or per publication); other keys may not.
+    void crlIsRepeatable() {
+        QByteArray text = validConfig();
+        text.replace("bundle_root = trust/root.pem",
+                     "bundle_root = trust/root.pem\ncrl = trust/a.pem\ncrl = /abs/b.pem");
+        auto config = AgentConfig::parse(text, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY2(config, config ? "" : qPrintable(config.error().toString()));
+        QCOMPARE(config->crlFiles,
+                 QStringList({QStringLiteral("/d/trust/a.pem"), QStringLiteral("/abs/b.pem")}));
+        QVERIFY(
+            AgentConfig::parse(validConfig(), QStringLiteral("agent.conf"), QStringLiteral("/d"))
+                ->crlFiles.isEmpty());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestAgentConfig)

@@ -1,10 +1,20 @@
 // UploadStore: the received offset is what is on disk, a chunk at the wrong offset is refused
-// with the offset to resume from, and sizes and ids are bounded.
+// with the offset to resume from, and sizes and ids are bounded. Two streams of one transfer never
+// both land at the same offset; old transfers are evicted and stale ones dropped at start.
 #include "agent/UploadStore.h"
 
+#include <QDateTime>
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/statvfs.h>
+
+#include <atomic>
+#include <latch>
+#include <thread>
 
 using otafleet::agent::UploadStore;
 
@@ -83,6 +93,104 @@ private Q_SLOTS:
         auto result = store.append(QStringLiteral("t"), quint64(big.size()), 0, big);
         QVERIFY(!result);
         QCOMPARE(result.error().code, QStringLiteral("agent.chunk-too-large"));
+    }
+
+    // Two streams racing with the same transfer id and offset: exactly one chunk lands. The
+    // threads spin on a shared start flag so they really call append() at the same moment.
+    void concurrentStreamsAppendOnce() {
+        QTemporaryDir dir;
+        UploadStore store(dir.path(), 1ULL << 30);
+        const QByteArray chunk(4096, 'c');
+        constexpr int kRounds = 1000;
+        std::atomic<int> round = -1;
+        std::atomic<int> ready = 0;
+        std::atomic<int> accepted[kRounds] = {};
+        const auto stream = [&] {
+            for (int r = 0; r < kRounds; ++r) {
+                ++ready;
+                while (round.load() < r)
+                    std::this_thread::yield();
+                const QString id = QStringLiteral("race-%1").arg(r);
+                if (store.append(id, quint64(chunk.size()) * 4, 0, chunk))
+                    ++accepted[r];
+            }
+        };
+        std::thread a(stream);
+        std::thread b(stream);
+        for (int r = 0; r < kRounds; ++r) {
+            while (ready.load() < 2 * (r + 1))
+                std::this_thread::yield();
+            round = r;
+        }
+        a.join();
+        b.join();
+        // Two accepted appends at offset 0 would have written the chunk twice.
+        for (int r = 0; r < kRounds; ++r)
+            QCOMPARE(accepted[r].load(), 1);
+    }
+
+    // Starting a third transfer evicts the oldest; a pinned (installing) one is kept.
+    void evictsOldTransfers() {
+        QTemporaryDir dir;
+        UploadStore store(dir.path(), 1000);
+        const auto start = [&](const QString& id) {
+            QVERIFY(store.append(id, 10, 0, "abcd"));
+            QTest::qWait(30);  // distinct modification times
+        };
+        start(QStringLiteral("a"));
+        start(QStringLiteral("b"));
+        start(QStringLiteral("c"));
+        QVERIFY(!QFileInfo::exists(store.partPath(QStringLiteral("a"))));
+        QVERIFY(QFileInfo::exists(store.partPath(QStringLiteral("b"))));
+        QVERIFY(QFileInfo::exists(store.partPath(QStringLiteral("c"))));
+        QCOMPARE(store.progress(QStringLiteral("a"))->total, quint64(0));
+
+        store.pin(QStringLiteral("b"));
+        start(QStringLiteral("d"));
+        start(QStringLiteral("e"));
+        QVERIFY(QFileInfo::exists(store.partPath(QStringLiteral("b"))));  // pinned
+        QVERIFY(!QFileInfo::exists(store.partPath(QStringLiteral("c"))));
+        QVERIFY(QFileInfo::exists(store.partPath(QStringLiteral("d"))));
+        QVERIFY(QFileInfo::exists(store.partPath(QStringLiteral("e"))));
+        // Continuing a kept transfer evicts nothing.
+        QVERIFY(store.append(QStringLiteral("e"), 0, 4, "ef"));
+        QVERIFY(QFileInfo::exists(store.partPath(QStringLiteral("b"))));
+    }
+
+    // The space a kept transfer still needs counts against a new one.
+    void countsStagedSpace() {
+        QTemporaryDir dir;
+        struct statvfs fs {};
+        QCOMPARE(::statvfs(QFile::encodeName(dir.path()).constData(), &fs), 0);
+        const quint64 free = quint64(fs.f_bavail) * fs.f_frsize;
+        const quint64 each = free / 2 + free / 4;  // one fits, two do not
+        UploadStore store(dir.path(), ~0ULL);
+        QVERIFY(store.append(QStringLiteral("big-1"), each, 0, "abcd"));
+        auto second = store.append(QStringLiteral("big-2"), each, 0, "abcd");
+        QVERIFY(!second);
+        QCOMPARE(second.error().code, QStringLiteral("agent.disk-full"));
+    }
+
+    // At start, transfers untouched for a day go, and of the rest only the newest stays.
+    void removesStaleTransfers() {
+        QTemporaryDir dir;
+        UploadStore store(dir.path(), 1000);
+        for (const char* id : {"old", "older-fresh", "newest"}) {
+            QVERIFY(store.append(QLatin1String(id), 10, 0, "abcd"));
+            QTest::qWait(30);
+        }
+        for (const char* suffix : {".part", ".size"}) {
+            QFile f(QDir(dir.path()).filePath(QStringLiteral("old") + QLatin1String(suffix)));
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QVERIFY(f.setFileTime(QDateTime::currentDateTimeUtc().addDays(-2),
+                                  QFileDevice::FileModificationTime));
+        }
+        UploadStore restarted(dir.path(), 1000);
+        restarted.removeStale();
+        QVERIFY(!QFileInfo::exists(restarted.partPath(QStringLiteral("old"))));
+        QVERIFY(!QFileInfo::exists(restarted.partPath(QStringLiteral("older-fresh"))));
+        QCOMPARE(restarted.progress(QStringLiteral("newest"))->received, quint64(4));
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files).size(), 2);
     }
 };
 
