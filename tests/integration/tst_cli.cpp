@@ -2,6 +2,7 @@
 // pki init on a real SoftHSM2 token, bundle create/sign/verify/inspect, the openssl CLI accepting
 // the signature, and device info/push/commit/rollback against a real agent on loopback.
 #include "AgentProcess.h"
+#include "ProcessRun.h"
 #include "SoftHsmEnvironment.h"
 
 #include <QDir>
@@ -9,7 +10,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
@@ -18,30 +18,13 @@ using namespace otafleet;
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
+using Run = test::ProcessRun;
 
-constexpr int kTimeoutMs = 90'000;
 const char* const kPinEnv = "OTAFLEET_CLI_TEST_PIN";
 const char* const kSoPinEnv = "OTAFLEET_CLI_TEST_SO_PIN";
 
 Run run(const QString& program, const QStringList& args) {
-    QProcess p;
-    p.start(program, args);
-    Run r;
-    if (!p.waitForFinished(kTimeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
+    return test::runProcess(program, args);
 }
 
 Run ctl(const QStringList& args) {

@@ -2,6 +2,7 @@
 // what each kind of leaf looks like, CSRs, refusals with their codes, revocation reaching
 // verifyDetached through a CRL, two-person signing with named signers, and a release signer
 // generated inside a SoftHSM token.
+#include "ProcessRun.h"
 #include "SoftHsmEnvironment.h"
 
 #include "bundle/BundleBuilder.h"
@@ -20,7 +21,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -32,26 +32,11 @@ namespace {
 constexpr int kProcessTimeoutMs = 20000;
 constexpr const char* kPinEnv = "OTAFLEET_PKICLI_PIN";
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
+using Run = test::ProcessRun;
 
 Run otafleetctl(const QStringList& args) {
-    QProcess process;
-    process.start(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"), args);
-    Run run;
-    if (!process.waitForFinished(kProcessTimeoutMs)) {
-        process.kill();
-        process.waitForFinished();
-        run.err = "timed out";
-        return run;
-    }
-    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
+    return test::runProcess(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"), args,
+                            kProcessTimeoutMs);
 }
 
 // otafleetctl with arguments written plainly: ctl({"pki", "list", "--pki", dir}).

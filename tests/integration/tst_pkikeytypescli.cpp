@@ -1,6 +1,7 @@
 // `otafleetctl pki init --key-type` and `pki issue release-signer --key-type` through the real
 // binary, for PEM and SoftHSM PKIs: then `bundle sign` with two signers of different key types
 // and `bundle verify --threshold 2`, and the combinations that cannot work refused with codes.
+#include "ProcessRun.h"
 #include "SoftHsmEnvironment.h"
 
 #include "bundle/BundleBuilder.h"
@@ -8,7 +9,6 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -19,26 +19,11 @@ namespace {
 constexpr int kProcessTimeoutMs = 60000;  // RSA 3072 key generation for six keys
 constexpr const char* kPinEnv = "OTAFLEET_PKICLI_PIN";
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
+using Run = test::ProcessRun;
 
 Run otafleetctl(const QStringList& args) {
-    QProcess process;
-    process.start(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"), args);
-    Run run;
-    if (!process.waitForFinished(kProcessTimeoutMs)) {
-        process.kill();
-        process.waitForFinished();
-        run.err = "timed out";
-        return run;
-    }
-    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
+    return test::runProcess(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"), args,
+                            kProcessTimeoutMs);
 }
 
 Run ctl(std::initializer_list<QAnyStringView> args) {

@@ -1,0 +1,22 @@
+// Running programs from tests (otafleetctl, otafleet-agent, openssl): exit code and both outputs,
+// with a deadline so that a hung child fails its test instead of stalling the CI run.
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+namespace otafleet::test {
+
+struct ProcessRun {
+    int exitCode = -1;  // -1: crashed or timed out (err says which)
+    QByteArray out;
+    QByteArray err;
+};
+
+inline constexpr int kProcessTimeoutMs = 90'000;
+
+[[nodiscard]] ProcessRun runProcess(const QString& program, const QStringList& args,
+                                    int timeoutMs = kProcessTimeoutMs);
+
+}  // namespace otafleet::test
