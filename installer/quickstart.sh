@@ -27,6 +27,9 @@ export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/otafleet-ccache}
 export CCACHE_BASEDIR=$root
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 export CCACHE_COMPILERCHECK=content
+# With -g, ccache hashes the build directory unless told not to; every CI clone has its own,
+# so without this no clone would ever hit the cache (only debug-info paths differ).
+export CCACHE_NOHASHDIR=1
 
 if [ "$mode" = run ]; then
   preset=dev
