@@ -210,35 +210,28 @@ int runSign(const QCommandLineParser& p) {
     if (p.isSet(kSigner) && !p.isSet(kPki)) {
         return usageError(QStringLiteral("--signer names a signer of --pki PKI"));
     }
-    std::unique_ptr<crypto::SigningKey> key;
+    const QString pkiDir = p.value(kPki);
+    const QString signerName = p.value(kSigner);
+    auto key = openSigningKey(
+        KeySource{pkiDir, signerName, p.value(kKey), p.value(kModule), p.value(kPinEnv)});
+    if (!key) {
+        return failWith(key.error());
+    }
     crypto::Certificate signer;
     QList<crypto::Certificate> chain;
-    if (p.isSet(kPki)) {
-        const auto pki = crypto::Pki::open(p.value(kPki));
+    if (!pkiDir.isEmpty()) {
+        const auto pki = crypto::Pki::open(pkiDir);  // openSigningKey opened it already
         if (!pki) {
             return failWith(pki.error());
         }
-        const QString signerName = p.value(kSigner);
-        auto opened = pki->openSignerKey(
-            signerName,
-            pinProvider(p.value(kPinEnv), QStringLiteral("the key of %1").arg(signerName)));
         auto cert = pki->signerCertificate(signerName);
         auto certChain = pki->signerChain(signerName);
-        if (!opened || !cert || !certChain) {
-            return failWith(!opened ? opened.error() : !cert ? cert.error() : certChain.error());
+        if (!cert || !certChain) {
+            return failWith(!cert ? cert.error() : certChain.error());
         }
-        key = std::move(*opened);
         signer = *cert;
         chain = *certChain;
     } else {
-        crypto::KeyOpenOptions options;
-        options.pkcs11Module = p.value(kModule);
-        options.pinProvider = pinProvider(p.value(kPinEnv), p.value(kKey));
-        auto opened = crypto::SigningKey::open(p.value(kKey), options);
-        if (!opened) {
-            return failWith(opened.error());
-        }
-        key = std::move(*opened);
         auto certs = crypto::Certificate::loadPemFile(p.value(kCert));
         if (!certs) {
             return failWith(certs.error());
@@ -252,7 +245,7 @@ int runSign(const QCommandLineParser& p) {
         signer = certs->takeFirst();
         chain = *certs;
     }
-    if (const auto signedBundle = bundle::signBundle(positional.first(), *key, signer, chain);
+    if (const auto signedBundle = bundle::signBundle(positional.first(), **key, signer, chain);
         !signedBundle) {
         return failWith(signedBundle.error());
     }

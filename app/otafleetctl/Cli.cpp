@@ -1,5 +1,7 @@
 #include "Cli.h"
 
+#include "crypto/Pki.h"
+
 #include <QJsonDocument>
 
 #include <unistd.h>
@@ -92,6 +94,22 @@ std::function<Result<crypto::SecretString>()> pinProvider(const QString& pinEnv,
         }
         return crypto::SecretString::prompt(QStringLiteral("PIN for %1: ").arg(what));
     };
+}
+
+Result<std::unique_ptr<crypto::SigningKey>> openSigningKey(const KeySource& source) {
+    if (!source.pkiDir.isEmpty()) {
+        const auto pki = crypto::Pki::open(source.pkiDir);
+        if (!pki) {
+            return fail(pki.error());
+        }
+        return pki->openSignerKey(
+            source.signerName,
+            pinProvider(source.pinEnv, QStringLiteral("the key of %1").arg(source.signerName)));
+    }
+    crypto::KeyOpenOptions options;
+    options.pkcs11Module = source.pkcs11Module;
+    options.pinProvider = pinProvider(source.pinEnv, source.keyReference);
+    return crypto::SigningKey::open(source.keyReference, options);
 }
 
 QString formatBytes(qint64 bytes) {

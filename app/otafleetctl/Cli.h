@@ -5,6 +5,7 @@
 
 #include "common/Error.h"
 #include "crypto/SecretString.h"
+#include "crypto/SigningKey.h"
 
 #include <QCommandLineParser>
 #include <QJsonObject>
@@ -63,6 +64,17 @@ private:
 // PIN source for --pin-env VAR, else an interactive prompt; the PIN is never stored.
 std::function<Result<crypto::SecretString>()> pinProvider(const QString& pinEnv,
                                                           const QString& what);
+
+// Where a signing command takes its key from: a named signer of a PKI (--pki, --signer), or a
+// pkcs11: URI / PEM file (--key, --pkcs11-module). The PIN comes from --pin-env or a prompt.
+struct KeySource {
+    QString pkiDir;
+    QString signerName;
+    QString keyReference;
+    QString pkcs11Module;
+    QString pinEnv;
+};
+[[nodiscard]] Result<std::unique_ptr<crypto::SigningKey>> openSigningKey(const KeySource& source);
 
 // "1.5 MiB"
 QString formatBytes(qint64 bytes);

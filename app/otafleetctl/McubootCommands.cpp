@@ -3,7 +3,6 @@
 
 #include "bundle/McubootImage.h"
 #include "common/AtomicFile.h"
-#include "crypto/Pki.h"
 
 #include <QJsonObject>
 
@@ -63,19 +62,8 @@ Result<quint32> parseSize(const QCommandLineParser& p, const QCommandLineOption&
 }
 
 Result<std::unique_ptr<crypto::SigningKey>> openKey(const QCommandLineParser& p) {
-    if (p.isSet(kPki)) {
-        const auto pki = crypto::Pki::open(p.value(kPki));
-        if (!pki) {
-            return fail(pki.error());
-        }
-        const QString name = p.value(kSigner);
-        return pki->openSignerKey(
-            name, pinProvider(p.value(kPinEnv), QStringLiteral("the key of %1").arg(name)));
-    }
-    crypto::KeyOpenOptions options;
-    options.pkcs11Module = p.value(kModule);
-    options.pinProvider = pinProvider(p.value(kPinEnv), p.value(kKey));
-    return crypto::SigningKey::open(p.value(kKey), options);
+    return openSigningKey(KeySource{p.value(kPki), p.value(kSigner), p.value(kKey),
+                                    p.value(kModule), p.value(kPinEnv)});
 }
 
 int runSign(const QCommandLineParser& p) {
