@@ -39,19 +39,11 @@ Run otafleetctl(const QStringList& args) {
                             kProcessTimeoutMs);
 }
 
-// otafleetctl with arguments written plainly: ctl({"pki", "list", "--pki", dir}).
 Run ctl(std::initializer_list<QAnyStringView> args) {
-    QStringList list;
-    for (const QAnyStringView& arg : args) {
-        list.append(arg.toString());
-    }
-    return otafleetctl(list);
+    return otafleetctl(test::argList(args));
 }
 
-QByteArray readAll(const QString& path) {
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
+using test::readAll;
 
 bool writeAll(const QString& path, const QByteArray& data) {
     QFile file(path);

@@ -27,17 +27,10 @@ Run otafleetctl(const QStringList& args) {
 }
 
 Run ctl(std::initializer_list<QAnyStringView> args) {
-    QStringList list;
-    for (const QAnyStringView& arg : args) {
-        list.append(arg.toString());
-    }
-    return otafleetctl(list);
+    return otafleetctl(test::argList(args));
 }
 
-QByteArray readAll(const QString& path) {
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
+using test::readAll;
 
 QString s(const char* text) {
     return QString::fromLatin1(text);

@@ -1,5 +1,6 @@
 #include "ProcessRun.h"
 
+#include <QFile>
 #include <QProcess>
 
 namespace otafleet::test {
@@ -18,6 +19,19 @@ ProcessRun runProcess(const QString& program, const QStringList& args, int timeo
     run.out = process.readAllStandardOutput();
     run.err = process.readAllStandardError();
     return run;
+}
+
+QStringList argList(std::initializer_list<QAnyStringView> args) {
+    QStringList list;
+    for (const QAnyStringView& arg : args) {
+        list.append(arg.toString());
+    }
+    return list;
+}
+
+QByteArray readAll(const QString& path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
 }  // namespace otafleet::test
