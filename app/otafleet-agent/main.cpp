@@ -3,6 +3,7 @@
 
 #include "agent/Agent.h"
 #include "agent/AgentSetup.h"
+#include "common/ProcessHardening.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -192,10 +193,14 @@ Environment:
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The agent holds its TLS key and, during setup, a token PIN: no core dumps.
+    const bool noCoreDumps = otafleet::disableCoreDumps();
     qSetMessagePattern(QStringLiteral("%{category} %{type}: %{message}"));
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("otafleet-agent"));
     QCoreApplication::setApplicationVersion(otafleet::agent::agentVersion());
+    if (!noCoreDumps)
+        qWarning("could not switch off core dumps");
     const QStringList arguments = QCoreApplication::arguments();
     if (arguments.size() > 1 && arguments.at(1) == u"setup")
         return runSetup(arguments);

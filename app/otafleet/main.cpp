@@ -4,6 +4,7 @@
 #include "ConsolePaths.h"
 #include "DemoEnvironment.h"
 
+#include "common/ProcessHardening.h"
 #include "fleet/EmbeddedFleet.h"
 #include "link/DeviceHub.h"
 #include "store/FleetStore.h"
@@ -16,8 +17,6 @@
 #include <QMessageBox>
 #include <QStandardPaths>
 #include <QStatusBar>
-
-#include <sys/resource.h>
 
 #include <cstdio>
 
@@ -51,14 +50,6 @@ otafleet::app::DemoPinProvider demoPinDialog() {
     };
 }
 
-// Key material and PINs pass through this process (demo setup, the PIN dialog); a core dump
-// would write them to disk, so the console makes none.
-void disableCoreDumps() {
-    const rlimit none{0, 0};
-    if (::setrlimit(RLIMIT_CORE, &none) != 0)
-        qCWarning(lcConsole) << "could not switch off core dumps";
-}
-
 // --help and --version must work without a display (scripts, CI, ssh sessions).
 bool wantsOnlyText(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
@@ -74,7 +65,10 @@ bool wantsOnlyText(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    disableCoreDumps();
+    // Key material and PINs pass through this process (demo setup, the PIN dialog); a core
+    // dump would write them to disk, so the console makes none.
+    if (!otafleet::disableCoreDumps())
+        qCWarning(lcConsole) << "could not switch off core dumps";
     std::unique_ptr<QCoreApplication> appOwner =
         wantsOnlyText(argc, argv) ? std::make_unique<QCoreApplication>(argc, argv)
                                   : std::make_unique<QApplication>(argc, argv);

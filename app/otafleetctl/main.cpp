@@ -2,6 +2,8 @@
 // command line and calls the same services the console uses.
 #include "Cli.h"
 
+#include "common/ProcessHardening.h"
+
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QStringList>
@@ -48,6 +50,8 @@ void printOverview(const QList<Command>& commands, const QString& onlyGroup = {}
 }  // namespace
 
 int main(int argc, char* argv[]) {
+    // PINs, signing sessions and (for PEM trials) private keys pass through this process.
+    const bool noCoreDumps = otafleet::disableCoreDumps();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("otafleetctl"));
     QCoreApplication::setOrganizationName(QStringLiteral("otafleet"));
@@ -56,6 +60,9 @@ int main(int argc, char* argv[]) {
     // Library logs are for --verbose; warnings always show, in the command's own voice.
     QLoggingCategory::setFilterRules(
         QStringLiteral("otafleet.*.info=false\notafleet.*.debug=false"));
+    if (!noCoreDumps) {
+        std::fputs("otafleetctl: warning: could not switch off core dumps\n", stderr);
+    }
     qSetMessagePattern(
         QStringLiteral("otafleetctl: %{if-warning}warning: %{endif}"
                        "%{if-critical}error: %{endif}%{message}"));

@@ -5,6 +5,8 @@ foreach(test tst_agent tst_agentsecurity tst_agentbackends)
         LABELS integration TIMEOUT 180)
     add_dependencies(${test} otafleet-agent)
 endforeach()
+target_link_libraries(tst_agentsecurity PRIVATE Qt6::Network)  # a silent TLS peer
+add_dependencies(tst_agentsecurity otafleetctl)
 # Fault-injection sweep (kill -9 at every crash point, three boot backends) and the full-disk
 # install; drives `otafleet-agent offline`, no gRPC.
 otafleet_add_test(NAME tst_faultsweep SOURCES tst_faultsweep.cpp AgentTestBase.h

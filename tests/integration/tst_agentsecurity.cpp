@@ -5,6 +5,8 @@
 #include "common/AtomicFile.h"
 #include "crypto/Certificate.h"
 
+#include <QTcpServer>
+
 using namespace agenttest;
 
 class TestAgentSecurity : public AgentTestBase {
@@ -267,6 +269,45 @@ private Q_SLOTS:
         auto refused = (*stranger)->info();
         QVERIFY(!refused);
         QVERIFY2(refused.error().code.startsWith(u"link."), qPrintable(refused.error().toString()));
+    }
+
+    // Programs that hold keys or PINs make no core dumps: the agent (TLS key) and otafleetctl
+    // (token sessions, PINs), each checked while it runs, through the kernel's view of it.
+    void noCoreDumps() {
+        auto agent = newAgent();
+        QVERIFY(agent);
+        QVERIFY2(coreLimit(agent->pid()) == QByteArrayLiteral("0 0"),
+                 coreLimit(agent->pid()).constData());
+        // otafleetctl waits on a peer that accepts TCP and never answers the TLS handshake.
+        QTcpServer silent;
+        QVERIFY(silent.listen(QHostAddress::LocalHost));
+        QProcess ctl;
+        ctl.start(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"),
+                  {QStringLiteral("device"), QStringLiteral("info"), QStringLiteral("--target"),
+                   QStringLiteral("127.0.0.1:%1").arg(silent.serverPort()), QStringLiteral("--pki"),
+                   m_pki->pkiDir});
+        QVERIFY(ctl.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(silent.hasPendingConnections() || silent.waitForNewConnection(0),
+                                 10000);
+        QCOMPARE(ctl.state(), QProcess::Running);
+        QCOMPARE(coreLimit(ctl.processId()), QByteArrayLiteral("0 0"));
+        ctl.kill();
+        ctl.waitForFinished();
+    }
+
+private:
+    // "soft hard" of the process's RLIMIT_CORE as /proc/PID/limits shows it.
+    static QByteArray coreLimit(qint64 pid) {
+        QFile limits(QStringLiteral("/proc/%1/limits").arg(pid));
+        if (!limits.open(QIODevice::ReadOnly))
+            return "unreadable";
+        for (const QByteArray& line : limits.readAll().split('\n')) {
+            if (line.startsWith("Max core file size")) {
+                const QList<QByteArray> fields = line.mid(26).simplified().split(' ');
+                return fields.size() >= 2 ? fields[0] + ' ' + fields[1] : line;
+            }
+        }
+        return "missing";
     }
 };
 
