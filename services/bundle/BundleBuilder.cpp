@@ -60,6 +60,10 @@ Status validate(const CreateOptions& o) {
             QStringLiteral("The expiry time must be later than the creation "
                            "time, or the bundle would be refused at once."));
     }
+    if (o.signatureArea < 0 || o.signatureArea > crypto::kMaxSignatureSize) {
+        return invalidInput(QStringLiteral("The signature area must be 0 to %1 bytes.")
+                                .arg(crypto::kMaxSignatureSize));
+    }
     if (o.releaseNotes.size() > 64 * 1024) {
         return invalidInput(QStringLiteral("Release notes must be at most 64 KiB of text."));
     }
@@ -172,11 +176,10 @@ Status createBundle(const CreateOptions& options, const QString& outPath,
                                    "writable.")
                         .arg(outPath, out.errorString()));
     }
-    const QByteArray header = detail::encodeHeader(placeholder.size(), 0);
-    if (out.write(header) != header.size() || out.write(placeholder) != placeholder.size()) {
-        return fail(QStringLiteral("io.write-failed"),
-                    QStringLiteral("Could not write %1 (%2); check that the disk is not full.")
-                        .arg(outPath, out.errorString()));
+    FrameLayout layout = layoutFor(placeholder.size(), 0);
+    layout.signatureArea = options.signatureArea;
+    if (auto ok = detail::writeMetadata(out, layout, placeholder, {}); !ok) {
+        return ok;
     }
     qint64 done = 0;
     crypto::Sha256 hasher;
@@ -235,9 +238,8 @@ Status createBundle(const CreateOptions& options, const QString& outPath,
 Status signBundle(const QString& bundlePath, const crypto::SigningKey& key,
                   const crypto::Certificate& signer, const QList<crypto::Certificate>& chain) {
     auto reader = BundleReader::open(bundlePath);
-    if (!reader) {
+    if (!reader)
         return std::unexpected(reader.error());
-    }
     auto signature = reader->signature().isEmpty()
                          ? crypto::signDetached(reader->manifestBytes(), key, signer, chain)
                          : crypto::addSignature(reader->signature(), reader->manifestBytes(), key,
@@ -245,12 +247,20 @@ Status signBundle(const QString& bundlePath, const crypto::SigningKey& key,
     if (!signature) {
         return std::unexpected(signature.error());
     }
+    qCInfo(lcBundle) << "signing" << bundlePath << "as" << signer.subject() << "with"
+                     << key.description();
+    const FrameLayout& layout = reader->layout();
+    if (layout.version == kContainerVersion && signature->size() <= layout.signatureArea) {
+        return replaceSignatureInPlace(*reader, *signature);
+    }
+    // A format-1 bundle, or one whose signature area is full: one full rewrite, into a layout
+    // with room for more signers.
+    qCInfo(lcBundle) << "no room for a" << signature->size() << "byte signature in" << bundlePath
+                     << "(area" << layout.signatureArea << "bytes): rewriting the bundle once";
     QList<PayloadSource> sources;
     for (int i = 0; i < reader->manifest().payloads.size(); ++i) {
         sources.append(PayloadSource{bundlePath, reader->payloadOffset(i)});
     }
-    qCInfo(lcBundle) << "signing" << bundlePath << "as" << signer.subject() << "with"
-                     << key.description();
     return writeBundle(bundlePath, reader->manifestBytes(), *signature, sources);
 }
 

@@ -1,6 +1,7 @@
 // Creating and signing bundles (otafleetctl bundle create/sign, the console, agent setup).
 #pragma once
 
+#include "bundle/Bundle.h"
 #include "bundle/Manifest.h"
 #include "common/Error.h"
 #include "crypto/Certificate.h"
@@ -35,6 +36,9 @@ struct CreateOptions {
     SemVer minAgentVersion{0, 1, 0};
     QString releaseNotes;
     QList<PayloadInput> payloads;
+    // Room reserved for signatures (each of the container's two copies), so that signing
+    // rewrites only the header and that area, never the payloads.
+    qint64 signatureArea = kDefaultSignatureArea;
 };
 
 // Hashes each payload once while streaming it into the bundle; writes an unsigned bundle.
@@ -43,7 +47,10 @@ struct CreateOptions {
                                   const std::function<void(qint64, qint64)>& progress = {});
 
 // Signs the bundle's manifest (first signature) or adds one more signature (two-person
-// signing), rewriting the file through a temp file and a rename. Error codes from crypto.
+// signing). The new signature goes into the bundle's spare signature copy and the header is
+// switched to it (replaceSignatureInPlace): the payloads are not read. Only a format-1 bundle or
+// a full signature area makes it rewrite the file (temp file and rename). Error codes from
+// crypto, bundle and io.
 [[nodiscard]] Status signBundle(const QString& bundlePath, const crypto::SigningKey& key,
                                 const crypto::Certificate& signer,
                                 const QList<crypto::Certificate>& chain);

@@ -2,6 +2,7 @@
 // block copy and the durable commit. Not part of the library's interface.
 #pragma once
 
+#include "bundle/Bundle.h"
 #include "common/Error.h"
 
 #include <QByteArray>
@@ -13,7 +14,9 @@
 
 namespace otafleet::bundle::detail {
 
-[[nodiscard]] QByteArray encodeHeader(qint64 manifestSize, qint64 signatureSize);
+// Header, manifest and the signature area (the signature in the active copy, zeros elsewhere).
+[[nodiscard]] Status writeMetadata(QIODevice& out, const FrameLayout& layout,
+                                   QByteArrayView manifestBytes, QByteArrayView signature);
 
 // Copies exactly `size` bytes in 1 MiB blocks; `observe` sees each block (hashing), `advanced`
 // gets the byte count after it is written (progress).

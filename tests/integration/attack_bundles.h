@@ -14,7 +14,6 @@
 
 #include <QDir>
 #include <QFile>
-#include <QtEndian>
 
 #include <openssl/cms.h>
 #include <openssl/evp.h>
@@ -51,19 +50,16 @@ inline Result<Parts> split(const QString& path) {
     return Parts{reader->manifestBytes(), reader->signature(), file.readAll()};
 }
 
-// Header + manifest + signature + payload exactly as given; the header declares the sizes of the
-// given manifest and signature, whatever they are.
+// Header + manifest + signature area + payload exactly as given; the header declares the sizes
+// of the given manifest and signature, whatever they are. The signature area is exactly the
+// signature's size, and the spare copy is zeros.
 inline QByteArray frame(const Parts& parts) {
-    QByteArray bytes(bundle::kMagic.data(), bundle::kMagic.size());
-    const auto u32 = [&bytes](quint32 value) {
-        const quint32 be = qToBigEndian(value);
-        bytes.append(reinterpret_cast<const char*>(&be), 4);
-    };
-    u32(bundle::kContainerVersion);
-    u32(quint32(parts.manifest.size()));
-    u32(quint32(parts.signature.size()));
-    u32(0);
-    return bytes + parts.manifest + parts.signature + parts.payload;
+    bundle::FrameLayout layout;
+    layout.manifestSize = parts.manifest.size();
+    layout.signatureSize = parts.signature.size();
+    layout.signatureArea = parts.signature.size();
+    return layout.encodeHeader() + parts.manifest + parts.signature +
+           QByteArray(parts.signature.size(), '\0') + parts.payload;
 }
 
 inline bool writeFile(const QString& path, const QByteArray& bytes) {

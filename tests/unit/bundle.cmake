@@ -6,3 +6,5 @@ otafleet_add_test(NAME tst_payloaddecoder SOURCES tst_payloaddecoder.cpp LINK ot
     LABELS unit)
 otafleet_add_test(NAME tst_deltabundle SOURCES tst_deltabundle.cpp LINK otafleet_bundle
     LABELS unit)
+otafleet_add_test(NAME tst_bundleframe SOURCES tst_bundleframe.cpp
+    LINK otafleet_bundle otafleet_testsupport LABELS unit)

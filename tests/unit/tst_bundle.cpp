@@ -440,6 +440,7 @@ void TestBundle::committedFuzzSeedStillParses() {
         CreateOptions o = options(small, small);
         o.payloads.removeLast();
         o.expires.reset();
+        o.signatureArea = 4096;  // room for both seed signatures; small inputs fuzz faster
         const QString unsignedSeed = corpus + QStringLiteral("bundle_container/unsigned.otab");
         const QString signedSeed = corpus + QStringLiteral("bundle_container/signed.otab");
         QVERIFY(createBundle(o, unsignedSeed).has_value());
