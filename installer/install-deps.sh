@@ -15,6 +15,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # crypto, PKCS#11, storage, compression
   libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc libsqlite3-dev sqlite3 libzstd-dev zstd
+  gnutls-bin
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-16 libclang-rt-16-dev
   # screenshots and GUI tests under a virtual display

@@ -57,8 +57,8 @@ const QCommandLineOption kOut(QStringList{QStringLiteral("o"), QStringLiteral("o
                               QStringLiteral("Output file."), QStringLiteral("FILE"));
 
 const QCommandLineOption kKeyType(QStringLiteral("key-type"),
-                                  QStringLiteral("p256 (default), p384, ed25519 (key files only; "
-                                                 "cannot sign releases) or rsa-pss (3072 bits)."),
+                                  QStringLiteral("p256 (default), p384, ed25519 (releases "
+                                                 "signed as RFC 8419 CMS) or rsa-pss (3072 bits)."),
                                   QStringLiteral("TYPE"));
 
 constexpr qint64 kMaxCsrFileSize = crypto::kMaxCsrSize;

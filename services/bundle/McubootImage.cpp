@@ -236,34 +236,21 @@ Result<QByteArray> signImage(QByteArrayView firmware, const SignOptions& options
 
     const QByteArray digest = crypto::Sha256::hash(image);
     const QByteArray publicDer = publicKeyDer(key.evpKey());
-    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(key.evpKey(), nullptr));
-    // bootutil verifies ECDSA over the 32-byte image hash: sign exactly that digest (a token
-    // does CKM_ECDSA on it, hashing stays outside).
-    size_t signatureSize = 0;
-    if (publicDer.isEmpty() || !ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1 ||
-        EVP_PKEY_sign(ctx.get(), nullptr, &signatureSize, bytes(digest), size_t(digest.size())) !=
-            1) {
-        ERR_clear_error();
+    // bootutil verifies ECDSA over the 32-byte image hash: a P-256 key signs SHA-256(image),
+    // which is that digest (a token does CKM_ECDSA on it, hashing stays outside).
+    auto signature = key.sign(image);
+    if (publicDer.isEmpty() || !signature) {
         return fail(QStringLiteral("mcuboot.sign-failed"),
-                    QStringLiteral("Could not sign with %1; check that the key is usable for "
-                                   "signing and the token is present.")
-                        .arg(key.description()));
+                    QStringLiteral("Could not sign with %1 (%2); check that the key is usable "
+                                   "for signing and the token is present.")
+                        .arg(key.description(), signature ? QStringLiteral("no public key")
+                                                          : signature.error().message));
     }
-    QByteArray signature(qsizetype(signatureSize), '\0');
-    if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<uchar*>(signature.data()), &signatureSize,
-                      bytes(digest), size_t(digest.size())) != 1) {
-        ERR_clear_error();
-        return fail(QStringLiteral("mcuboot.sign-failed"),
-                    QStringLiteral("Signing with %1 failed; check that the token is present.")
-                        .arg(key.description()));
-    }
-    signature.truncate(qsizetype(signatureSize));
 
     QByteArray tlvs(kTlvInfoSize, '\0');
     appendTlv(tlvs, kTlvSha256, digest);
     appendTlv(tlvs, kTlvKeyHash, crypto::Sha256::hash(publicDer));
-    appendTlv(tlvs, kTlvEcdsaSig, signature);
+    appendTlv(tlvs, kTlvEcdsaSig, *signature);
     putU16(tlvs, 0, kTlvInfoMagic);
     putU16(tlvs, 2, static_cast<quint16>(tlvs.size()));
     image += tlvs;

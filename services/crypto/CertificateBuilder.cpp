@@ -1,5 +1,6 @@
 #include "crypto/CertificateBuilder.h"
 
+#include "crypto/CertificateSigning.h"
 #include "crypto/OpenSsl.h"
 
 #include <openssl/bn.h>
@@ -94,6 +95,12 @@ ProfileExtensions extensionsFor(CertificateProfile profile) {
 
 Result<Certificate> issueCertificate(const CertificateSpec& spec, const Certificate& issuer,
                                      EVP_PKEY* issuerKey) {
+    return issueCertificate(spec, issuer,
+                            *SigningKey::fromEvpKey(issuerKey, QStringLiteral("the issuer key")));
+}
+
+Result<Certificate> issueCertificate(const CertificateSpec& spec, const Certificate& issuer,
+                                     const SigningKey& issuerKey) {
     ossl::clearErrors();
     ossl::X509Ptr cert(X509_new());
     if (!cert || X509_set_version(cert.get(), 2) != 1 || !setRandomSerial(cert.get()) ||
@@ -133,8 +140,12 @@ Result<Certificate> issueCertificate(const CertificateSpec& spec, const Certific
     if (ok && !spec.subjectAltNames.isEmpty()) {
         ok = addSubjectAltNames(cert.get(), spec.subjectAltNames);
     }
-    if (!ok || !ossl::signCertificate(cert.get(), issuerKey)) {
+    if (!ok) {
         return fail(signFailed(spec.commonName));
+    }
+    if (auto signedCert = signWithKey(cert, issuerKey); !signedCert) {
+        return fail(signedCert.error().withContext(
+            QStringLiteral("issuing the certificate \"%1\"").arg(spec.commonName)));
     }
     return Certificate(cert.release());
 }

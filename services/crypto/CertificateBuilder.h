@@ -1,10 +1,11 @@
 // Internal: issues the X.509 certificates of the fleet PKI (CAs, release signer, TLS server and
-// client identities) with the extensions each role needs, signed by any EVP_PKEY — a software
-// key or a token key opened through libp11.
+// client identities) with the extensions each role needs, signed by any SigningKey — a software
+// key or a token key (CertificateSigning.h).
 #pragma once
 
 #include "common/Error.h"
 #include "crypto/Certificate.h"
+#include "crypto/SigningKey.h"
 
 #include <QString>
 #include <QStringList>
@@ -31,6 +32,10 @@ struct CertificateSpec {
 
 // `issuer` null means self-signed (then `issuerKey` must be the subject key). The validity
 // never outlasts the issuer's. Error crypto.sign-failed.
+[[nodiscard]] Result<Certificate> issueCertificate(const CertificateSpec& spec,
+                                                   const Certificate& issuer,
+                                                   const SigningKey& issuerKey);
+// The same for an issuer key OpenSSL can sign with directly.
 [[nodiscard]] Result<Certificate> issueCertificate(const CertificateSpec& spec,
                                                    const Certificate& issuer, EVP_PKEY* issuerKey);
 

@@ -72,6 +72,16 @@ Result<CertificateRequest> CertificateRequest::parse(QByteArrayView data) {
     auto bio = ossl::writeBio();
     X509_NAME_print_ex(bio.get(), X509_REQ_get_subject_name(request.get()), 0, XN_FLAG_RFC2253);
     result.subject = QString::fromUtf8(ossl::bioContents(bio.get()));
+    const X509_NAME* name = X509_REQ_get_subject_name(request.get());
+    const int cn = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    unsigned char* utf8 = nullptr;
+    const int length = cn < 0 ? -1
+                              : ASN1_STRING_to_UTF8(
+                                    &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, cn)));
+    if (length >= 0) {
+        result.commonName = QString::fromUtf8(reinterpret_cast<const char*>(utf8), length);
+    }
+    OPENSSL_free(utf8);
     return result;
 }
 

@@ -13,7 +13,8 @@ namespace otafleet::crypto {
 
 struct CertificateRequest {
     ossl::EvpPkeyPtr publicKey;
-    QString subject;  // RFC 2253, for messages
+    QString subject;     // RFC 2253, for messages
+    QString commonName;  // the subject's (first) CN, empty when it has none
 
     // PEM or DER, at most kMaxCsrSize bytes. Error pki.csr-invalid (unparsable, trailing data,
     // bad self-signature, unsupported key).

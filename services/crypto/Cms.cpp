@@ -1,10 +1,7 @@
 #include "crypto/Cms.h"
 
+#include "crypto/CmsSignerInfo.h"
 #include "crypto/OpenSsl.h"
-
-#include <openssl/core_names.h>
-
-#include <array>
 
 namespace otafleet::crypto {
 
@@ -15,10 +12,7 @@ namespace {
 constexpr unsigned int kSignFlags = CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP;
 
 Error signFailed(const SigningKey& key, const QString& detail) {
-    return Error{QStringLiteral("crypto.sign-failed"),
-                 QStringLiteral("Signing with %1 failed (%2). Check that the key matches the "
-                                "certificate and that the token is present.")
-                     .arg(key.description(), detail)};
+    return signingFailed(key.description(), detail);
 }
 
 bool containsCertificate(CMS_ContentInfo* cms, X509* cert) {
@@ -71,48 +65,17 @@ CMS_SignerInfo* addSigner(CMS_ContentInfo* cms, const SigningKey& key, const Cer
 }
 
 Status checkKeyType(const SigningKey& key) {
-    const auto type = keyTypeOf(key.evpKey());
-    if (!type) {
-        return fail(signFailed(key, QStringLiteral("the key is not ECDSA P-256/P-384 or RSA")));
+    if (!keyTypeOf(key.evpKey())) {
+        return fail(
+            signFailed(key, QStringLiteral("the key is not ECDSA P-256/P-384, Ed25519 or RSA")));
     }
-    return checkCmsSigningSupported(*type, key.description());
-}
-
-// With CMS_KEY_PARAM, OpenSSL 3.0 fills in signatureAlgorithm only on the CMS_final path. For a
-// signer added to an existing signature, take it from a verification context configured like
-// the signing one (the provider reports the AlgorithmIdentifier, PSS parameters included).
-bool setSignatureAlgorithm(CMS_SignerInfo* info, EVP_PKEY* publicKey) {
-    ossl::EvpMdCtxPtr context(EVP_MD_CTX_new());
-    EVP_PKEY_CTX* keyContext = nullptr;
-    const EVP_MD* digest = ossl::signingDigest(publicKey);
-    if (!context || digest == nullptr ||
-        EVP_DigestVerifyInit_ex(context.get(), &keyContext, EVP_MD_get0_name(digest), nullptr,
-                                nullptr, publicKey, nullptr) != 1 ||
-        !ossl::configureSignature(keyContext, publicKey)) {
-        return false;
-    }
-    std::array<unsigned char, 256> der{};
-    std::array<OSSL_PARAM, 2> params = {
-        OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, der.data(),
-                                          der.size()),
-        OSSL_PARAM_construct_end()};
-    if (EVP_PKEY_CTX_get_params(keyContext, params.data()) != 1 ||
-        OSSL_PARAM_modified(params.data()) != 1) {
-        return false;
-    }
-    const unsigned char* cursor = der.data();
-    using AlgorithmPtr = std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>>;
-    const AlgorithmPtr algorithm(
-        d2i_X509_ALGOR(nullptr, &cursor, static_cast<long>(params[0].return_size)));
-    X509_ALGOR* target = nullptr;
-    CMS_SignerInfo_get0_algs(info, nullptr, nullptr, nullptr, &target);
-    return algorithm && target != nullptr && X509_ALGOR_copy(target, algorithm.get()) == 1;
+    return {};
 }
 
 // A second signer whose digest may differ from the first one's (a P-384 signer added to a
 // P-256 signature): its messageDigest attribute is computed here instead of copied.
 bool signOver(CMS_SignerInfo* info, QByteArrayView content, EVP_PKEY* publicKey) {
-    if (!setSignatureAlgorithm(info, publicKey)) {
+    if (!cms::setSignatureAlgorithm(info, publicKey)) {
         return false;
     }
     X509_ALGOR* digestAlgorithm = nullptr;
@@ -154,13 +117,22 @@ Result<QByteArray> signDetached(QByteArrayView content, const SigningKey& key,
         return fail(supported.error());
     }
     ossl::CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, kSignFlags | CMS_PARTIAL));
-    if (!cms || addSigner(cms.get(), key, signer, kSignFlags | CMS_NOCERTS) == nullptr ||
-        !addCertificates(cms.get(), signer, chain)) {
+    if (!cms || !addCertificates(cms.get(), signer, chain)) {
         return fail(signFailed(key, ossl::takeErrors()));
     }
-    auto contentBio = ossl::readBio(content);
-    if (CMS_final(cms.get(), contentBio.get(), nullptr, kSignFlags) != 1) {
-        return fail(signFailed(key, ossl::takeErrors()));
+    if (cms::signsOwnSignerInfo(key)) {
+        // Signed completely here; CMS_final would try (and fail) to sign it with OpenSSL's CMS.
+        if (auto added =
+                cms::addOwnSigner(cms.get(), content, key, signer, kSignFlags | CMS_NOCERTS);
+            !added) {
+            return fail(added.error());
+        }
+    } else {
+        auto contentBio = ossl::readBio(content);
+        if (addSigner(cms.get(), key, signer, kSignFlags | CMS_NOCERTS) == nullptr ||
+            CMS_final(cms.get(), contentBio.get(), nullptr, kSignFlags) != 1) {
+            return fail(signFailed(key, ossl::takeErrors()));
+        }
     }
     QByteArray der = toDer(cms.get());
     if (der.isEmpty()) {
@@ -195,17 +167,25 @@ Result<QByteArray> addSignature(QByteArrayView existingDer, QByteArrayView conte
     }
     // The new signature must vouch for the bytes the existing SignerInfos cover: check first
     // that those really cover `content`.
-    auto contentBio = ossl::readBio(content);
-    if (CMS_verify(cms.get(), nullptr, nullptr, contentBio.get(), nullptr,
-                   CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+    if (auto existing = cms::verifySignatures(cms.get(), content, nullptr); !existing) {
         return fail(QStringLiteral("crypto.signature-invalid"),
                     QStringLiteral("The existing signature does not match this content (%1); "
                                    "sign the same manifest the first signer signed.")
-                        .arg(ossl::takeErrors()));
+                        .arg(existing.error().message));
     }
-    CMS_SignerInfo* info = addSigner(cms.get(), key, signer, kSignFlags | CMS_NOCERTS);
-    if (info == nullptr || !signOver(info, content, X509_get0_pubkey(signer.handle())) ||
-        !addCertificates(cms.get(), signer, chain)) {
+    if (cms::signsOwnSignerInfo(key)) {
+        if (auto added =
+                cms::addOwnSigner(cms.get(), content, key, signer, kSignFlags | CMS_NOCERTS);
+            !added) {
+            return fail(added.error());
+        }
+    } else {
+        CMS_SignerInfo* info = addSigner(cms.get(), key, signer, kSignFlags | CMS_NOCERTS);
+        if (info == nullptr || !signOver(info, content, X509_get0_pubkey(signer.handle()))) {
+            return fail(signFailed(key, ossl::takeErrors()));
+        }
+    }
+    if (!addCertificates(cms.get(), signer, chain)) {
         return fail(signFailed(key, ossl::takeErrors()));
     }
     QByteArray der = toDer(cms.get());

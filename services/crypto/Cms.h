@@ -34,9 +34,12 @@ struct VerifiedSigner {
 };
 
 // Signs `content` and attaches signer certificate plus chain (issuers, no root). Digest and
-// padding follow the key (KeyType.h): P-256 SHA-256, P-384 SHA-384, RSA-PSS SHA-256/MGF1/salt 32.
-// Errors crypto.sign-failed (with the OpenSSL or token reason), crypto.key-type-unsupported
-// (Ed25519: OpenSSL 3.0 CMS cannot sign or verify it).
+// padding follow the key (KeyType.h): P-256 SHA-256, P-384 SHA-384, RSA-PSS SHA-256/MGF1/salt 32,
+// Ed25519 as RFC 8419 (SHA-512 message digest, pure Ed25519 over the signed attributes; built by
+// otafleet itself because OpenSSL 3.0's CMS cannot, so `openssl cms -verify` 3.0 cannot check
+// those SignerInfos, GnuTLS `certtool --p7-verify` can). Token keys only SigningKey::sign() can
+// use get the same self-built SignerInfo. Error crypto.sign-failed (with the OpenSSL or token
+// reason).
 [[nodiscard]] Result<QByteArray> signDetached(QByteArrayView content, const SigningKey& key,
                                               const Certificate& signer,
                                               const QList<Certificate>& chain);

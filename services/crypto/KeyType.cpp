@@ -66,17 +66,6 @@ std::optional<KeyType> keyTypeOf(EVP_PKEY* key) {
     return std::nullopt;
 }
 
-Status checkCmsSigningSupported(KeyType type, const QString& keyDescription) {
-    if (type != KeyType::Ed25519) {
-        return {};
-    }
-    return fail(QStringLiteral("crypto.key-type-unsupported"),
-                QStringLiteral("%1 is an Ed25519 key, and OpenSSL 3.0 cannot make or check "
-                               "Ed25519 CMS signatures (RFC 8419), so no device could verify a "
-                               "release signed with it. Use --key-type p256, p384 or rsa-pss.")
-                    .arg(keyDescription));
-}
-
 namespace ossl {
 
 const EVP_MD* signingDigest(EVP_PKEY* key) {

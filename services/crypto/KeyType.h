@@ -29,11 +29,6 @@ enum class KeyType { P256, P384, Ed25519, RsaPss };
 // The type of an existing key (software, token or public), or nullopt for anything else.
 [[nodiscard]] std::optional<KeyType> keyTypeOf(EVP_PKEY* key);
 
-// Release signatures are CMS; OpenSSL 3.0's CMS cannot sign or verify Ed25519 (RFC 8419 is
-// not implemented there: openssl/openssl#11915), so Ed25519 keys are refused for CMS with
-// crypto.key-type-unsupported rather than producing signatures no device could check.
-[[nodiscard]] Status checkCmsSigningSupported(KeyType type, const QString& keyDescription);
-
 namespace ossl {
 // The digest a key signs with; nullptr for Ed25519 (pure EdDSA hashes internally).
 [[nodiscard]] const EVP_MD* signingDigest(EVP_PKEY* key);

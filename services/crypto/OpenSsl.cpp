@@ -5,6 +5,7 @@
 
 #include <QStringList>
 
+#include <algorithm>
 #include <ctime>
 
 namespace otafleet::crypto::ossl {
@@ -64,14 +65,21 @@ QByteArray privateKeyPem(EVP_PKEY* key) {
 }
 
 QByteArray publicKeyDer(EVP_PKEY* key) {
-    unsigned char* der = nullptr;
-    const int length = i2d_PUBKEY(key, &der);
-    if (length <= 0) {
+    return toDer(i2d_PUBKEY, key);
+}
+
+QByteArray derTlv(int tag, QByteArrayView content) {
+    const bool constructed = tag == V_ASN1_SEQUENCE || tag == V_ASN1_SET;
+    const auto length = static_cast<int>(content.size());
+    const int total = ASN1_object_size(constructed ? 1 : 0, length, tag);
+    if (total <= 0) {
         return {};
     }
-    QByteArray result(reinterpret_cast<const char*>(der), length);
-    OPENSSL_free(der);
-    return result;
+    QByteArray der(total, Qt::Uninitialized);
+    auto* cursor = reinterpret_cast<unsigned char*>(der.data());
+    ASN1_put_object(&cursor, constructed ? V_ASN1_CONSTRUCTED : 0, length, tag, V_ASN1_UNIVERSAL);
+    std::copy(content.begin(), content.end(), reinterpret_cast<char*>(cursor));
+    return der;
 }
 
 }  // namespace otafleet::crypto::ossl

@@ -67,5 +67,20 @@ void clearErrors();
 [[nodiscard]] QByteArray privateKeyPem(EVP_PKEY* key);
 // DER SubjectPublicKeyInfo; equal for the same key whether it lives in a token or a file.
 [[nodiscard]] QByteArray publicKeyDer(EVP_PKEY* key);
+// DER of one universal TLV around `content`: SEQUENCE and SET constructed, other tags primitive.
+// For the few structures assembled by hand around a signature made outside OpenSSL.
+[[nodiscard]] QByteArray derTlv(int tag, QByteArrayView content);
+// The DER an i2d_* function writes for `object`, empty on failure.
+template <typename T, typename I2d>
+[[nodiscard]] QByteArray toDer(I2d i2d, T* object) {
+    unsigned char* der = nullptr;
+    const int length = i2d(object, &der);
+    if (length <= 0) {
+        return {};
+    }
+    QByteArray result(reinterpret_cast<const char*>(der), length);
+    OPENSSL_free(der);
+    return result;
+}
 
 }  // namespace otafleet::crypto::ossl

@@ -7,6 +7,7 @@
 
 #include "crypto/CryptoLogging.h"
 #include "crypto/OpenSsl.h"
+#include "crypto/Pkcs11Token.h"
 #include "crypto/Pkcs11Uri.h"
 
 #include <libp11.h>
@@ -100,6 +101,57 @@ private:
     QString m_description;
 };
 
+// A key of a token that holds Ed25519 keys. libp11 0.4.12 cannot use EdDSA keys and cannot
+// list any key of such a token, so the key is found and used through raw PKCS#11, in a session
+// of the module libp11 initialised and logged in to (kept loaded by holding the module).
+// OpenSSL sees only its public half; everything signs through sign().
+class Pkcs11RawSigningKey final : public SigningKey {
+public:
+    Pkcs11RawSigningKey(std::shared_ptr<LibP11Module> module, std::unique_ptr<Pkcs11Token> token,
+                        ossl::EvpPkeyPtr publicKey, QString description)
+        : m_module(std::move(module)),
+          m_token(std::move(token)),
+          m_publicKey(std::move(publicKey)),
+          m_description(std::move(description)) {}
+
+    ~Pkcs11RawSigningKey() override {
+        m_token.reset();  // closes its session while the module is still initialised
+        const std::lock_guard lock(gModulesMutex);
+        m_module.reset();
+    }
+
+    EVP_PKEY* evpKey() const override { return m_publicKey.get(); }
+    bool isHardware() const override { return true; }
+    bool openSslCanSign() const override { return false; }
+    QString description() const override { return m_description; }
+    Result<QByteArray> sign(QByteArrayView message) const override {
+        return m_token->sign(message);
+    }
+
+private:
+    std::shared_ptr<LibP11Module> m_module;
+    std::unique_ptr<Pkcs11Token> m_token;
+    ossl::EvpPkeyPtr m_publicKey;
+    QString m_description;
+};
+
+Result<std::unique_ptr<SigningKey>> openRawKey(std::shared_ptr<LibP11Module> module,
+                                               const QString& modulePath, const QString& tokenLabel,
+                                               const Pkcs11Uri& uri, const QString& description) {
+    auto token = Pkcs11Token::load(modulePath);
+    if (!token) {
+        return fail(token.error());
+    }
+    auto opened = (*token)->openKey(tokenLabel, uri.object, uri.id);
+    if (!opened) {
+        return fail(opened.error());
+    }
+    qCDebug(lcCrypto) << "opened token key" << description << "through raw PKCS#11 ("
+                      << keyTypeName(opened->type) << ")";
+    return std::unique_ptr<SigningKey>(new Pkcs11RawSigningKey(
+        std::move(module), std::move(*token), std::move(opened->publicKey), description));
+}
+
 Status login(PKCS11_SLOT* slot, const QString& label, const KeyOpenOptions& options) {
     int loggedIn = 0;
     if (PKCS11_is_logged_in(slot, 0, &loggedIn) == 0 && loggedIn != 0) {
@@ -192,15 +244,15 @@ Result<std::unique_ptr<SigningKey>> openPkcs11SigningKey(const QString& uri,
         return fail(status.error());
     }
 
+    Pkcs11Uri withoutModule = *parsed;
+    withoutModule.modulePath.clear();
+    const QString description = withoutModule.toString();
     PKCS11_KEY* keys = nullptr;
     unsigned int keyCount = 0;
-    if (PKCS11_enumerate_keys(slot->token, &keys, &keyCount) != 0) {
-        return fail(QStringLiteral("crypto.key-unreadable"),
-                    QStringLiteral("Cannot list the keys of token \"%1\" (%2).")
-                        .arg(tokenLabel, ossl::takeErrors()));
-    }
+    const bool listed = PKCS11_enumerate_keys(slot->token, &keys, &keyCount) == 0;
+    const QString listError = listed ? QString() : ossl::takeErrors();
     PKCS11_KEY* match = nullptr;
-    for (unsigned int i = 0; i < keyCount && match == nullptr; ++i) {
+    for (unsigned int i = 0; listed && i < keyCount && match == nullptr; ++i) {
         PKCS11_KEY* key = keys + i;
         const bool labelMatches =
             parsed->object.isEmpty() ||
@@ -212,9 +264,12 @@ Result<std::unique_ptr<SigningKey>> openPkcs11SigningKey(const QString& uri,
             match = key;
         }
     }
-    Pkcs11Uri withoutModule = *parsed;
-    withoutModule.modulePath.clear();
-    const QString description = withoutModule.toString();
+    if (!listed) {
+        // libp11 0.4.12 cannot list any key of a token that holds an EdDSA key
+        // (PKCS11_enumerate_keys fails): find the key through raw PKCS#11 instead.
+        qCDebug(lcCrypto).noquote() << "libp11 cannot list token" << tokenLabel << ":" << listError;
+        return openRawKey(*module, modulePath, tokenLabel, *parsed, description);
+    }
     if (match == nullptr) {
         return fail(QStringLiteral("crypto.key-not-found"),
                     QStringLiteral("The token \"%1\" holds no private key matching %2. Check the "

@@ -1,5 +1,7 @@
-// Internal: opening a key that lives in a PKCS#11 token through libp11. Kept apart from the rest
-// of the crypto library because libp11's header needs OpenSSL's deprecated declarations.
+// Internal: opening a key that lives in a PKCS#11 token through libp11 (the keys of a token that
+// holds Ed25519 keys, which libp11 0.4.12 cannot list, through raw PKCS#11: Pkcs11Token). Kept
+// apart from the rest of the crypto library because libp11's header needs OpenSSL's deprecated
+// declarations.
 #pragma once
 
 #include "common/Error.h"

@@ -153,7 +153,7 @@ Result<ServerIdentity> issueIdentity(const Pki& pki, const QString& caName, cons
     const ossl::EvpPkeyPtr leafKey = ossl::generateP256();
     CertificateSpec spec = leafSpec;
     spec.subjectKey = leafKey.get();
-    auto leaf = issueCertificate(spec, ca, (*caKey)->evpKey());
+    auto leaf = issueCertificate(spec, ca, **caKey);
     if (!leaf) {
         return fail(leaf.error());
     }

@@ -151,6 +151,10 @@ public:
     // pki.san-not-allowed, pki.busy, pki.already-revoked, pki.crl-days, pki.unknown-name,
     // pki.token, io.write-failed, crypto.*.
     [[nodiscard]] Result<IssuedCertificate> issue(const IssueOptions& options) const;
+    // The same with a common name other than `options.name`: a re-enrolled device keeps its id as
+    // common name under a new, never reused entry name (enroll/EnrollmentStation.h).
+    [[nodiscard]] Result<IssuedCertificate> issue(const IssueOptions& options,
+                                                  const QString& commonName) const;
     [[nodiscard]] Result<IssuedCertificate> revoke(
         const QString& name, RevocationReason reason,
         const QDateTime& when = QDateTime::currentDateTimeUtc()) const;

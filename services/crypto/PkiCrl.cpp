@@ -3,6 +3,7 @@
 // concatenated PEM.
 #include "crypto/Pki.h"
 
+#include "crypto/CertificateSigning.h"
 #include "crypto/OpenSsl.h"
 #include "crypto/PkiLayout.h"
 #include "crypto/PkiRegistry.h"
@@ -93,7 +94,7 @@ bool addAuthorityKeyId(X509_CRL* crl, X509* issuer) {
     return ok;
 }
 
-Result<QByteArray> makeCrl(const Certificate& ca, EVP_PKEY* caKey,
+Result<QByteArray> makeCrl(const Certificate& ca, const SigningKey& caKey,
                            const QList<IssuedCertificate>& revoked, int days) {
     ossl::clearErrors();
     ossl::X509CrlPtr crl(X509_CRL_new());
@@ -110,9 +111,13 @@ Result<QByteArray> makeCrl(const Certificate& ca, EVP_PKEY* caKey,
         ok = ok && addRevoked(crl.get(), entry);
     }
     ok = ok && addCrlNumber(crl.get(), now) && addAuthorityKeyId(crl.get(), ca.handle()) &&
-         X509_CRL_sort(crl.get()) == 1 && ossl::signCrl(crl.get(), caKey);
+         X509_CRL_sort(crl.get()) == 1;
     if (!ok) {
         return fail(crlFailed(ca.subject()));
+    }
+    if (auto signedCrl = signWithKey(crl, caKey); !signedCrl) {
+        return fail(signedCrl.error().withContext(
+            QStringLiteral("signing the revocation list of %1").arg(ca.subject())));
     }
     auto bio = ossl::writeBio();
     if (PEM_write_bio_X509_CRL(bio.get(), crl.get()) != 1) {
@@ -167,7 +172,7 @@ Result<CrlSet> Pki::makeCrls(int days, const PinProvider& pinProvider) const {
             return fail(
                 caKey.error().withContext(QStringLiteral("opening the %1 key").arg(it.key())));
         }
-        auto pem = makeCrl(caChain->constFirst(), (*caKey)->evpKey(), it.value(), days);
+        auto pem = makeCrl(caChain->constFirst(), **caKey, it.value(), days);
         if (!pem) {
             return fail(pem.error());
         }

@@ -26,18 +26,16 @@ namespace {
 constexpr int kPrivateFileMode = 0600;
 constexpr int kPublicFileMode = 0644;
 
-// One CA or release key while init runs: either a software key, or a token key opened through
-// libp11 plus the public half the token reported when generating it.
+// One CA or release key while init runs: either a software key, or a token key opened afresh
+// plus the public half the token reported when generating it.
 struct InitKey {
     QString name;
     QString reference;  // as written to pki.json
     ossl::EvpPkeyPtr softwareOrPublic;
-    std::unique_ptr<SigningKey> tokenKey;
+    std::unique_ptr<SigningKey> signer;  // the software key itself, or the opened token key
 
     [[nodiscard]] EVP_PKEY* subjectKey() const { return softwareOrPublic.get(); }
-    [[nodiscard]] EVP_PKEY* signingKey() const {
-        return tokenKey ? tokenKey->evpKey() : softwareOrPublic.get();
-    }
+    [[nodiscard]] const SigningKey& signingKey() const { return *signer; }
 };
 
 const std::vector<QLatin1String>& keyNames() {
@@ -74,6 +72,8 @@ Result<std::vector<InitKey>> createFileKeys(const QDir& dir, KeyType type) {
             !status) {
             return fail(status.error());
         }
+        key.signer =
+            SigningKey::fromEvpKey(key.softwareOrPublic.get(), dir.absoluteFilePath(key.reference));
         keys.push_back(std::move(key));
     }
     return keys;
@@ -148,7 +148,7 @@ Result<std::vector<InitKey>> createTokenKeys(const PkiInitOptions& options) {
             return fail(opened.error().withContext(
                 QStringLiteral("opening the freshly generated key %1").arg(key.name)));
         }
-        key.tokenKey = std::move(*opened);
+        key.signer = std::move(*opened);
     }
     return keys;
 }
@@ -317,10 +317,6 @@ Result<PkiInitReport> Pki::init(const PkiInitOptions& options) {
                         .arg(dir.absolutePath()));
     }
     const bool inToken = !options.pkcs11Module.isEmpty();
-    if (Error unsupported = Pkcs11Token::generateKeyUnsupported(options.keyType);
-        inToken && !unsupported.code.isEmpty()) {
-        return fail(std::move(unsupported));
-    }
     auto keys = inToken ? createTokenKeys(options) : createFileKeys(dir, options.keyType);
     if (!keys) {
         return fail(keys.error());

@@ -96,9 +96,6 @@ struct LeafKey {
 
 Result<LeafKey> tokenKey(const Pki& pki, const QJsonObject& json, const QString& name, KeyType type,
                          const PinProvider& pinProvider) {
-    if (type == KeyType::Ed25519) {  // refuse before asking for the PIN
-        return fail(Pkcs11Token::generateKeyUnsupported(type));
-    }
     auto pin = pinProvider();
     if (!pin) {
         return fail(pin.error());
@@ -172,6 +169,10 @@ Result<LeafKey> leafKey(const Pki& pki, const QJsonObject& json, const IssueOpti
 }  // namespace
 
 Result<IssuedCertificate> Pki::issue(const IssueOptions& options) const {
+    return issue(options, options.name);
+}
+
+Result<IssuedCertificate> Pki::issue(const IssueOptions& options, const QString& commonName) const {
     const auto locked = registry::lock(m_directory);
     if (!locked) {
         return fail(locked.error());
@@ -212,9 +213,10 @@ Result<IssuedCertificate> Pki::issue(const IssueOptions& options) const {
     }
     const Certificate ca = caChain->constFirst();
     const CertificateSpec spec{
-        options.name, profileFor(options.kind), key->key.get(), options.subjectAltNames,
+        commonName.isEmpty() ? options.name : commonName, profileFor(options.kind), key->key.get(),
+        options.subjectAltNames,
         options.validityDays > 0 ? options.validityDays : defaultValidityDays(options.kind)};
-    auto leaf = issueCertificate(spec, ca, (*caKey)->evpKey());
+    auto leaf = issueCertificate(spec, ca, **caKey);
     if (!leaf) {
         return fail(leaf.error());
     }

@@ -76,6 +76,47 @@ Result<std::unique_ptr<SigningKey>> openPemKey(const QString& path) {
 
 }  // namespace
 
+Error signingFailed(const QString& keyDescription, const QString& detail) {
+    return Error{QStringLiteral("crypto.sign-failed"),
+                 QStringLiteral("Signing with %1 failed (%2). Check that the key matches the "
+                                "certificate and that the token is present.")
+                     .arg(keyDescription, detail)};
+}
+
+std::unique_ptr<SigningKey> SigningKey::fromEvpKey(EVP_PKEY* key, const QString& description) {
+    if (key != nullptr) {
+        EVP_PKEY_up_ref(key);
+    }
+    return std::unique_ptr<SigningKey>(new PemSigningKey(ossl::EvpPkeyPtr(key), description));
+}
+
+Result<QByteArray> SigningKey::sign(QByteArrayView message) const {
+    ossl::clearErrors();
+    EVP_PKEY* key = evpKey();
+    const EVP_MD* digest = ossl::signingDigest(key);
+    ossl::EvpMdCtxPtr context(EVP_MD_CTX_new());
+    EVP_PKEY_CTX* keyContext = nullptr;
+    const auto* data = reinterpret_cast<const unsigned char*>(message.data());
+    const auto dataSize = static_cast<size_t>(message.size());
+    size_t length = 0;
+    if (!context ||
+        EVP_DigestSignInit_ex(context.get(), &keyContext,
+                              digest == nullptr ? nullptr : EVP_MD_get0_name(digest), nullptr,
+                              nullptr, key, nullptr) != 1 ||
+        !ossl::configureSignature(keyContext, key) ||
+        EVP_DigestSign(context.get(), nullptr, &length, data, dataSize) != 1) {
+        return fail(signingFailed(description(), ossl::takeErrors()));
+    }
+    QByteArray signature(static_cast<qsizetype>(length), Qt::Uninitialized);
+    // One-shot: Ed25519 cannot stream, and ECDSA/RSA do the same work either way.
+    if (EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                       data, dataSize) != 1) {
+        return fail(signingFailed(description(), ossl::takeErrors()));
+    }
+    signature.truncate(static_cast<qsizetype>(length));
+    return signature;
+}
+
 Result<std::unique_ptr<SigningKey>> SigningKey::open(const QString& reference,
                                                      const KeyOpenOptions& options) {
     if (Pkcs11Uri::looksLikeUri(reference)) {

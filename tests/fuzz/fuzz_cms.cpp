@@ -1,5 +1,8 @@
 // Fuzz target: detached CMS signature verification (DER from a bundle) over fixed content with an
-// empty trust store; every input must be refused, none may crash or hang.
+// empty trust store; every input must be refused, none may crash or hang. The seeds are real
+// signatures over `content`, so mutations reach the signature checks before trust refuses them:
+// OpenSSL's CMS_verify (one-signer, two-signers) and otafleet's own RFC 8419 check of Ed25519
+// SignerInfos (ed25519-one-signer, ed25519-and-p256: both paths in one SignedData).
 
 #include "crypto/Cms.h"
 
