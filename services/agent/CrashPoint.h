@@ -25,7 +25,8 @@ inline void at(const char* point) {
 // Before `length` bytes are written to a slot at offset `before`: returns how many of them may
 // be written; when fewer than `length`, the caller writes those and then calls
 // afterShortSlotWrite(). Driven by OTAFLEET_AGENT_CRASH_AT=slot-write-bytes:<N> (crash after N
-// bytes of the payload).
+// bytes reached the slot, whatever the payload's encoding: SlotStore::writeSlot is the one
+// caller, for raw copies and decoded zstd and zstd-patch payloads alike).
 [[nodiscard]] inline quint64 slotWriteAllowance(quint64 before, quint64 length) {
     quint64 allowed = length;
     if (detail::armed) [[unlikely]]

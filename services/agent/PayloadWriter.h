@@ -20,9 +20,9 @@ public:
     [[nodiscard]] static Status checkBase(const bundle::PayloadEntry& entry,
                                           const SlotContent& active);
 
-    // Writes the payload's target bytes into slot `target` (truncating it) and fsyncs. Raw
-    // payloads go through SlotStore::writePayload; decoded ones through the same kind of file
-    // sink, with `active` (read only) as the base of a zstd-patch. Errors: io.*,
+    // Writes the payload's target bytes into slot `target` (truncating it) and fsyncs, through
+    // SlotStore::writeSlot for every encoding (one instrumented writer), with `active` (read
+    // only) as the base of a zstd-patch. Errors: io.*,
     // agent.slot-write-failed, bundle.payload-corrupted (stored or target hash, undecodable
     // data), bundle.decompress-failed.
     [[nodiscard]] static Status write(const SlotStore& slots, SlotId target, SlotId active,

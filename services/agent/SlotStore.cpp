@@ -158,8 +158,7 @@ Status SlotStore::storeManifest(SlotId slot, QByteArrayView manifest,
     return ok;
 }
 
-Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, int index,
-                               const bundle::Progress& progress) const {
+Status SlotStore::writeSlot(SlotId slot, const Producer& produce) const {
     const QString path = slotPath(slot);
     const int fd =
         ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -170,7 +169,7 @@ Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, 
     }
     crash::at("slot-opened");
     FdSink sink(fd, path);
-    Status result = bundle::BundleVerifier::streamPayload(reader, index, sink, progress);
+    Status result = produce(sink);
     crash::at("slot-written");
     if (result && ::fsync(fd) != 0) {
         result = fail(QStringLiteral("agent.slot-write-failed"),
@@ -182,6 +181,13 @@ Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, 
     if (result)
         crash::at("slot-synced");
     return result;
+}
+
+Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, int index,
+                               const bundle::Progress& progress) const {
+    return writeSlot(slot, [&](bundle::PayloadSink& sink) {
+        return bundle::BundleVerifier::streamPayload(reader, index, sink, progress);
+    });
 }
 
 }  // namespace otafleet::agent

@@ -11,6 +11,8 @@
 #include <QByteArray>
 #include <QString>
 
+#include <functional>
+
 namespace otafleet::agent {
 
 struct SlotContent {
@@ -37,8 +39,16 @@ public:
     [[nodiscard]] Status storeManifest(SlotId slot, QByteArrayView manifest,
                                        QByteArrayView signature) const;
 
-    // Writes a verified bundle's payload into the slot file (truncating it), fsyncs at the end.
-    // The caller has already hash-checked the staged payload; streamPayload checks it again.
+    // The one way bytes reach a slot, whatever made them (a raw copy, zstd, a zstd-patch): opens
+    // the slot file (truncating it), lets `produce` write into a sink that passes every byte
+    // through the fault-injection hooks (crash::slotWriteAllowance, so the sweep can cut the
+    // write anywhere), then fsyncs. Crash points slot-opened, slot-written, slot-synced. Errors:
+    // io.write-failed (open), agent.slot-write-failed (write, ENOSPC, fsync), or `produce`'s.
+    using Producer = std::function<Status(bundle::PayloadSink& slot)>;
+    [[nodiscard]] Status writeSlot(SlotId slot, const Producer& produce) const;
+
+    // Writes a verified bundle's raw payload into the slot through writeSlot. The caller has
+    // already hash-checked the staged payload; streamPayload checks it again.
     [[nodiscard]] Status writePayload(SlotId slot, const bundle::BundleReader& reader, int index,
                                       const bundle::Progress& progress) const;
 

@@ -1,28 +1,103 @@
 #!/usr/bin/env bash
-# Benchmark: push a bundle (default 256 MiB) to a local otafleet-agent over TLS, beside the
-# physical limits measured in the same run: `openssl dgst -sha256` of the same file and a plain
-# copy of it. Prints time, MB/s and peak RSS of the agent and of otafleetctl, with ratios.
+# Benchmark: the agent's footprint and a push of a bundle (default 256 MiB) to a local
+# otafleet-agent over TLS, each beside a baseline measured in the same run:
+#   binary    size as built and stripped, and the shared libraries it loads (count, bytes);
+#   idle      RSS (anonymous = the agent's own, file = shared library pages) after start and
+#             after one GetInfo, beside two idle TLS servers holding the agent's TLS identity,
+#             after start and after one handshake: `openssl s_server`, and bench_grpc_idle (a
+#             bare gRPC server: the floor of the agent's transport libraries, without Qt);
+#   streaming peak RSS of the agent during upload + verify + install (VmHWM reset just before
+#             the push), beside the peak RSS of `cat` and `sha256sum` reading the same bundle;
+#   speed     time and MB/s of the push beside `openssl dgst -sha256` and `cp + sync`.
 # Nothing is asserted: this reports. Usage: bench_push.sh BIN_DIR [SIZE_MIB]
 set -euo pipefail
 bin=${1:?usage: bench_push.sh BIN_DIR [SIZE_MIB]}
 size_mib=${2:-256}
 work=$(mktemp -d)
 agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$work"; }
+server_pid=
+sampler_pid=
+cleanup() {
+  for p in $sampler_pid $server_pid $agent_pid; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 now() { date +%s.%N; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (b / 1048576) / (s > 0 ? s : 1e-9) }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# status PID FIELD: a /proc/PID/status figure in KiB (or a count), read without forking.
+status() {
+  local key value _
+  while read -r key value _; do
+    [ "$key" = "$2:" ] && { echo "$value"; return; }
+  done <"/proc/$1/status"
+}
+# footprint PID: "RSS anon file threads" in KiB (threads as a count).
+footprint() {
+  echo "$(status "$1" VmRSS) $(status "$1" RssAnon) $(status "$1" RssFile) $(status "$1" Threads)"
+}
+wait_for() {  # FILE PATTERN: up to 10 s
+  for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "bench_push: '$2' never appeared in $1:" >&2
+  cat "$1" >&2
+  exit 1
+}
 
+port=$(free_port)
 "$bin/otafleetctl" pki init --dir "$work/pki" >/dev/null 2>&1
 "$bin/otafleet-agent" setup --dir "$work/agent" --pki "$work/pki" --listen "127.0.0.1:$port" \
   --slot-size $(( (size_mib + 8) * 1048576 )) >/dev/null 2>&1
 "$bin/otafleet-agent" --config "$work/agent/agent.conf" 2>"$work/agent.log" &
 agent_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/agent.log" && break; sleep 0.1; done
+wait_for "$work/agent.log" "listening on"
+sleep 0.5
+read -r idle_rss idle_anon idle_file idle_threads <<<"$(footprint "$agent_pid")"
+"$bin/otafleetctl" device info --target "127.0.0.1:$port" --pki "$work/pki" >/dev/null
+sleep 0.2
+read -r info_rss info_anon info_file info_threads <<<"$(footprint "$agent_pid")"
+# Where the idle RSS sits: the largest mappings (shared libraries, heap), resident KiB each.
+largest=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6); sub(".*/", "", name) }
+               /^Rss:/ { rss[name] += $2 }
+               END { for (n in rss) printf "%d %s\n", rss[n], n }' "/proc/$agent_pid/smaps" |
+  sort -rn | head -8 | awk '{ printf "%s%s %.1f", (NR > 1 ? ", " : ""), $2, $1 / 1024 }')
+
+# Baselines: TLS servers holding the same identity, idle. baseline NAME PORT CMD...: starts CMD,
+# records "RSS anon file threads" after start and after one TLS 1.3 handshake (ALPN h2, which
+# gRPC insists on) in $work/NAME.start and $work/NAME.handshake.
+baseline() {
+  local name=$1 p=$2
+  shift 2
+  "$@" </dev/null >"$work/$name.log" 2>&1 &
+  server_pid=$!
+  sleep 0.5
+  footprint "$server_pid" >"$work/$name.start"
+  openssl s_client -connect "127.0.0.1:$p" -tls1_3 -alpn h2 </dev/null >/dev/null 2>&1 || true
+  sleep 0.2
+  footprint "$server_pid" >"$work/$name.handshake"
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+cert="$work/agent/tls/agent.pem"
+key="$work/agent/tls/agent.key"
+baselines=()
+if [ -r "$cert" ] && [ -r "$key" ]; then
+  s_port=$(free_port)
+  baseline s_server "$s_port" openssl s_server -quiet -accept "127.0.0.1:$s_port" -cert "$cert" \
+    -key "$key" -tls1_3
+  baselines+=("s_server|openssl s_server")
+  if [ -x "$bin/bench_grpc_idle" ]; then
+    g_port=$(free_port)
+    baseline grpc "$g_port" "$bin/bench_grpc_idle" "$cert" "$key" "$g_port"
+    baselines+=("grpc|bare gRPC/TLS server")
+  fi
+fi
 
 head -c $(( size_mib * 1048576 )) /dev/urandom > "$work/payload.img"
 "$bin/otafleetctl" bundle create --payload rootfs="$work/payload.img" --version 9.9.9 \
@@ -36,19 +111,76 @@ dgst=$(secs "$t0" "$t1")
 t0=$(now); cp "$work/b.otab" "$work/copy.otab"; sync "$work/copy.otab"; t1=$(now)
 copy=$(secs "$t0" "$t1")
 rm -f "$work/copy.otab"
+/usr/bin/env time -f '%M' -o "$work/cat.rss" cat "$work/b.otab" >/dev/null
+/usr/bin/env time -f '%M' -o "$work/sha.rss" sha256sum "$work/b.otab" >/dev/null
 
+# Peak while streaming: VmHWM restarts from the idle RSS (clear_refs 5), and a sampler records the
+# largest anonymous and file-backed parts seen (VmHWM alone does not split them).
+echo 5 >"/proc/$agent_pid/clear_refs" 2>/dev/null || true
+echo "$info_anon $info_file $info_threads" >"$work/stream.max"
+(
+  max_anon=0 max_file=0 max_threads=0
+  while kill -0 "$agent_pid" 2>/dev/null && [ ! -e "$work/push.done" ]; do
+    read -r _ a f t <<<"$(footprint "$agent_pid")"
+    (( a > max_anon )) && max_anon=$a
+    (( f > max_file )) && max_file=$f
+    (( t > max_threads )) && max_threads=$t
+    echo "$max_anon $max_file $max_threads" >"$work/stream.max"
+    sleep 0.02
+  done
+) &
+sampler_pid=$!
 t0=$(now)
 /usr/bin/env time -f '%M' -o "$work/ctl.rss" "$bin/otafleetctl" device push "$work/b.otab" \
   --target "127.0.0.1:$port" --pki "$work/pki" --no-reboot >/dev/null
 t1=$(now)
+touch "$work/push.done"
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=
 push=$(secs "$t0" "$t1")
-agent_rss=$(awk '/VmHWM/ { print $2 }' "/proc/$agent_pid/status")
+stream_hwm=$(status "$agent_pid" VmHWM)
+read -r stream_anon stream_file stream_threads <"$work/stream.max"
 ctl_rss=$(cat "$work/ctl.rss")
+
+# The binary: as built, stripped, and what the dynamic loader maps beside it.
+agent_bin="$bin/otafleet-agent"
+strip -o "$work/agent.stripped" "$agent_bin"
+libs=$(ldd "$agent_bin" | awk '$3 ~ /^\// { print $3 }' | sort -u)
+lib_count=$(echo "$libs" | grep -c . || true)
+lib_bytes=$(echo "$libs" | xargs -r readlink -f | xargs -r stat -L -c %s | awk '{ s += $1 } END { print s + 0 }')
+needed=$(readelf -d "$agent_bin" | grep -c NEEDED || true)
+
+printf '\nbench_push: otafleet-agent footprint\n'
+printf '  binary: %s bytes as built, %s bytes stripped; %s direct + %s shared libraries loaded in all (%.1f MiB on disk)\n' \
+  "$(stat -c %s "$agent_bin")" "$(stat -c %s "$work/agent.stripped")" "$needed" "$lib_count" \
+  "$(awk -v b="$lib_bytes" 'BEGIN { print b / 1048576 }')"
+printf '  %-44s %8s %8s %8s %8s\n' "RSS in MiB" "total" "anon" "file" "threads"
+row() {
+  local cells=() v
+  for v in "$2" "$3" "$4"; do [ "$v" = - ] && cells+=(-) || cells+=("$(mib "$v")"); done
+  printf '  %-44s %8s %8s %8s %8s\n' "$1" "${cells[@]}" "$5"
+}
+[ ${#baselines[@]} -gt 0 ] || echo "  (no agent TLS identity in tls/: TLS server baselines skipped)"
+for entry in "${baselines[@]}"; do
+  IFS='|' read -r name label <<<"$entry"
+  read -r r a f t <"$work/$name.start"
+  row "baseline: $label idle" "$r" "$a" "$f" "$t"
+  read -r r a f t <"$work/$name.handshake"
+  row "baseline: $label, 1 handshake" "$r" "$a" "$f" "$t"
+done
+row "agent idle after start" "$idle_rss" "$idle_anon" "$idle_file" "$idle_threads"
+row "agent idle after one GetInfo" "$info_rss" "$info_anon" "$info_file" "$info_threads"
+row "agent peak while streaming (VmHWM, max parts)" "$stream_hwm" "$stream_anon" "$stream_file" "$stream_threads"
+row "baseline: cat bundle >/dev/null (peak)" "$(cat "$work/cat.rss")" "-" "-" "1"
+row "baseline: sha256sum bundle (peak)" "$(cat "$work/sha.rss")" "-" "-" "1"
+echo "  largest idle mappings (MiB): $largest"
+echo "  (file = clean pages of shared libraries, shared with every process using them;"
+echo "   anon = the agent's own heap, stacks and relocated data)"
 
 printf '\nbench_push: %s MiB bundle (%d bytes) to a local agent over TLS (upload + verify + install)\n' "$size_mib" "$bytes"
 printf '%-36s %9s %10s %8s\n' "what" "seconds" "MB/s" "ratio"
 printf '%-36s %9s %10s %8s\n' "baseline: openssl dgst -sha256" "$dgst" "$(rate "$bytes" "$dgst")" "1.00"
 printf '%-36s %9s %10s %8s\n' "baseline: cp + sync" "$copy" "$(rate "$bytes" "$copy")" "$(ratio "$copy" "$dgst")"
 printf '%-36s %9s %10s %8s\n' "otafleetctl device push --no-reboot" "$push" "$(rate "$bytes" "$push")" "$(ratio "$push" "$dgst")"
-printf 'peak RSS: agent %s KiB, otafleetctl %s KiB (payload %s MiB; neither holds it in memory)\n' \
-  "$agent_rss" "$ctl_rss" "$size_mib"
+printf 'peak RSS: agent %s KiB while streaming, otafleetctl %s KiB (payload %s MiB; neither holds it in memory)\n' \
+  "$stream_hwm" "$ctl_rss" "$size_mib"

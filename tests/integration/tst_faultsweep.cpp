@@ -1,11 +1,14 @@
 // Fault-injection sweep: the real otafleet-agent is killed with SIGKILL (its own crash hooks,
 // OTAFLEET_AGENT_CRASH_AT) at every state-changing step of an update cycle — install, trial boot,
-// health check and revert, commit, rollback; every fsync/rename boundary of every boot-state
-// store and random byte offsets in the middle of slot writes — then booted again. Each outcome
-// must boot a slot whose bytes match a signed manifest, and a completed commit must survive.
+// health check and revert, commit, rollback, a zstd-compressed install and a zstd-patch delta
+// install (decoded from the active slot into the inactive one); every fsync/rename boundary of
+// every boot-state store and random byte offsets in the middle of every kind of slot write (raw,
+// zstd, delta) — then booted again. Each outcome must boot a slot whose bytes match a signed
+// manifest, and a completed commit must survive.
 // Runs on the file backend and on uboot/grub with the real tools. Also: a full disk (/dev/full as
 // slot B) fails the install cleanly and keeps slot A.
 #include "AgentTestBase.h"
+#include "TestBundles.h"
 
 #include <QProcessEnvironment>
 #include <QRandomGenerator>
@@ -20,6 +23,7 @@ struct Step {
     QStringList args;        // after "offline --config agent.conf"
     bool unhealthy = false;  // the health command fails during this step
     bool install = false;
+    quint64 commits = 0;  // the security version this step commits, 0 if it commits nothing
 };
 
 struct RunResult {
@@ -55,9 +59,27 @@ class TestFaultSweep : public agenttest::AgentTestBase {
     Q_OBJECT
 
 private:
-    QString m_bundles[3];                 // v2 (1.1.0), v3 (1.2.0), v4 (1.3.0)
+    QStringList m_bundles;                // 1.1.0 .. 1.4.0 full, then the delta to 1.5.0
     QMap<QByteArray, QByteArray> m_hash;  // version -> payload SHA-256 (factory added per device)
+    QMap<QByteArray, quint64> m_security{{"1.0.0", 1}};  // version -> security version
     QList<Step> m_steps;
+    int m_rawCycle = 0;  // m_steps up to here install raw payloads only
+    static constexpr qint64 kPayloadSize = 64 * 1024;
+
+    // The security version committed by the steps before `step` (0: none).
+    quint64 committedBefore(int step) const {
+        quint64 floor = 0;
+        for (int k = 0; k < step; ++k)
+            floor = std::max(floor, m_steps[k].commits);
+        return floor;
+    }
+    // What a kill at `inj` must never lose: every earlier commit, and this step's own once its
+    // store returned.
+    quint64 committedFloor(const Injection& inj) const {
+        const quint64 floor = committedBefore(inj.step);
+        return inj.spec.startsWith("commit-stored") ? std::max(floor, m_steps[inj.step].commits)
+                                                    : floor;
+    }
 
     // A private copy of the binary: the shared build dir may relink it during the sweep.
     QString agentBin() const { return m_tmp.filePath(QStringLiteral("otafleet-agent")); }
@@ -137,8 +159,9 @@ private:
         return dir;
     }
 
-    // Empty when the device boots verified firmware and keeps what was committed, else why not.
-    QString checkBoot(const QString& dir, const RunResult& r, bool committed) {
+    // Empty when the device boots verified firmware and keeps what was committed (security
+    // version `committed`, 0: nothing yet), else why not.
+    QString checkBoot(const QString& dir, const RunResult& r, quint64 committed) {
         if (r.crashed || r.exitCode != 0)
             return QStringLiteral("boot failed: %1").arg(QString::fromUtf8(r.err.right(400)));
         const QByteArray booted = r.state.value("booted");
@@ -152,12 +175,12 @@ private:
             return QStringLiteral("slot %1 does not hold version %2's signed payload")
                 .arg(QString::fromLatin1(booted), QString::fromLatin1(version));
         }
-        if (committed) {
-            // 1.1.0 (security version 2) was committed: never below it again.
-            if (r.state.value("security_version").toULongLong() < 2 || version == "1.0.0")
-                return QStringLiteral("the commit of 1.1.0 was lost: %1")
-                    .arg(QString::fromUtf8(r.out));
-        }
+        // A committed security version: never below it again, neither stored nor booted.
+        if (r.state.value("security_version").toULongLong() < committed ||
+            m_security.value(version) < committed)
+            return QStringLiteral("the commit of security version %1 was lost: %2")
+                .arg(committed)
+                .arg(QString::fromUtf8(r.out));
         return {};
     }
 
@@ -167,43 +190,72 @@ private Q_SLOTS:
         QVERIFY(QFile::copy(
             QDir(QStringLiteral(OTAFLEET_BIN_DIR)).filePath(QStringLiteral("otafleet-agent")),
             agentBin()));
-        const std::pair<const char*, quint64> versions[3] = {
-            {"1.1.0", 2}, {"1.2.0", 3}, {"1.3.0", 3}};
-        for (int i = 0; i < 3; ++i) {
-            agenttest::BundleSpec spec;
-            spec.version = QLatin1String(versions[i].first);
-            spec.securityVersion = versions[i].second;
-            spec.payloadSize = 64 * 1024;
-            auto path = makeBundle(spec, *m_pki);
+        struct Release {
+            const char* version;
+            quint64 securityVersion;
+            bundle::Encoding encoding;
+        };
+        // 1.5.0 goes out as a delta from 1.4.0 (zstd-compressed itself), made below.
+        const Release releases[5] = {{"1.1.0", 2, bundle::Encoding::Raw},
+                                     {"1.2.0", 3, bundle::Encoding::Raw},
+                                     {"1.3.0", 3, bundle::Encoding::Raw},
+                                     {"1.4.0", 4, bundle::Encoding::Zstd},
+                                     {"1.5.0", 4, bundle::Encoding::Raw}};
+        for (const Release& release : releases) {
+            test::TestBundleSpec spec;
+            spec.version = QLatin1String(release.version);
+            spec.securityVersion = release.securityVersion;
+            spec.payloadSize = kPayloadSize;
+            spec.encoding = release.encoding;
+            auto path = test::makeSignedBundle(*m_pki, m_tmp.path(), spec);
             VERIFY_OK(path);
-            m_bundles[i] = *path;
-            QFile payload(QString(*path).replace(QStringLiteral(".otab"), QStringLiteral(".bin")));
+            m_bundles << *path;
+            QFile payload(test::payloadPathOf(*path));
             QVERIFY(payload.open(QIODevice::ReadOnly));
-            m_hash.insert(versions[i].first, crypto::Sha256::hash(payload.readAll()));
+            m_hash.insert(release.version, crypto::Sha256::hash(payload.readAll()));
+            m_security.insert(release.version, release.securityVersion);
         }
+        // The full 1.5.0 bundle is only the delta's source; the device gets the delta.
+        const QString full = m_bundles.takeLast();
+        auto delta = test::makeSignedDelta(*m_pki, m_bundles.last(), full,
+                                           m_tmp.filePath(QStringLiteral("delta-1.5.0.otab")));
+        VERIFY_OK(delta);
+        m_bundles << *delta;
         const QString install = QStringLiteral("--install");
+        const QString commit = QStringLiteral("--commit");
         m_steps = {
             {QStringLiteral("install 1.1.0"), {install, m_bundles[0]}, false, true},
-            {QStringLiteral("trial boot + commit"), {QStringLiteral("--commit")}, false, false},
+            {QStringLiteral("trial boot + commit"), {commit}, false, false, 2},
             {QStringLiteral("install 1.2.0"), {install, m_bundles[1]}, false, true},
             {QStringLiteral("trial boot, health fails, revert"), {}, true, false},
             {QStringLiteral("install 1.3.0"), {install, m_bundles[2]}, false, true},
             {QStringLiteral("trial boot + rollback"), {QStringLiteral("--rollback")}, false, false},
             {QStringLiteral("boot after rollback"), {}, false, false},
         };
+        m_rawCycle = int(m_steps.size());
+        m_steps += {
+            {QStringLiteral("install 1.4.0 (zstd)"), {install, m_bundles[3]}, false, true},
+            {QStringLiteral("trial boot + commit 1.4.0"), {commit}, false, false, 4},
+            {QStringLiteral("install 1.5.0 (delta)"), {install, m_bundles[4]}, false, true},
+        };
     }
 
+    // The zstd and delta installs differ from raw ones only in how the slot's bytes are made,
+    // not in what the boot backend stores, so the uboot and grub rows skip them (runtime).
     void sweep_data() {
         QTest::addColumn<QString>("backend");
         QTest::addColumn<int>("minimum");
-        QTest::newRow("file") << QStringLiteral("file") << 300;
-        QTest::newRow("uboot") << QStringLiteral("uboot") << 50;
-        QTest::newRow("grub") << QStringLiteral("grub") << 50;
+        QTest::addColumn<bool>("codecs");
+        QTest::newRow("file") << QStringLiteral("file") << 300 << true;
+        QTest::newRow("uboot") << QStringLiteral("uboot") << 50 << false;
+        QTest::newRow("grub") << QStringLiteral("grub") << 50 << false;
     }
 
     void sweep() {
         QFETCH(QString, backend);
         QFETCH(int, minimum);
+        QFETCH(bool, codecs);
+        const int steps = codecs ? int(m_steps.size()) : m_rawCycle;
         const char* tool = backend == u"uboot"  ? "fw_setenv"
                            : backend == u"grub" ? "grub-editenv"
                                                 : nullptr;
@@ -216,14 +268,15 @@ private Q_SLOTS:
         // step k.
         QStringList snapshots{device};
         QList<Injection> injections;
-        for (int k = 0; k < m_steps.size(); ++k) {
+        for (int k = 0; k < steps; ++k) {
             const QString next = m_tmp.filePath(QStringLiteral("snap-%1-%2").arg(backend).arg(k));
             copyTree(snapshots.last(), next);
             setMarker(next, m_steps[k].unhealthy);
             const RunResult r = runAgent(next, m_steps[k].args, "trace");
             QVERIFY2(!r.crashed && r.exitCode == 0,
                      qPrintable(m_steps[k].name + QStringLiteral(": ") + QString::fromUtf8(r.err)));
-            QVERIFY2(checkBoot(next, r, k >= 1).isEmpty(), qPrintable(checkBoot(next, r, k >= 1)));
+            const quint64 floor = committedBefore(k + 1);
+            QVERIFY2(checkBoot(next, r, floor).isEmpty(), qPrintable(checkBoot(next, r, floor)));
             for (const QByteArray& line : r.err.split('\n')) {
                 if (line.startsWith("otafleet-agent: crash point ")) {
                     const QList<QByteArray> parts = line.mid(28).split(' ');
@@ -233,8 +286,7 @@ private Q_SLOTS:
             }
             snapshots << next;
         }
-        QCOMPARE(snapshots.size(), m_steps.size() + 1);
-        // The final state of the cycle: 1.1.0 committed in B.
+        QCOMPARE(snapshots.size(), steps + 1);
         const int deterministic = int(injections.size());
 
         // Random mid-write kills, reproducible from the printed seed.
@@ -242,11 +294,16 @@ private Q_SLOTS:
         const quint32 seed = qEnvironmentVariableIntValue("OTAFLEET_SWEEP_SEED", &seeded);
         const quint32 used = seeded ? seed : QRandomGenerator::global()->generate();
         std::mt19937 random(used);
-        std::uniform_int_distribution<int> offset(0, 64 * 1024 - 1);
-        const int installs[3] = {0, 2, 4};
-        const int extra = std::max(24, minimum - deterministic);
+        // Offsets count the bytes the slot receives (decoded ones for zstd and delta installs).
+        std::uniform_int_distribution<qint64> offset(0, kPayloadSize - 1);
+        QList<int> installs;
+        for (int k = 0; k < steps; ++k) {
+            if (m_steps[k].install)
+                installs << k;
+        }
+        const int extra = std::max(int(installs.size()) * 8, minimum - deterministic);
         for (int i = 0; i < extra; ++i) {
-            injections << Injection{installs[i % 3],
+            injections << Injection{installs[i % installs.size()],
                                     "slot-write-bytes:" + QByteArray::number(offset(random))};
         }
         qInfo("fault sweep (%s): seed %u (rerun with OTAFLEET_SWEEP_SEED=%u)", qPrintable(backend),
@@ -270,7 +327,7 @@ private Q_SLOTS:
             }
             // "A completed commit is never lost": it completed in an earlier step, or its store
             // returned before the kill.
-            const bool committed = inj.step >= 2 || inj.spec.startsWith("commit-stored");
+            const quint64 committed = committedFloor(inj);
             // Boots after the power cut: the first recovers; while a trial or a pending slot is
             // in play, a second boot (which uses a try or switches) must also hold. An idle,
             // committed device boots the same way every time, so one boot says it all.
@@ -312,21 +369,22 @@ private Q_SLOTS:
         const QString slotB = QDir(device).filePath(QStringLiteral("slots/slot-b.img"));
         QVERIFY(QFile::remove(slotB));
         QVERIFY(QFile::link(QStringLiteral("/dev/full"), slotB));
-        const RunResult failed = runAgent(device, {QStringLiteral("--install"), m_bundles[0]}, {});
+        const RunResult failed =
+            runAgent(device, {QStringLiteral("--install"), m_bundles.first()}, {});
         QVERIFY2(!failed.crashed && failed.exitCode == 1, failed.err.constData());
         QVERIFY2(failed.err.contains("[agent.slot-write-failed]"), failed.err.constData());
         QCOMPARE(failed.state.value("booted"), QByteArray("A"));
         QCOMPARE(failed.state.value("primary"), QByteArray("A"));
 
         const RunResult boot = runAgent(device, {}, {});
-        QVERIFY2(checkBoot(device, boot, false).isEmpty(),
-                 qPrintable(checkBoot(device, boot, false)));
+        QVERIFY2(checkBoot(device, boot, 0).isEmpty(), qPrintable(checkBoot(device, boot, 0)));
         QCOMPARE(boot.state.value("booted"), QByteArray("A"));
         QCOMPARE(boot.state.value("version"), QByteArray("1.0.0"));
         QCOMPARE(boot.state.value("state"), QByteArray("idle"));
 
         QVERIFY(QFile::remove(slotB));
-        const RunResult retry = runAgent(device, {QStringLiteral("--install"), m_bundles[0]}, {});
+        const RunResult retry =
+            runAgent(device, {QStringLiteral("--install"), m_bundles.first()}, {});
         QVERIFY2(retry.exitCode == 0, retry.err.constData());
         QCOMPARE(retry.state.value("state"), QByteArray("pending-reboot"));
         const RunResult trial = runAgent(device, {}, {});

@@ -1,17 +1,44 @@
 #include "TestBundles.h"
 
 #include "bundle/BundleBuilder.h"
+#include "bundle/Delta.h"
 
 #include <QDir>
 #include <QFile>
 
 namespace otafleet::test {
+namespace {
+
+Status signWithReleaseKey(const TestPki& pki, const QString& bundlePath) {
+    auto key = pki.pki.openReleaseKey(pki.pinProvider());
+    if (!key)
+        return fail(key.error());
+    auto signer = pki.pki.releaseSignerCertificate();
+    if (!signer)
+        return fail(signer.error());
+    auto chain = pki.pki.releaseSignerChain();
+    if (!chain)
+        return fail(chain.error());
+    return bundle::signBundle(bundlePath, **key, *signer, *chain);
+}
+
+const QString kBundleSuffix = QStringLiteral(".otab");
+const QString kPayloadSuffix = QStringLiteral(".img");
+
+}  // namespace
+
+QString payloadPathOf(const QString& bundlePath) {
+    QString path = bundlePath;
+    if (path.endsWith(kBundleSuffix))
+        path.chop(kBundleSuffix.size());
+    return path + kPayloadSuffix;
+}
 
 Result<QString> makeSignedBundle(const TestPki& pki, const QString& dir,
                                  const TestBundleSpec& spec) {
     const QString base =
         QDir(dir).filePath(QStringLiteral("firmware-%1-%2").arg(spec.version, spec.hardware));
-    QFile payload(base + QStringLiteral(".img"));
+    QFile payload(base + kPayloadSuffix);
     if (!payload.open(QIODevice::WriteOnly))
         return fail(QStringLiteral("test.io"), QStringLiteral("cannot write %1").arg(base));
     QByteArray data(spec.payloadSize, Qt::Uninitialized);
@@ -29,22 +56,22 @@ Result<QString> makeSignedBundle(const TestPki& pki, const QString& dir,
     options.securityVersion = spec.securityVersion;
     options.hardware = {spec.hardware};
     options.payloads = {bundle::PayloadInput{QStringLiteral("rootfs"), QStringLiteral("rootfs"),
-                                             payload.fileName()}};
-    const QString out = base + QStringLiteral(".otab");
+                                             payload.fileName(), spec.encoding}};
+    const QString out = base + kBundleSuffix;
     if (auto ok = bundle::createBundle(options, out); !ok)
         return fail(ok.error());
-    auto key = pki.pki.openReleaseKey(pki.pinProvider());
-    if (!key)
-        return fail(key.error());
-    auto signer = pki.pki.releaseSignerCertificate();
-    if (!signer)
-        return fail(signer.error());
-    auto chain = pki.pki.releaseSignerChain();
-    if (!chain)
-        return fail(chain.error());
-    if (auto ok = bundle::signBundle(out, **key, *signer, *chain); !ok)
+    if (auto ok = signWithReleaseKey(pki, out); !ok)
         return fail(ok.error());
     return out;
+}
+
+Result<QString> makeSignedDelta(const TestPki& pki, const QString& fromBundle,
+                                const QString& toBundle, const QString& outPath) {
+    if (auto made = bundle::createDelta(fromBundle, toBundle, outPath); !made)
+        return fail(made.error());
+    if (auto ok = signWithReleaseKey(pki, outPath); !ok)
+        return fail(ok.error());
+    return outPath;
 }
 
 }  // namespace otafleet::test
