@@ -60,6 +60,16 @@ const QCommandLineOption kChunk(QStringLiteral("chunk-size"),
                                 QStringLiteral("Upload chunk in KiB (at most 1024)."),
                                 QStringLiteral("KIB"), QStringLiteral("256"));
 
+const QCommandLineOption kAck(QStringLiteral("ack"),
+                              QStringLiteral("Acknowledge the events shown, so the device forgets "
+                                             "them (without it they are shown again next time)."));
+const QCommandLineOption kMaxEvents(QStringLiteral("max"),
+                                    QStringLiteral("Fetch at most N events (1-100000)."),
+                                    QStringLiteral("N"), QStringLiteral("1000"));
+const QCommandLineOption kAfter(QStringLiteral("after"),
+                                QStringLiteral("Only events after sequence number SEQ."),
+                                QStringLiteral("SEQ"), QStringLiteral("0"));
+
 QList<QCommandLineOption> connectionOptions() {
     return {kTarget, kPki, kCa, kCert, kKey, kJson};
 }
@@ -283,6 +293,73 @@ int runReboot(const QCommandLineParser& p) {
     });
 }
 
+// Fetches up to --max events in agent-sized batches, prints them, and with --ack acknowledges
+// exactly what was printed (events recorded meanwhile stay queued).
+int runEvents(const QCommandLineParser& p) {
+    bool ok = false;
+    const qint64 max = p.value(kMaxEvents).toLongLong(&ok);
+    bool afterOk = false;
+    const quint64 after = p.value(kAfter).toULongLong(&afterOk);
+    if (!ok || max < 1 || max > 100000 || !afterOk) {
+        return usageError(
+            QStringLiteral("--max takes a number from 1 to 100000, --after a sequence number"));
+    }
+    constexpr qint64 kBatch = 256;
+    return withClient(p, [&](AgentClient& c) {
+        agentclient::AgentEventBatch all;
+        quint64 cursor = after;
+        while (all.events.size() < max) {
+            auto batch = c.events(cursor, quint32(std::min(kBatch, max - all.events.size())));
+            if (!batch)
+                return failWith(batch.error(), p.isSet(kJson));
+            all.events += batch->events;
+            all.droppedTotal = batch->droppedTotal;
+            all.lastSeq = batch->lastSeq;
+            all.ackedSeq = batch->ackedSeq;
+            all.more = batch->more;
+            if (batch->events.isEmpty() || !batch->more)
+                break;
+            cursor = batch->events.last().seq;
+        }
+        if (p.isSet(kAck) && !all.events.isEmpty()) {
+            auto acked = c.ackEvents(all.events.last().seq);
+            if (!acked)
+                return failWith(acked.error(), p.isSet(kJson));
+            all.ackedSeq = acked->ackedSeq;
+        }
+        if (p.isSet(kJson)) {
+            QJsonArray events;
+            for (const auto& e : all.events)
+                events.append(e.toJson());
+            printJson(QJsonObject{{QStringLiteral("events"), events},
+                                  {QStringLiteral("dropped_total"), double(all.droppedTotal)},
+                                  {QStringLiteral("last_seq"), double(all.lastSeq)},
+                                  {QStringLiteral("acked_seq"), double(all.ackedSeq)},
+                                  {QStringLiteral("more"), all.more}});
+            return int(kSuccess);
+        }
+        QString text;
+        for (const auto& e : all.events)
+            text += e.describe() + u'\n';
+        text += all.events.isEmpty()
+                    ? QStringLiteral("No unacknowledged events.\n")
+                    : QStringLiteral("%1 event(s)%2.\n")
+                          .arg(all.events.size())
+                          .arg(all.more ? QStringLiteral(", more remain (--max)") : QString());
+        if (all.droppedTotal > 0) {
+            text += QStringLiteral(
+                        "The device's full event queue discarded %1 event(s) before "
+                        "they were fetched; fetch more often or raise [telemetry] "
+                        "max_bytes.\n")
+                        .arg(all.droppedTotal);
+        }
+        if (p.isSet(kAck))
+            text += QStringLiteral("Acknowledged through #%1.\n").arg(all.ackedSeq);
+        printText(text);
+        return int(kSuccess);
+    });
+}
+
 Command deviceCommand(const QString& name, const QString& summary, const QString& synopsis,
                       QList<QCommandLineOption> extra,
                       std::function<int(const QCommandLineParser&)> run) {
@@ -324,6 +401,12 @@ QList<Command> deviceCommands() {
         deviceCommand(QStringLiteral("reboot"),
                       QStringLiteral("Reboot a device and wait until it answers again."), {},
                       {kRebootTimeout}, runReboot),
+        deviceCommand(QStringLiteral("events"),
+                      QStringLiteral("Show a device's telemetry events (update phases with "
+                                     "durations and throughput, boots, health checks, free space, "
+                                     "system metrics) oldest first; --ack removes them from the "
+                                     "device."),
+                      {}, {kAck, kMaxEvents, kAfter}, runEvents),
     };
 }
 

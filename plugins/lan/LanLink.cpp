@@ -15,6 +15,8 @@ using otafleet::link::UpdatePhase;
 
 namespace {
 constexpr std::chrono::seconds kRebootTimeout{60};
+// Events per refresh; a device with more hands over the rest at the next refreshes.
+constexpr quint32 kTelemetryBatch = 256;
 
 UpdatePhase toUpdatePhase(PushPhase phase) {
     switch (phase) {
@@ -106,7 +108,35 @@ void LanLink::onJobFinished() {
 }
 
 void LanLink::startRefresh() {
-    run([](AgentClient& client) { return client.info(); });
+    const quint64 stored = telemetryStoredThrough();
+    run([this, stored](AgentClient& client) {
+        auto info = client.info();
+        if (info)
+            fetchTelemetry(client, stored);
+        return info;
+    });
+}
+
+// Best effort: a device whose agent has no telemetry (an older one) still refreshes. What the
+// owner stored is acknowledged first, so nothing leaves the device before it is in the store.
+void LanLink::fetchTelemetry(AgentClient& client, quint64 storedThrough) {
+    if (storedThrough > 0) {
+        if (auto acked = client.ackEvents(storedThrough); !acked)
+            qCInfo(lcLan) << uri() << "kept its telemetry:" << acked.error().code;
+    }
+    auto batch = client.events(storedThrough, kTelemetryBatch);
+    if (!batch) {
+        qCInfo(lcLan) << uri() << "sent no telemetry:" << batch.error().code;
+        return;
+    }
+    if (batch->events.isEmpty())
+        return;
+    QList<QJsonObject> events;
+    for (const auto& event : std::as_const(batch->events))
+        events.append(event.toJson());
+    // Queued before the job's end, so the owner has the events before finished().
+    QMetaObject::invokeMethod(
+        this, [this, events] { Q_EMIT eventsReceived(events); }, Qt::QueuedConnection);
 }
 
 void LanLink::startUpdate(const QString& bundlePath, const otafleet::link::UpdateOptions& options) {

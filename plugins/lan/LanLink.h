@@ -35,6 +35,8 @@ private:
     using Job = std::function<otafleet::Result<otafleet::agentclient::AgentInfo>(
         otafleet::agentclient::AgentClient&)>;
     void run(Job job);
+    // On the worker thread, after a refresh's GetInfo (see DeviceLink::eventsReceived).
+    void fetchTelemetry(otafleet::agentclient::AgentClient& client, quint64 storedThrough);
     void onJobFinished();
 
     QString m_target;

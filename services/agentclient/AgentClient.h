@@ -100,6 +100,32 @@ struct PushStats {
 
 using PushProgress = std::function<void(PushPhase phase, qint64 done, qint64 total)>;
 
+// One telemetry event of an agent (otafleet.agent.v1.Event), flattened: `type` is phase, boot,
+// health, metrics or dropped; `fields` holds the kind's fields by their proto names (numbers as
+// JSON numbers, enums as kebab-case names: "phase": "upload-completed").
+struct AgentEvent {
+    quint64 seq = 0;
+    qint64 timeUnixMs = 0;
+    QString type;
+    QJsonObject fields;
+
+    [[nodiscard]] QJsonObject toJson() const;  // {"seq", "time" (ISO 8601 UTC), "type", fields}
+    [[nodiscard]] QString describe() const;    // one line for people
+};
+
+struct AgentEventBatch {
+    QList<AgentEvent> events;
+    quint64 droppedTotal = 0;  // discarded by the agent's full queue, unacknowledged
+    quint64 lastSeq = 0;
+    quint64 ackedSeq = 0;
+    bool more = false;
+};
+
+struct AgentEventAck {
+    quint64 ackedSeq = 0;
+    quint64 pending = 0;
+};
+
 class AgentClient {
 public:
     ~AgentClient();
@@ -131,6 +157,12 @@ public:
         bool reboot, std::chrono::seconds rebootTimeout = kDefaultRebootTimeout);
     // Asks for a reboot and waits until the agent answers again with a higher boot count.
     [[nodiscard]] Result<AgentInfo> rebootAndWait(std::chrono::seconds timeout);
+
+    // Telemetry: unacknowledged events after `afterSeq` (at most `max`, capped by the agent), and
+    // their acknowledgement, which removes them from the agent (error telemetry.ack-ahead for a
+    // sequence number the agent has not assigned).
+    [[nodiscard]] Result<AgentEventBatch> events(quint64 afterSeq, quint32 max);
+    [[nodiscard]] Result<AgentEventAck> ackEvents(quint64 upToSeq);
 
     // The whole path: upload (resuming), install, reboot, health check, commit, as options say.
     // Succeeds only when the device reached the requested end state.

@@ -146,6 +146,11 @@ Result<DeviceLink*> EmbeddedFleet::linkFor(Entry& e) {
     DeviceLink* l = e.link.get();
     connect(l, &DeviceLink::infoReceived, this,
             [this, id](const DeviceSnapshot& snapshot) { onInfo(id, snapshot); });
+    // Telemetry already in the store is acknowledged at the first refresh of this run.
+    if (auto stored = m_store->telemetry().lastSeq(id))
+        l->setTelemetryStoredThrough(*stored);
+    connect(l, &DeviceLink::eventsReceived, this,
+            [this, id](const QList<QJsonObject>& events) { onTelemetry(id, events); });
     connect(l, &DeviceLink::progress, this,
             [this, id](link::UpdatePhase phase, qint64 done, qint64 total) {
                 Q_EMIT operationProgress(id, link::phaseText(phase), done, total);
@@ -253,6 +258,36 @@ void EmbeddedFleet::onInfo(qint64 id, const DeviceSnapshot& snapshot) {
     const QByteArray json = QJsonDocument(snapshot.toJson()).toJson(QJsonDocument::Compact);
     if (auto saved = m_store->devices().recordSnapshot(id, json, d.lastSeen); !saved)
         qCWarning(lcFleet) << "could not save the report of device" << id << saved.error().message;
+}
+
+void EmbeddedFleet::onTelemetry(qint64 id, const QList<QJsonObject>& events) {
+    auto e = entry(id);
+    if (!e || !(*e)->link)
+        return;
+    QList<store::TelemetryRecord> records;
+    quint64 last = 0;
+    for (const QJsonObject& event : events) {
+        store::TelemetryRecord r;
+        r.deviceId = id;
+        r.seq = quint64(event.value(QStringLiteral("seq")).toDouble());
+        r.time = QDateTime::fromString(event.value(QStringLiteral("time")).toString(),
+                                       Qt::ISODateWithMs);
+        const QString type = event.value(QStringLiteral("type")).toString();
+        r.type =
+            type == QLatin1String("phase") ? event.value(QStringLiteral("phase")).toString() : type;
+        r.json = QJsonDocument(event).toJson(QJsonDocument::Compact);
+        if (r.seq == 0)
+            continue;  // not an agent event; nothing to acknowledge it by
+        last = std::max(last, r.seq);
+        records.append(std::move(r));
+    }
+    // Acknowledged only once stored: if the store fails, the device keeps the events.
+    if (auto stored = m_store->telemetry().append(records); !stored) {
+        qCWarning(lcFleet) << "could not store the telemetry of device" << id
+                           << stored.error().message;
+        return;
+    }
+    (*e)->link->setTelemetryStoredThrough(last);
 }
 
 void EmbeddedFleet::onFinished(qint64 id, LinkOperation operation,

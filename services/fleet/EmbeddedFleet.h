@@ -6,6 +6,7 @@
 #include "fleet/FleetService.h"
 
 #include <QFutureWatcher>
+#include <QJsonObject>
 #include <QList>
 
 #include <functional>
@@ -62,6 +63,8 @@ private:
     [[nodiscard]] Status start(qint64 id, link::LinkOperation operation,
                                const std::function<Status(link::DeviceLink&)>& begin);
     void onInfo(qint64 id, const link::DeviceSnapshot& snapshot);
+    // Stores a device's telemetry and tells its link what may now be acknowledged.
+    void onTelemetry(qint64 id, const QList<QJsonObject>& events);
     void onFinished(qint64 id, link::LinkOperation operation, const std::optional<Error>& error);
     void setError(Entry& entry, const std::optional<Error>& error);
     void logEvent(qint64 id, const QString& kind, const QString& detail);

@@ -9,6 +9,8 @@
 #include "common/Error.h"
 #include "link/DeviceSnapshot.h"
 
+#include <QJsonObject>
+#include <QList>
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -66,9 +68,17 @@ public:
     // it was past the point of no return).
     void cancel();
 
+    // Telemetry: the owner has stored the device's events up to this sequence number. A
+    // transport that carries telemetry acknowledges them at the next refresh (so the device may
+    // forget them) and delivers newer ones through eventsReceived() before that refresh ends.
+    void setTelemetryStoredThrough(quint64 seq) { m_telemetryStored = seq; }
+
 Q_SIGNALS:
     void infoReceived(const otafleet::link::DeviceSnapshot& snapshot);
     void progress(otafleet::link::UpdatePhase phase, qint64 done, qint64 total);
+    // Events as `otafleetctl device events --json` prints them ({"seq", "time", "type", ...}),
+    // oldest first, each with a sequence number above telemetryStoredThrough().
+    void eventsReceived(const QList<QJsonObject>& events);
     void finished(otafleet::link::LinkOperation operation,
                   const std::optional<otafleet::Error>& error);
 
@@ -86,6 +96,7 @@ protected:
 
     void complete(const Result<DeviceSnapshot>& result);
     void reportProgress(UpdatePhase phase, qint64 done, qint64 total);
+    [[nodiscard]] quint64 telemetryStoredThrough() const { return m_telemetryStored; }
 
 private:
     [[nodiscard]] Status begin(LinkOperation operation, QLatin1StringView capabilityName);
@@ -93,6 +104,7 @@ private:
     QString m_uri;
     QStringList m_capabilities;
     std::optional<LinkOperation> m_running;
+    quint64 m_telemetryStored = 0;
 };
 
 }  // namespace otafleet::link

@@ -34,11 +34,13 @@ FleetStore::FleetStore(QString path, QString connectionName)
     : m_path(std::move(path)),
       m_connectionName(std::move(connectionName)),
       m_devices(std::make_unique<DeviceRepository>(m_connectionName)),
-      m_events(std::make_unique<EventLog>(m_connectionName)) {}
+      m_events(std::make_unique<EventLog>(m_connectionName)),
+      m_telemetry(std::make_unique<TelemetryRepository>(m_connectionName)) {}
 
 FleetStore::~FleetStore() {
     m_devices.reset();
     m_events.reset();
+    m_telemetry.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         db.close();

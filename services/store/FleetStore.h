@@ -7,6 +7,7 @@
 #include "common/Error.h"
 #include "store/DeviceRepository.h"
 #include "store/EventLog.h"
+#include "store/TelemetryRepository.h"
 
 #include <QString>
 
@@ -29,6 +30,7 @@ public:
 
     [[nodiscard]] DeviceRepository& devices() { return *m_devices; }
     [[nodiscard]] EventLog& events() { return *m_events; }
+    [[nodiscard]] TelemetryRepository& telemetry() { return *m_telemetry; }
 
     // The newest schema this build knows.
     [[nodiscard]] static int latestSchemaVersion();
@@ -40,6 +42,7 @@ private:
     QString m_connectionName;
     std::unique_ptr<DeviceRepository> m_devices;
     std::unique_ptr<EventLog> m_events;
+    std::unique_ptr<TelemetryRepository> m_telemetry;
 };
 
 }  // namespace otafleet::store

@@ -30,6 +30,16 @@ const QList<QStringList>& migrations() {
                            " detail TEXT NOT NULL)"),
             QStringLiteral("CREATE INDEX events_by_device ON events (device_id, id)"),
         },
+        // 2: telemetry pulled from the devices' agents (TelemetryRepository).
+        {
+            QStringLiteral("CREATE TABLE telemetry ("
+                           " device_id INTEGER NOT NULL,"
+                           " seq INTEGER NOT NULL,"
+                           " time_ms INTEGER NOT NULL,"
+                           " type TEXT NOT NULL,"
+                           " data TEXT NOT NULL,"
+                           " PRIMARY KEY (device_id, seq))"),
+        },
     };
     return all;
 }
