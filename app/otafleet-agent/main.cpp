@@ -1,5 +1,6 @@
 // otafleet-agent: `setup` prepares a device directory; `--config FILE` runs the agent.
 #include "AgentRunner.h"
+#include "EnrollCommand.h"
 
 #include "agent/Agent.h"
 #include "agent/AgentSetup.h"
@@ -174,13 +175,30 @@ the agent refuses to start):
             uboot_env_config     uboot: fw_env.config naming two env copies (FILE OFFSET SIZE)
             grub_env             grub: first environment block; the second is grub_env.b
   [trust]   bundle_root (required)     root CA that bundles must chain to
-            crl                  CRL file from 'otafleetctl pki crl' (repeatable): bundles,
-                                 installed slots and operator certificates of revoked
-                                 certificates are refused
+            crl                  CRL file from 'otafleetctl pki crl' (repeatable): new
+                                 bundles from a revoked signer and revoked operator
+                                 certificates are refused (committed firmware keeps booting)
+            signers_required     distinct trusted release signers an update needs, 1-16
+                                 (default 1; 2 = two-person release signing)
   [tls]     certificate, key, operator_ca (required)  agent identity and operator CA bundle
+  [identity] certificate, key    device certificate and key file from 'otafleet-agent enroll';
+                                 when present the agent serves with them instead of [tls]
+                                 and refuses to start while they are expired or revoked
+                                 (agent.identity-expired, agent.identity-revoked)
+            key_uri, pin_env, pkcs11_module  a device key in a PKCS#11 token instead of 'key'
   [health]  command              run after each boot, exit 0 = healthy; gets OTAFLEET_SLOT,
                                  OTAFLEET_SLOT_PATH, OTAFLEET_VERSION
             timeout              seconds before the command is killed, 1-3600 (default 30)
+            min_free             built-in: bytes the data directory needs free (default: any)
+            check_tcp            built-in, repeatable: HOST:PORT that must accept a TCP
+                                 connection (the server, a gateway); the data directory is
+                                 always checked for writing. A failed built-in check fails the
+                                 trial like the command does.
+  [telemetry] max_bytes          cap of the event queue in DATA/telemetry (update phases,
+                                 boots, health checks, free space, system metrics), bytes
+                                 from 65536 to 67108864 (default 1048576); when full, the
+                                 oldest unacknowledged events go and a 'dropped' event says
+                                 how many. 'otafleetctl device events --ack' fetches them.
 
 Environment:
   QT_LOGGING_RULES               e.g. "otafleet.agent.debug=true" for more log output
@@ -206,6 +224,8 @@ int main(int argc, char** argv) {
         return runSetup(arguments);
     if (arguments.size() > 1 && arguments.at(1) == u"offline")
         return runOffline(arguments);
+    if (arguments.size() > 1 && arguments.at(1) == u"enroll")
+        return otafleet::agent::runEnrollCommand(arguments);
 
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
@@ -218,7 +238,9 @@ int main(int argc, char** argv) {
         "      run the agent: boot stage (trial countdown, slot verification, health check),\n"
         "      then serve; prints 'otafleet-agent: listening on HOST:PORT' when ready.\n"
         "  otafleet-agent offline --config DIR/agent.conf [--install B] [--commit] [--rollback]\n"
-        "      one boot and the given operations without serving (see 'offline --help').\n\n"
+        "      one boot and the given operations without serving (see 'offline --help').\n"
+        "  otafleet-agent enroll --config DIR/agent.conf --station HOST:PORT [--key pkcs11:URI]\n"
+        "      get a device certificate from a factory station (see 'enroll --help').\n\n"
         "Every error is printed as a sentence and a stable [code]; the exit code is 0 only on "
         "success (1 failure, 2 usage)."));
     p.addHelpOption();

@@ -29,6 +29,7 @@ struct Command {
 
 // Every command group registers itself here from its own file.
 QList<Command> pkiCommands();
+QList<Command> stationCommands();  // pki station (StationCommands.cpp)
 QList<Command> bundleCommands();
 QList<Command> deltaCommands();
 QList<Command> deviceCommands();

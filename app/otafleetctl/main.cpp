@@ -17,6 +17,7 @@ namespace {
 QList<Command> allCommands() {
     QList<Command> commands;
     commands += pkiCommands();
+    commands += stationCommands();
     commands += bundleCommands();
     commands += deltaCommands();
     commands += deviceCommands();

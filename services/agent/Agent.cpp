@@ -1,19 +1,16 @@
 #include "agent/Agent.h"
 
 #include "agent/CrashPoint.h"
+#include "agent/HealthChecks.h"
 #include "agent/Logging.h"
 #include "agent/PayloadWriter.h"
+#include "agent/Telemetry.h"
 #include "bundle/Bundle.h"
 #include "bundle/BundleVerifier.h"
 #include "common/SemVer.h"
 
 #include <QDir>
 #include <QFileInfo>
-#include <QProcess>
-#include <QProcessEnvironment>
-
-#include <unistd.h>
-#include <csignal>
 
 namespace otafleet::agent {
 namespace {
@@ -94,7 +91,8 @@ Agent::Agent(AgentConfig config, std::unique_ptr<BootControl> boot, crypto::Trus
       m_slots(m_config.slotA, m_config.slotB,
               QDir(m_config.dataDir).filePath(QStringLiteral("state"))),
       m_uploads(QDir(m_config.dataDir).filePath(QStringLiteral("incoming")),
-                m_config.maxBundleSize) {}
+                m_config.maxBundleSize),
+      m_telemetry(Telemetry::open(m_config)) {}
 
 Result<std::unique_ptr<Agent>> Agent::create(const AgentConfig& config) {
     auto boot = createBootControl(config);
@@ -194,38 +192,37 @@ Status Agent::settle(BootState& state, int depth) {
 }
 
 bool Agent::runHealthCheck(SlotId slot, const SlotContent& content) {
-    if (m_config.healthCommand.isEmpty())
+    HealthMeter health(*m_telemetry, slotName(slot), content.version);
+    HealthCheckSpec builtin;
+    builtin.dataDir = m_config.dataDir;
+    builtin.minFreeBytes = m_config.healthMinFreeBytes;
+    builtin.tcpTargets = m_config.healthTcpTargets;
+    builtin.timeout = std::chrono::seconds(std::min(m_config.healthTimeoutSeconds, 10));
+    const QList<HealthCheckResult> checks = runBuiltinHealthChecks(builtin);
+    for (const HealthCheckResult& check : checks) {
+        if (check.ok)
+            qCInfo(lcAgent).noquote() << "health check" << check.name << "passed:" << check.detail;
+        else
+            qCWarning(lcAgent).noquote()
+                << "health check" << check.name << "FAILED:" << check.detail;
+    }
+    if (!allHealthy(checks))
+        return false;
+    if (m_config.healthCommand.isEmpty()) {
+        health.finished(true, 0);
         return true;
-    QStringList args = QProcess::splitCommand(m_config.healthCommand);
-    if (args.isEmpty())
-        return false;
-    QProcess process;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("OTAFLEET_SLOT"), slotName(slot));
-    env.insert(QStringLiteral("OTAFLEET_SLOT_PATH"), m_slots.slotPath(slot));
-    env.insert(QStringLiteral("OTAFLEET_VERSION"), content.version);
-    process.setProcessEnvironment(env);
-    process.setProcessChannelMode(QProcess::ForwardedChannels);
-    process.setStandardInputFile(QProcess::nullDevice());
-    // Its own process group, so a timeout kills the command and everything it started.
-    process.setChildProcessModifier([] { ::setpgid(0, 0); });
-    const QString program = args.takeFirst();
-    process.start(program, args);
-    if (!process.waitForStarted(5000)) {
-        qCWarning(lcAgent).noquote() << "health command could not start:" << program;
-        return false;
     }
-    if (!process.waitForFinished(m_config.healthTimeoutSeconds * 1000)) {
-        qCWarning(lcAgent) << "health command timed out after" << m_config.healthTimeoutSeconds
-                           << "s";
-        ::kill(-static_cast<pid_t>(process.processId()), SIGKILL);
-        process.waitForFinished(2000);
-        return false;
-    }
-    const bool ok = process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0;
-    qCInfo(lcAgent) << "health command exited with" << process.exitCode()
-                    << (ok ? "(healthy)" : "(unhealthy)");
-    return ok;
+    HealthCommandSpec command;
+    command.commandLine = m_config.healthCommand;
+    command.timeout = std::chrono::seconds(m_config.healthTimeoutSeconds);
+    command.environment = {{QStringLiteral("OTAFLEET_SLOT"), slotName(slot)},
+                           {QStringLiteral("OTAFLEET_SLOT_PATH"), m_slots.slotPath(slot)},
+                           {QStringLiteral("OTAFLEET_VERSION"), content.version}};
+    const HealthCommandResult result = runHealthCommand(command);
+    if (result.timedOut)
+        health.timedOut();
+    health.finished(result.ok, result.exitCode);
+    return result.ok;
 }
 
 AgentReport Agent::report() const {
@@ -314,7 +311,9 @@ Status Agent::install(const QString& transferId,
         m_installing = true;
     }
     m_uploads.pin(transferId);
-    Status result = installLocked(transferId, progress);
+    InstallMeter meter(*m_telemetry, transferId);
+    Status result = installLocked(transferId, meter.wrap(progress));
+    meter.finish(result);
     m_uploads.unpin(transferId);
     if (!result && (result.error().code.startsWith(u"bundle.") ||
                     result.error().code.startsWith(u"crypto."))) {
@@ -368,6 +367,7 @@ Status Agent::installLocked(const QString& transferId,
     policy.trust = m_trust;
     policy.hardware = m_config.hardware;
     policy.minSecurityVersion = state.securityVersion;
+    policy.threshold = m_config.signersRequired;
     if (auto v = SemVer::parse(agentVersion()))
         policy.agentVersion = *v;
     auto verified = bundle::BundleVerifier::verifyMetadata(*reader, policy);
@@ -472,6 +472,7 @@ Status Agent::commit() {
     m_reverted = false;
     m_lastError.reset();
     qCInfo(lcAgent).noquote() << "committed slot" << slotName(m_booted);
+    m_telemetry->milestone(v1::EVENT_PHASE_COMMIT, content->version, slotName(m_booted));
     return {};
 }
 
@@ -506,6 +507,7 @@ Status Agent::rollback() {
         m_state = state;
     }
     qCInfo(lcAgent).noquote() << "rollback: slot" << slotName(other) << "is primary";
+    m_telemetry->milestone(v1::EVENT_PHASE_ROLLBACK, {}, slotName(other));
     return {};
 }
 

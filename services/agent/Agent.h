@@ -17,6 +17,8 @@
 
 namespace otafleet::agent {
 
+class Telemetry;
+
 enum class InstallPhase { Verifying, Writing, Finalizing, Done };
 
 struct InstallEvent {
@@ -66,6 +68,8 @@ public:
 
     [[nodiscard]] const AgentConfig& config() const { return m_config; }
     [[nodiscard]] AgentReport report() const;
+    // The telemetry event queue (DATA/telemetry); usable from any thread.
+    [[nodiscard]] Telemetry& telemetry() const { return *m_telemetry; }
 
     [[nodiscard]] Result<UploadProgress> uploadProgress(const QString& transferId) const;
     [[nodiscard]] Result<UploadProgress> uploadChunk(const QString& transferId, quint64 totalSize,
@@ -100,6 +104,7 @@ private:
     crypto::TrustStore m_bootTrust;
     SlotStore m_slots;
     UploadStore m_uploads;
+    std::unique_ptr<Telemetry> m_telemetry;
 
     mutable std::mutex m_mutex;  // guards the fields below
     BootState m_state;

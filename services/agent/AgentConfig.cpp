@@ -13,7 +13,7 @@
 namespace otafleet::agent {
 namespace {
 
-enum class Kind { Text, Path, Size, Tries, Seconds, Listen, Backend };
+enum class Kind { Text, Path, Size, Tries, Seconds, Listen, Backend, Signers, TelemetryBytes };
 
 struct KeySpec {
     const char* section;
@@ -73,15 +73,34 @@ const QList<KeySpec>& keySpecs() {
          [](AgentConfig& c, const QString& v) { c.bundleRoot = v; }},
         {"trust", "crl", Kind::Path, false,
          [](AgentConfig& c, const QString& v) { c.crlFiles << v; }, true},
+        {"trust", "signers_required", Kind::Signers, false,
+         [](AgentConfig& c, const QString& v) { c.signersRequired = v.toInt(); }},
         {"tls", "certificate", Kind::Path, true,
          [](AgentConfig& c, const QString& v) { c.tlsCertificate = v; }},
         {"tls", "key", Kind::Path, true, [](AgentConfig& c, const QString& v) { c.tlsKey = v; }},
+        // [identity]: written by `otafleet-agent enroll`; when present the agent serves with it.
+        {"identity", "certificate", Kind::Path, false,
+         [](AgentConfig& c, const QString& v) { c.identityCertificate = v; }},
+        {"identity", "key", Kind::Path, false,
+         [](AgentConfig& c, const QString& v) { c.identityKey = v; }},
+        {"identity", "key_uri", Kind::Text, false,
+         [](AgentConfig& c, const QString& v) { c.identityKeyUri = v; }},
+        {"identity", "pin_env", Kind::Text, false,
+         [](AgentConfig& c, const QString& v) { c.identityPinEnv = v; }},
+        {"identity", "pkcs11_module", Kind::Path, false,
+         [](AgentConfig& c, const QString& v) { c.identityPkcs11Module = v; }},
         {"tls", "operator_ca", Kind::Path, true,
          [](AgentConfig& c, const QString& v) { c.operatorCa = v; }},
         {"health", "command", Kind::Text, false,
          [](AgentConfig& c, const QString& v) { c.healthCommand = v; }},
         {"health", "timeout", Kind::Seconds, false,
          [](AgentConfig& c, const QString& v) { c.healthTimeoutSeconds = v.toInt(); }},
+        {"health", "min_free", Kind::Size, false,
+         [](AgentConfig& c, const QString& v) { c.healthMinFreeBytes = toU64(v); }},
+        {"health", "check_tcp", Kind::Listen, false,
+         [](AgentConfig& c, const QString& v) { c.healthTcpTargets << v; }, true},
+        {"telemetry", "max_bytes", Kind::TelemetryBytes, false,
+         [](AgentConfig& c, const QString& v) { c.telemetryMaxBytes = toU64(v); }},
     };
     return specs;
 }
@@ -152,6 +171,24 @@ QString validate(Kind kind, const QString& value) {
             const uint port = value.mid(colon + 1).toUInt(&ok);
             return ok && port >= 1 && port <= 65535 ? QString()
                                                     : QStringLiteral("has a port outside 1-65535");
+        }
+        case Kind::Signers: {
+            const int n = value.toInt(&ok);
+            return ok && n >= 1 && n <= AgentConfig::kMaxSignersRequired
+                       ? QString()
+                       : QStringLiteral(
+                             "must be a whole number from 1 to %1 (distinct release "
+                             "signers a bundle needs)")
+                             .arg(AgentConfig::kMaxSignersRequired);
+        }
+        case Kind::TelemetryBytes: {
+            const quint64 n = value.toULongLong(&ok);
+            return ok && n >= AgentConfig::kMinTelemetryBytes &&
+                           n <= AgentConfig::kMaxTelemetryBytes
+                       ? QString()
+                       : QStringLiteral("must be bytes from %1 to %2")
+                             .arg(AgentConfig::kMinTelemetryBytes)
+                             .arg(AgentConfig::kMaxTelemetryBytes);
         }
         case Kind::Backend:
             return value == u"file" || value == u"uboot" || value == u"grub"
@@ -228,7 +265,7 @@ Result<AgentConfig> AgentConfig::parse(QByteArrayView text, const QString& fileN
             if (!known) {
                 problem(lineNo, QStringLiteral("unknown section [%1]; known sections are "
                                                "[device], [agent], [slots], [boot], [trust], "
-                                               "[tls], [health]")
+                                               "[tls], [identity], [health], [telemetry]")
                                     .arg(section));
             }
             continue;
@@ -281,6 +318,10 @@ Result<AgentConfig> AgentConfig::parse(QByteArrayView text, const QString& fileN
                            .arg(QLatin1String(spec.key), QLatin1String(spec.section)));
         }
     }
+    if (!config.identityCertificate.isEmpty() &&
+        config.identityKey.isEmpty() == config.identityKeyUri.isEmpty())
+        problem(0, QStringLiteral("[identity] needs exactly one of 'key' (a file) and 'key_uri' "
+                                  "(a pkcs11: URI) beside 'certificate'"));
     if (config.bootBackend == BootBackend::UBoot && config.ubootEnvConfig.isEmpty())
         problem(0, QStringLiteral("'backend = uboot' needs 'uboot_env_config' in [boot]"));
     if (config.bootBackend == BootBackend::Grub && config.grubEnv.isEmpty())

@@ -18,6 +18,10 @@ struct AgentConfig {
     static constexpr int kMaxLines = 512;
     static constexpr qsizetype kMaxValueSize = 4 * 1024;
     static constexpr quint64 kDefaultMaxBundleSize = 4ULL * 1024 * 1024 * 1024;
+    static constexpr int kMaxSignersRequired = 16;
+    static constexpr quint64 kDefaultTelemetryBytes = 1024ULL * 1024;
+    static constexpr quint64 kMinTelemetryBytes = 64ULL * 1024;         // EventQueue::kMinBytes
+    static constexpr quint64 kMaxTelemetryBytes = 64ULL * 1024 * 1024;  // EventQueue::kMaxBytes
 
     // [device]
     QString deviceId;
@@ -42,13 +46,30 @@ struct AgentConfig {
     QString bundleRoot;    // root CA that bundles must chain to
     QStringList crlFiles;  // 'crl', repeatable: CRLs (what `pki crl` writes) for signers and
                            // operator certificates
+    // 'signers_required': distinct trusted release signers an update bundle needs (two-person
+    // release signing). Installs only: the factory image and boot verification of committed
+    // firmware count one, so raising it later never makes installed firmware unbootable.
+    int signersRequired = 1;
     // [tls]
     QString tlsCertificate;
     QString tlsKey;
     QString operatorCa;  // CAs that issue operator client certificates
+    // [identity] (otafleet-agent enroll): the device certificate the agent serves with, and its
+    // key as a file or a pkcs11: URI (PIN from the environment variable pin_env).
+    QString identityCertificate;
+    QString identityKey;
+    QString identityKeyUri;
+    QString identityPinEnv;
+    QString identityPkcs11Module;
     // [health]
     QString healthCommand;  // optional; run after each boot, exit 0 = healthy
     int healthTimeoutSeconds = 30;
+    // Built-in checks (HealthChecks.h), run before the command; the data directory is always
+    // checked for writing.
+    quint64 healthMinFreeBytes = 0;  // 'min_free': bytes the data directory needs free
+    QStringList healthTcpTargets;    // 'check_tcp' (repeatable): HOST:PORT that must answer
+    // [telemetry]
+    quint64 telemetryMaxBytes = kDefaultTelemetryBytes;  // cap of DATA/telemetry on disk
 
     [[nodiscard]] QString listenAddress() const;
 

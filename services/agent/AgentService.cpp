@@ -1,6 +1,7 @@
 #include "agent/AgentService.h"
 
 #include "agent/Logging.h"
+#include "agent/Telemetry.h"
 #include "crypto/Sha256.h"
 
 #include <grpc/grpc_security_constants.h>
@@ -82,7 +83,8 @@ grpc::ServerUnaryReactor* finishWith(grpc::CallbackServerContext* context, grpc:
 // (wrong offset, too large) ends the call with the offset the client must resume from.
 class UploadReactor final : public grpc::ServerReadReactor<pb::UploadChunk> {
 public:
-    UploadReactor(Agent& agent, pb::UploadStatus* reply) : m_agent(agent), m_reply(reply) {
+    UploadReactor(Agent& agent, pb::UploadStatus* reply)
+        : m_agent(agent), m_reply(reply), m_meter(agent.telemetry()) {
         m_agent.setReceiving(true);
         StartRead(&m_chunk);
     }
@@ -107,6 +109,7 @@ public:
             return;
         }
         m_last = *progress;
+        m_meter.chunk(id, m_chunk.offset(), data.size(), *progress);
         StartRead(&m_chunk);
     }
     void OnDone() override {
@@ -121,6 +124,7 @@ private:
                 m_last = *p;
             fillUploadStatus(m_id, m_last, m_reply);
         }
+        m_meter.end(result);
         Finish(result ? grpc::Status::OK : toGrpcStatus(result.error()));
     }
     Agent& m_agent;
@@ -128,6 +132,7 @@ private:
     pb::UploadChunk m_chunk;
     QString m_id;
     UploadProgress m_last;
+    UploadMeter m_meter;
 };
 
 // Server stream of install progress: the install runs on its own thread (it must complete even
@@ -392,7 +397,32 @@ grpc::ServerUnaryReactor* AgentService::Reboot(grpc::CallbackServerContext* cont
         return finishWith(context, denied);
     reply->set_boot_count(m_agent.report().bootCount);
     qCInfo(lcAgent) << "reboot requested";
+    m_agent.telemetry().milestone(pb::EVENT_PHASE_REBOOT, {}, {}, reply->boot_count());
     return new RebootReactor(m_onReboot);
+}
+
+grpc::ServerUnaryReactor* AgentService::GetEvents(grpc::CallbackServerContext* context,
+                                                  const pb::GetEventsRequest* request,
+                                                  pb::EventBatch* reply) {
+    if (auto denied = checkOperator(context); !denied.ok())
+        return finishWith(context, denied);
+    auto batch = m_agent.telemetry().batch(request->after_seq(), request->max());
+    if (!batch)
+        return finishWith(context, toGrpcStatus(batch.error()));
+    *reply = std::move(*batch);
+    return finishWith(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* AgentService::AckEvents(grpc::CallbackServerContext* context,
+                                                  const pb::AckEventsRequest* request,
+                                                  pb::AckEventsReply* reply) {
+    if (auto denied = checkOperator(context); !denied.ok())
+        return finishWith(context, denied);
+    auto acked = m_agent.telemetry().ack(request->up_to_seq());
+    if (!acked)
+        return finishWith(context, toGrpcStatus(acked.error()));
+    *reply = std::move(*acked);
+    return finishWith(context, grpc::Status::OK);
 }
 
 }  // namespace otafleet::agent

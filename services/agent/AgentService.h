@@ -43,6 +43,13 @@ public:
     grpc::ServerUnaryReactor* Reboot(grpc::CallbackServerContext* context,
                                      const v1::RebootRequest* request,
                                      v1::RebootReply* reply) override;
+    // Telemetry (see Telemetry.h): batches of at most Telemetry::kMaxBatch events.
+    grpc::ServerUnaryReactor* GetEvents(grpc::CallbackServerContext* context,
+                                        const v1::GetEventsRequest* request,
+                                        v1::EventBatch* reply) override;
+    grpc::ServerUnaryReactor* AckEvents(grpc::CallbackServerContext* context,
+                                        const v1::AckEventsRequest* request,
+                                        v1::AckEventsReply* reply) override;
 
 private:
     // TLS lets through any certificate chaining to the root (the root is among the client CAs),

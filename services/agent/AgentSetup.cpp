@@ -195,7 +195,8 @@ Status setUpAgent(const SetupOptions& o) {
             "[trust]\nbundle_root = trust/root-ca.pem\n%9\n"
             "[tls]\ncertificate = tls/agent.pem\nkey = tls/agent.key\noperator_ca = "
             "trust/operators.pem\n\n"
-            "[health]\n# command = /usr/local/bin/check-health\ntimeout = 30\n")
+            "[health]\n# command = /usr/local/bin/check-health\ntimeout = 30\n"
+            "# min_free = 16777216\n# check_tcp = updates.example.com:443\n")
             .arg(QUuid::createUuid().toString(QUuid::WithoutBraces), name, o.model, o.hardware,
                  o.listen)
             .arg(o.slotSize)

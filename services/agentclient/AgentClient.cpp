@@ -1,11 +1,12 @@
 #include "AgentClientPrivate.h"
+#include "agentclient/AgentVerifier.h"
 
 #include "bundle/Bundle.h"
 #include "crypto/Cms.h"
 #include "crypto/Sha256.h"
 
 #include <QFile>
-#include <QtEndian>
+#include <QFileInfo>
 
 Q_LOGGING_CATEGORY(lcAgentClient, "otafleet.agentclient")
 
@@ -82,10 +83,6 @@ Result<std::unique_ptr<AgentClient>> AgentClient::create(const QString& target,
         return fail(QStringLiteral("link.unreachable"),
                     QStringLiteral("The target '%1' is not HOST:PORT.").arg(target));
     }
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = identity.rootCaPem.toStdString();
-    tls.pem_cert_chain = identity.certChainPem.toStdString();
-    tls.pem_private_key = identity.privateKeyPem.toStdString();
     grpc::ChannelArguments args;
     // A rebooting agent is back within a second or two; do not let gRPC's backoff grow to minutes.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
@@ -95,7 +92,8 @@ Result<std::unique_ptr<AgentClient>> AgentClient::create(const QString& target,
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     std::unique_ptr<AgentClient> client(new AgentClient());
     client->d->target = target;
-    client->d->credentials = grpc::SslCredentials(tls);
+    // Accepts the agent's server certificate (naming the target) or its device identity.
+    client->d->credentials = agentCredentials(identity, target);
     client->d->arguments = args;
     client->d->channel =
         grpc::CreateCustomChannel(target.toStdString(), client->d->credentials, args);
@@ -257,19 +255,18 @@ Result<QString> AgentClient::transferIdFor(const QString& bundlePath) {
                     QStringLiteral("Could not read %1 (%2).").arg(bundlePath, file.errorString()));
     }
     const QByteArray header = file.read(bundle::kHeaderSize);
-    if (header.size() != bundle::kHeaderSize || !header.startsWith(bundle::kMagic)) {
-        return fail(QStringLiteral("bundle.not-a-bundle"),
-                    QStringLiteral("%1 is not an otafleet bundle.").arg(bundlePath));
+    const auto layout = bundle::parseFrameHeader(header, file.size());
+    if (!layout) {
+        return fail(layout.error().withContext(QFileInfo(bundlePath).fileName()));
     }
-    const quint32 manifestSize = qFromBigEndian<quint32>(header.constData() + 12);
-    const quint32 signatureSize = qFromBigEndian<quint32>(header.constData() + 16);
-    if (manifestSize > quint32(bundle::Manifest::kMaxSize) ||
-        signatureSize > quint32(crypto::kMaxSignatureSize)) {
-        return fail(QStringLiteral("bundle.not-a-bundle"),
-                    QStringLiteral("%1 has an impossible header.").arg(bundlePath));
-    }
-    const QByteArray signedPart = header + file.read(qint64(manifestSize) + signatureSize);
-    if (signedPart.size() != bundle::kHeaderSize + qint64(manifestSize) + signatureSize) {
+    // What the id covers: the header, the manifest and the signature in force (not the spare
+    // copy, which may hold anything).
+    QByteArray signedPart = header.first(layout->headerSize());
+    if (file.seek(layout->headerSize()))
+        signedPart += file.read(layout->manifestSize);
+    if (file.seek(layout->signatureOffset(layout->activeCopy)))
+        signedPart += file.read(layout->signatureSize);
+    if (signedPart.size() != layout->headerSize() + layout->manifestSize + layout->signatureSize) {
         return fail(QStringLiteral("bundle.truncated"),
                     QStringLiteral("%1 ends inside its manifest or signature.").arg(bundlePath));
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "agentclient/AgentClient.h"
+#include "agentclient/AgentVerifier.h"
 
 #include "otafleet/agent/v1/agent.grpc.pb.h"
 
@@ -90,6 +91,9 @@ struct AgentClient::Impl {
         const QString message = qs(status.error_message());
         if (!details.isEmpty() && details.contains(u'.') && !details.contains(u' ')) {
             return Error{details, message};
+        }
+        if (auto rejected = verifierError(message)) {  // AgentVerifier.h: the agent's certificate
+            return *rejected;
         }
         if (cancelled || status.error_code() == grpc::StatusCode::CANCELLED) {
             return Error{QStringLiteral("link.cancelled"),

@@ -6,6 +6,7 @@ foreach(test tst_agent tst_agentsecurity tst_agentbackends)
     add_dependencies(${test} otafleet-agent)
 endforeach()
 target_link_libraries(tst_agentsecurity PRIVATE Qt6::Network)  # a silent TLS peer
+target_link_libraries(tst_agent PRIVATE Qt6::Network)  # a host the health check needs
 add_dependencies(tst_agentsecurity otafleetctl)
 # Fault-injection sweep (kill -9 at every crash point, three boot backends) and the full-disk
 # install; drives `otafleet-agent offline`, no gRPC.

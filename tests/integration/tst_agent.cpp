@@ -3,6 +3,8 @@
 // after SIGKILL, cancel, health-check revert, exhausted trial, SIGKILL during an install.
 #include "AgentTestBase.h"
 
+#include <QTcpServer>
+
 using namespace agenttest;
 
 class TestAgent : public AgentTestBase {
@@ -177,6 +179,35 @@ private Q_SLOTS:
         QVERIFY(!info->trial);
         QVERIFY(info->healthOk);
         QCOMPARE(info->slot(QStringLiteral("B"))->state, QStringLiteral("bad"));
+    }
+
+    // A built-in check: the new firmware must still reach the host the device depends on. The
+    // host answers while 1.0.0 boots and is gone when 1.1.0 does, so only the update fails.
+    void builtinHealthCheckReverts() {
+        QTcpServer server;
+        QVERIFY(server.listen(QHostAddress::LocalHost));
+        auto agent = newAgent(
+            {},
+            {{QStringLiteral("[health]\n"),
+              QStringLiteral("[health]\ncheck_tcp = 127.0.0.1:%1\n").arg(server.serverPort())}});
+        QVERIFY(agent);
+        auto client = clientFor(*agent);
+        QVERIFY(client);
+        auto before = client->info();
+        VERIFY_OK(before);
+        QVERIFY(before->healthOk);
+        server.close();
+        auto bundle = makeBundle({}, *m_pki);
+        VERIFY_OK(bundle);
+        auto pushed = client->push(*bundle, PushOptions{}, {});
+        QVERIFY(!pushed);
+        QCOMPARE(pushed.error().code, QStringLiteral("agent.health-check-failed"));
+        auto info = client->info();
+        VERIFY_OK(info);
+        QCOMPARE(info->activeVersion(), QStringLiteral("1.0.0"));
+        QCOMPARE(info->slot(QStringLiteral("B"))->state, QStringLiteral("bad"));
+        QVERIFY2(agent->output().contains("health check tcp 127.0.0.1"),
+                 agent->output().constData());
     }
 
     void exhaustedTrialReverts() {

@@ -1,8 +1,8 @@
 // The release-security attack suite (issue 3, "Must hold"): one row per attack on a bundle, each
 // refused with its own error code by a real otafleet-agent over mutual TLS, the device's slots and
 // boot state byte-identical afterwards. The agent takes the fleet's CRL (setup installs
-// PKI/crl.pem) but has no signer-threshold setting yet: the two threshold rows are judged by
-// `otafleetctl bundle verify --threshold 2`, the same BundleVerifier.
+// PKI/crl.pem). The two threshold rows go to a second device that requires two distinct release
+// signers (signers_required = 2), and to `otafleetctl bundle verify --threshold 2` as well.
 #include "AgentTestBase.h"
 #include "attack_bundles.h"
 
@@ -19,7 +19,8 @@ namespace {
 constexpr qint64 kPayloadSize = 64 * 1024;
 
 // Where each of the 20 truncations cuts, from the frame's landmarks (m: manifest size, s:
-// signature size, p: payload size); the expected code follows from where the cut falls.
+// signature area size, both copies; p: payload size); the expected code follows from where the cut
+// falls.
 QList<std::pair<QString, qint64>> truncationPoints(qint64 m, qint64 s, qint64 p) {
     const qint64 h = bundle::kHeaderSize;
     return {{QStringLiteral("1 byte"), 1},
@@ -49,11 +50,13 @@ QList<std::pair<QString, qint64>> truncationPoints(qint64 m, qint64 s, qint64 p)
 class TestAttackSuite : public AgentTestBase {
     Q_OBJECT
 
-    std::unique_ptr<AgentProcess> m_agent;  // one device for every row
+    std::unique_ptr<AgentProcess> m_agent;  // one device for every row but the threshold rows
     std::unique_ptr<AgentClient> m_client;
-    QMap<QString, QString> m_bundles;      // row name -> hostile bundle
-    QMap<QString, QStringList> m_cliArgs;  // rows judged by `bundle verify` -> extra args
-    QString m_good;                        // a valid signed bundle the others derive from
+    std::unique_ptr<AgentProcess> m_twoPersonAgent;  // [trust] signers_required = 2
+    std::unique_ptr<AgentClient> m_twoPersonClient;
+    QMap<QString, QString> m_bundles;  // row name -> hostile bundle
+    QSet<QString> m_thresholdRows;     // rows that one trusted signature would pass
+    QString m_good;                    // a valid signed bundle the others derive from
     Parts m_goodParts;
     std::optional<attack::Signer> m_release;
 
@@ -184,8 +187,7 @@ private Q_SLOTS:
         QVERIFY(pki({QStringLiteral("crl"), QStringLiteral("-o"), crl}));
         m_bundles.insert(QStringLiteral("revoked signer"), *bob);
         m_bundles.insert(QStringLiteral("second signer missing"), m_good);
-        m_cliArgs.insert(QStringLiteral("second signer missing"),
-                         {QStringLiteral("--threshold"), QStringLiteral("2")});
+        m_thresholdRows.insert(QStringLiteral("second signer missing"));
         // Two SignerInfos by the one release key in one signature.
         auto twice = attack::signTwiceBySameKey(m_goodParts.manifest, *m_release);
         VERIFY_OK(twice);
@@ -193,8 +195,7 @@ private Q_SLOTS:
             attack::writeFile(path(QStringLiteral("twice")),
                               attack::frame({m_goodParts.manifest, *twice, m_goodParts.payload})));
         m_bundles.insert(QStringLiteral("same signer twice"), path(QStringLiteral("twice")));
-        m_cliArgs.insert(QStringLiteral("same signer twice"),
-                         {QStringLiteral("--threshold"), QStringLiteral("2")});
+        m_thresholdRows.insert(QStringLiteral("same signer twice"));
 
         // Container and payload.
         const QByteArray goodBytes = attack::frame(m_goodParts);
@@ -276,6 +277,11 @@ private Q_SLOTS:
         QVERIFY(m_agent);
         m_client = clientFor(*m_agent);
         QVERIFY(m_client);
+        m_twoPersonAgent = newAgent(
+            {}, {{QStringLiteral("[trust]\n"), QStringLiteral("[trust]\nsigners_required = 2\n")}});
+        QVERIFY(m_twoPersonAgent);
+        m_twoPersonClient = clientFor(*m_twoPersonAgent);
+        QVERIFY(m_twoPersonClient);
     }
 
     void refusesAttack_data() {
@@ -308,8 +314,9 @@ private Q_SLOTS:
         row("oversized manifest", "bundle.manifest-too-large");
 
         const QByteArray good = attack::frame(m_goodParts);
+        // The signature area spans two copies of the signature's size (attack::frame).
         const auto points = truncationPoints(m_goodParts.manifest.size(),
-                                             m_goodParts.signature.size(), kPayloadSize);
+                                             2 * m_goodParts.signature.size(), kPayloadSize);
         for (const auto& [what, size] : points) {
             const QString file = path(QStringLiteral("cut-%1").arg(size));
             if (!attack::writeFile(file, good.first(size)))
@@ -328,9 +335,10 @@ private Q_SLOTS:
         QVERIFY2(QFileInfo::exists(bundle), "bundle not prepared");
         const QString tag = QString::fromLatin1(QTest::currentDataTag());
 
-        if (m_cliArgs.contains(tag)) {
-            // The agent has no threshold setting yet: the shared verifier via the CLI. Without
-            // --threshold the bundle passes, so the refusal is the threshold's.
+        const bool thresholdRow = m_thresholdRows.contains(tag);
+        if (thresholdRow) {
+            // One trusted signature: `bundle verify` passes it, so the refusals below are the
+            // threshold's and nothing else's.
             const QStringList verify{QStringLiteral("bundle"),
                                      QStringLiteral("verify"),
                                      bundle,
@@ -340,13 +348,15 @@ private Q_SLOTS:
             int exit = -1;
             QCOMPARE(otafleetctl(verify, &exit), QString());
             QCOMPARE(exit, 0);
-            const QString got = otafleetctl(verify + m_cliArgs.value(tag), &exit);
+            const QString got = otafleetctl(
+                verify + QStringList{QStringLiteral("--threshold"), QStringLiteral("2")}, &exit);
             QCOMPARE(got, code);
             QVERIFY(exit != 0);
-            return;
         }
+        AgentProcess& agent = thresholdRow ? *m_twoPersonAgent : *m_agent;
+        AgentClient& client = thresholdRow ? *m_twoPersonClient : *m_client;
 
-        const auto before = deviceFiles(m_agent->dir());
+        const auto before = deviceFiles(agent.dir());
         QVERIFY(!before.isEmpty());
         // A transfer id of our own: AgentClient::transferIdFor reads the header and would refuse
         // the broken ones on this side; the agent must refuse them itself.
@@ -354,19 +364,19 @@ private Q_SLOTS:
         QVERIFY(file.open(QIODevice::ReadOnly));
         const QString id = QString::fromLatin1(crypto::Sha256::hash(file.readAll()).toHex());
         file.close();
-        Status result = m_client->upload(bundle, id, 256 * 1024, {});
+        Status result = client.upload(bundle, id, 256 * 1024, {});
         if (result)
-            result = m_client->install(id, {});
+            result = client.install(id, {});
         QVERIFY2(!result, "the agent accepted a hostile bundle");
         QVERIFY2(result.error().code == code, qPrintable(result.error().toString()));
         QVERIFY2(result.error().message.contains(messagePart),
                  qPrintable(result.error().toString()));
-        QCOMPARE(deviceFiles(m_agent->dir()), before);
-        auto info = m_client->info();
+        QCOMPARE(deviceFiles(agent.dir()), before);
+        auto info = client.info();
         VERIFY_OK(info);
         QCOMPARE(info->lastErrorCode, code);
         QCOMPARE(info->activeVersion(), QStringLiteral("1.0.0"));
-        QVERIFY2(m_agent->isRunning(), m_agent->output().constData());
+        QVERIFY2(agent.isRunning(), agent.output().constData());
     }
 
     // The suite proves something only if the same agent takes the bundle the attacks derive from.
@@ -376,7 +386,27 @@ private Q_SLOTS:
         QCOMPARE(pushed->activeVersion(), QStringLiteral("1.1.0"));
     }
 
+    // Two-person release signing on the device: the second signature, by a distinct signer of
+    // the same fleet ('bundle sign --signer'), is what makes the threshold device take it.
+    void twoPersonDeviceTakesTwoDistinctSigners() {
+        QVERIFY(pki({QStringLiteral("issue"), QStringLiteral("release-signer"),
+                     QStringLiteral("--name"), QStringLiteral("carol")}));
+        const QString twoSigned = path(QStringLiteral("two-signers"));
+        QVERIFY(QFile::copy(m_good, twoSigned));
+        int exit = -1;
+        otafleetctl(
+            {QStringLiteral("bundle"), QStringLiteral("sign"), twoSigned, QStringLiteral("--pki"),
+             m_pki->pkiDir, QStringLiteral("--signer"), QStringLiteral("carol")},
+            &exit);
+        QCOMPARE(exit, 0);
+        auto pushed = m_twoPersonClient->push(twoSigned, PushOptions{}, {});
+        VERIFY_OK(pushed);
+        QCOMPARE(pushed->activeVersion(), QStringLiteral("1.1.0"));
+    }
+
     void cleanupTestCase() {
+        m_twoPersonClient.reset();
+        m_twoPersonAgent.reset();
         m_client.reset();
         m_agent.reset();
     }

@@ -52,6 +52,13 @@ private Q_SLOTS:
         QCOMPARE(config->maxBundleSize, AgentConfig::kDefaultMaxBundleSize);
         QCOMPARE(config->bootBackend, BootBackend::File);
         QVERIFY(config->healthCommand.isEmpty());
+        QCOMPARE(config->signersRequired, 1);  // default: one trusted signer
+        QByteArray text = validConfig();
+        text.replace("[trust]\n", "[trust]\nsigners_required = 2\n");
+        auto twoPerson =
+            AgentConfig::parse(text, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY2(twoPerson, twoPerson ? "" : qPrintable(twoPerson.error().toString()));
+        QCOMPARE(twoPerson->signersRequired, 2);
     }
 
     void reportsBadLines_data() {
@@ -77,6 +84,11 @@ private Q_SLOTS:
         QTest::newRow("tries out of range")
             << QByteArray("[boot]\ntrial_tries = 0\n")
             << QStringLiteral("agent.conf:22: 'trial_tries' must be a whole number from 1 to 100");
+        QTest::newRow("signers out of range")
+            << QByteArray("[trust]\nsigners_required = 17\n")
+            << QStringLiteral(
+                   "agent.conf:22: 'signers_required' must be a whole number from 1 "
+                   "to 16");
         QTest::newRow("duplicate")
             << QByteArray("[device]\nid = again\n")
             << QStringLiteral("agent.conf:22: 'id' is set twice in [device]");

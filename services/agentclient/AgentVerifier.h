@@ -1,0 +1,25 @@
+// Internal: the TLS credentials every AgentClient channel uses, with otafleet's own check of the
+// agent's certificate instead of gRPC's host-name-only rule. An agent serves either with a
+// server certificate from the server CA (setup-time [tls]; it must name the dialled host) or,
+// once enrolled, with its device identity (device CA, subjectAltName urn:otafleet:device:ID; it
+// names a device, not a host, so no host name applies). Both must chain to the fleet root, be
+// valid now and be meant for TLS servers; failures carry their own codes:
+// link.agent-certificate-expired, link.agent-certificate-not-yet-valid,
+// link.agent-certificate-untrusted, link.agent-name-mismatch.
+#pragma once
+
+#include "agentclient/AgentClient.h"
+
+#include <grpcpp/security/credentials.h>
+
+#include <memory>
+
+namespace otafleet::agentclient::detail {
+
+[[nodiscard]] std::shared_ptr<grpc::ChannelCredentials> agentCredentials(
+    const TlsIdentity& identity, const QString& target);
+
+// The Error a failed check put into the handshake's status message, if `message` carries one.
+[[nodiscard]] std::optional<Error> verifierError(const QString& message);
+
+}  // namespace otafleet::agentclient::detail
