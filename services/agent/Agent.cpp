@@ -398,6 +398,14 @@ Status Agent::installLocked(const QString& transferId,
                         .arg(payload.targetSize)
                         .arg(m_config.slotSize));
     }
+    if (auto capacity = m_slots.blockCapacity(target);
+        capacity && *capacity > 0 && payload.targetSize > *capacity) {
+        return fail(QStringLiteral("agent.slot-too-small"),
+                    QStringLiteral("The payload has %1 bytes but the slot device %2 holds %3.")
+                        .arg(payload.targetSize)
+                        .arg(m_slots.slotPath(target))
+                        .arg(*capacity));
+    }
     if (progress)
         progress(InstallEvent{InstallPhase::Verifying, 0, qint64(size), version, slot});
 

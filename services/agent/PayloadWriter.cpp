@@ -47,7 +47,16 @@ Status PayloadWriter::write(const SlotStore& slots, SlotId target, SlotId active
                         QStringLiteral("Could not read the active slot %1 (%2).")
                             .arg(basePath, baseFile.errorString()));
         }
-        const qint64 size = baseFile.size();
+        // Exactly the installed image: a block-device slot is larger than what it holds.
+        auto installed = slots.describe(active);
+        if (!installed)
+            return fail(installed.error());
+        const qint64 size = static_cast<qint64>(installed->size);
+        if (baseFile.size() > 0 && baseFile.size() < size) {
+            return fail(
+                QStringLiteral("io.read-failed"),
+                QStringLiteral("The active slot %1 is shorter than its firmware.").arg(basePath));
+        }
         if (size > 0) {
             const uchar* mapped = baseFile.map(0, size);
             if (!mapped) {

@@ -8,13 +8,61 @@
 #include <QFile>
 #include <QFileInfo>
 
+#include <algorithm>
+#include <optional>
+
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
 
 namespace otafleet::agent {
 namespace {
+
+std::unexpected<Error> unreadable(const QString& path, const QString& reason) {
+    return fail(QStringLiteral("io.read-failed"),
+                QStringLiteral("Could not read slot %1 (%2); check the slot's path and storage.")
+                    .arg(path, reason));
+}
+
+// 0 for a regular file, the device's size for a block device.
+Result<quint64> capacityOf(const QString& path) {
+    const int fd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return unreadable(path, QString::fromLocal8Bit(std::strerror(errno)));
+    struct stat st {};
+    quint64 capacity = 0;
+    bool ok = ::fstat(fd, &st) == 0;
+    if (ok && S_ISBLK(st.st_mode))
+        ok = ::ioctl(fd, BLKGETSIZE64, &capacity) == 0;
+    const QString reason = ok ? QString() : QString::fromLocal8Bit(std::strerror(errno));
+    ::close(fd);
+    if (!ok)
+        return unreadable(path, reason);
+    return capacity;
+}
+
+// SHA-256 of exactly the first `size` bytes (a block device is larger than its firmware);
+// std::nullopt when the slot holds fewer.
+Result<std::optional<QByteArray>> hashPrefix(const QString& path, quint64 size) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return unreadable(path, file.errorString());
+    crypto::Sha256 hasher;
+    constexpr qint64 kBlock = 1024 * 1024;
+    quint64 left = size;
+    while (left > 0) {
+        const QByteArray block = file.read(qint64(std::min<quint64>(left, kBlock)));
+        if (block.isEmpty())
+            return std::optional<QByteArray>();
+        hasher.update(block);
+        left -= quint64(block.size());
+    }
+    return std::optional<QByteArray>(hasher.finish());
+}
 
 class FdSink final : public bundle::PayloadSink {
 public:
@@ -132,14 +180,22 @@ Result<SlotContent> SlotStore::verify(SlotId slot, const crypto::TrustStore& tru
     }
     if (!signers)
         return tamper(slot, signers.error().message);
-    const QFileInfo info(slotPath(slot));
-    if (!info.exists() || static_cast<quint64>(info.size()) != content->size) {
+    const QString path = slotPath(slot);
+    const QFileInfo info(path);
+    if (!info.exists())
+        return tamper(slot, QStringLiteral("its slot is missing"));
+    auto capacity = capacityOf(path);
+    if (!capacity)
+        return fail(capacity.error());
+    // A file holds exactly the payload; a block device holds it at its start.
+    const bool fits = *capacity > 0 ? *capacity >= content->size
+                                    : static_cast<quint64>(info.size()) == content->size;
+    if (!fits)
         return tamper(slot, QStringLiteral("its size differs"));
-    }
-    auto hash = crypto::Sha256::hashFile(slotPath(slot));
+    auto hash = hashPrefix(path, content->size);
     if (!hash)
         return fail(hash.error());
-    if (*hash != content->sha256)
+    if (!*hash || **hash != content->sha256)
         return tamper(slot, QStringLiteral("its SHA-256 differs"));
     return content;
 }
@@ -158,10 +214,17 @@ Status SlotStore::storeManifest(SlotId slot, QByteArrayView manifest,
     return ok;
 }
 
+Result<quint64> SlotStore::blockCapacity(SlotId slot) const {
+    return capacityOf(slotPath(slot));
+}
+
 Status SlotStore::writeSlot(SlotId slot, const Producer& produce) const {
     const QString path = slotPath(slot);
-    const int fd =
-        ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct stat st {};
+    const bool block = ::stat(QFile::encodeName(path).constData(), &st) == 0 && S_ISBLK(st.st_mode);
+    // A partition cannot be truncated or created; a slot file is rewritten from empty.
+    const int flags = block ? O_WRONLY | O_CLOEXEC : O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    const int fd = ::open(QFile::encodeName(path).constData(), flags, 0600);
     if (fd < 0) {
         return fail(QStringLiteral("io.write-failed"),
                     QStringLiteral("Could not open slot %1 (%2).")

@@ -1,6 +1,7 @@
-// The A/B slot files and, beside them, each slot's signed manifest and signature
-// (DATA/state/slot-a.manifest, .sig). A slot file holds exactly the raw payload, so the boot
-// verifier can hash it and compare with the manifest it was installed from.
+// The A/B slots and, beside them, each slot's signed manifest and signature
+// (DATA/state/slot-a.manifest, .sig). A slot is a regular file holding exactly the raw payload,
+// or a block device (a partition) whose first `size` bytes hold it; either way the boot verifier
+// hashes exactly the bytes the manifest it was installed from describes.
 #pragma once
 
 #include "agent/BootControl.h"
@@ -30,6 +31,10 @@ public:
     [[nodiscard]] QString manifestPath(SlotId slot) const;
     [[nodiscard]] QString signaturePath(SlotId slot) const;
 
+    // What a block-device slot can hold (its size, BLKGETSIZE64); 0 for a regular file, whose
+    // size the config's slot_size bounds. Errors: io.read-failed (missing or unreadable slot).
+    [[nodiscard]] Result<quint64> blockCapacity(SlotId slot) const;
+
     // Re-verifies the stored manifest's signature against `trust` and hashes the slot file.
     // Errors: agent.slot-empty (no manifest), agent.tamper-detected (signature, size or hash),
     // io.read-failed (the slot could not be read: transient, the slot is not judged).
@@ -40,10 +45,11 @@ public:
                                        QByteArrayView signature) const;
 
     // The one way bytes reach a slot, whatever made them (a raw copy, zstd, a zstd-patch): opens
-    // the slot file (truncating it), lets `produce` write into a sink that passes every byte
-    // through the fault-injection hooks (crash::slotWriteAllowance, so the sweep can cut the
-    // write anywhere), then fsyncs. Crash points slot-opened, slot-written, slot-synced. Errors:
-    // io.write-failed (open), agent.slot-write-failed (write, ENOSPC, fsync), or `produce`'s.
+    // the slot (truncating a file; a block device keeps its size), lets `produce` write into a sink
+    // that passes every byte through the fault-injection hooks (crash::slotWriteAllowance, so the
+    // sweep can cut the write anywhere), then fsyncs. Crash points slot-opened, slot-written,
+    // slot-synced. Errors: io.write-failed (open), agent.slot-write-failed (write, ENOSPC, fsync),
+    // or `produce`'s.
     using Producer = std::function<Status(bundle::PayloadSink& slot)>;
     [[nodiscard]] Status writeSlot(SlotId slot, const Producer& produce) const;
 

@@ -1,7 +1,11 @@
 // The uboot and grub boot backends behind the real agent over gRPC/TLS: push, reboot, commit,
-// rollback, the trial countdown, and the state the bootloader's own tool reads afterwards.
+// rollback, the trial countdown, and the state the bootloader's own tool reads afterwards; and
+// slots on block devices.
 #include "AgentTestBase.h"
+#include "ProcessRun.h"
+#include "TestBundles.h"
 
+#include <QScopeGuard>
 #include <QStandardPaths>
 
 class TestAgentBackends : public agenttest::AgentTestBase {
@@ -93,6 +97,86 @@ private Q_SLOTS:
         QCOMPARE(back->activeSlot, QStringLiteral("B"));
         QCOMPARE(back->activeVersion(), QStringLiteral("1.1.0"));
         QVERIFY(!back->trial);
+    }
+
+    // Slots on block devices (loop devices over the slot files): a full update, a delta applied
+    // from the active partition, and the boot verifier hashing exactly each image's bytes of a
+    // partition that is larger than the image.
+    void blockDeviceSlots() {
+        const QString dir = m_tmp.filePath(QStringLiteral("agent-block"));
+        auto agent = AgentProcess::setUp(QStringLiteral(OTAFLEET_BIN_DIR), dir, m_pki->pkiDir,
+                                         QStringLiteral("block"));
+        VERIFY_OK(agent);
+        constexpr qint64 kPartition = 4 * 1024 * 1024;
+        QStringList devices;
+        for (const char* name : {"slots/slot-a.img", "slots/slot-b.img"}) {
+            QFile image(QDir(dir).filePath(QLatin1String(name)));
+            QVERIFY(image.open(QIODevice::ReadWrite) && image.resize(kPartition));
+            image.close();
+            const QByteArray device =
+                run(QStringLiteral("losetup"),
+                    {QStringLiteral("--find"), QStringLiteral("--show"), image.fileName()}, dir)
+                    .trimmed();
+            if (!device.startsWith("/dev/loop")) {
+                for (const QString& d : devices)
+                    run(QStringLiteral("losetup"), {QStringLiteral("-d"), d}, dir);
+                QSKIP("no loop devices here (losetup needs root and /dev/loop-control)");
+            }
+            devices << QString::fromLatin1(device);
+        }
+        const auto detach = qScopeGuard([&] {
+            for (const QString& d : devices)
+                run(QStringLiteral("losetup"), {QStringLiteral("-d"), d}, dir);
+        });
+        QFile conf((*agent)->configPath());
+        QVERIFY(conf.open(QIODevice::ReadWrite));
+        QString text = QString::fromUtf8(conf.readAll());
+        text.replace(QStringLiteral("slot_a = slots/slot-a.img"),
+                     QStringLiteral("slot_a = ") + devices[0]);
+        text.replace(QStringLiteral("slot_b = slots/slot-b.img"),
+                     QStringLiteral("slot_b = ") + devices[1]);
+        conf.resize(0);
+        conf.seek(0);
+        conf.write(text.toUtf8());
+        conf.close();
+        VERIFY_OK((*agent)->start());
+        auto client = clientFor(**agent);
+        QVERIFY(client);
+        QCOMPARE(client->info()->activeVersion(), QStringLiteral("1.0.0"));  // verified on A
+
+        test::TestBundleSpec full;
+        full.version = QStringLiteral("1.1.0");
+        full.payloadSize = 1024 * 1024 + 4321;
+        auto first = test::makeSignedBundle(*m_pki, dir, full);
+        VERIFY_OK(first);
+        auto pushed = client->push(*first, PushOptions{}, {});
+        VERIFY_OK(pushed);
+        QCOMPARE(pushed->activeSlot, QStringLiteral("B"));
+        full.version = QStringLiteral("1.2.0");
+        auto second = test::makeSignedBundle(*m_pki, dir, full);
+        VERIFY_OK(second);
+        auto delta = test::makeSignedDelta(*m_pki, *first, *second,
+                                           QDir(dir).filePath(QStringLiteral("d.otab")));
+        VERIFY_OK(delta);
+        pushed = client->push(*delta, PushOptions{}, {});
+        VERIFY_OK(pushed);
+        QCOMPARE(pushed->activeSlot, QStringLiteral("A"));
+        QCOMPARE(pushed->activeVersion(), QStringLiteral("1.2.0"));
+        // Partition A starts with exactly 1.2.0's image; the rest is what was there before.
+        QFile partition(devices[0]);
+        QVERIFY(partition.open(QIODevice::ReadOnly));
+        const QByteArray expected = test::readAll(test::payloadPathOf(*second));
+        QCOMPARE(partition.read(expected.size()), expected);
+        // A restart re-verifies the running partition (boot verifier) and keeps 1.2.0.
+        (*agent)->kill();
+        VERIFY_OK((*agent)->start());
+        client = clientFor(**agent);
+        QVERIFY(client);
+        auto info = client->info();
+        VERIFY_OK(info);
+        QCOMPARE(info->activeVersion(), QStringLiteral("1.2.0"));
+        QVERIFY(info->healthOk);
+        QVERIFY2(info->lastErrorCode.isEmpty(), qPrintable(info->lastErrorCode));
     }
 };
 
