@@ -127,6 +127,10 @@ void Telemetry::serving(const AgentReport& report) {
     boot->set_trial(report.trial);
     boot->set_state(str(report.state));
     boot->set_start_to_serving_ms(msSince(kProcessStart));
+    if (report.lastError) {
+        boot->set_error_code(str(report.lastError->code));
+        boot->set_error_message(str(report.lastError->message.left(512)));
+    }
     record(std::move(event));
     if (report.trial)
         milestone(v1::EVENT_PHASE_TRIAL_BOOT, version, report.activeSlot, report.bootCount);

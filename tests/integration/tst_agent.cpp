@@ -79,6 +79,15 @@ private Q_SLOTS:
         QCOMPARE(tampered->activeVersion(), QStringLiteral("1.1.0"));
         QCOMPARE(tampered->lastErrorCode, QStringLiteral("agent.tamper-detected"));
         QCOMPARE(tampered->slot(QStringLiteral("A"))->state, QStringLiteral("bad"));
+        // ... and reports it as a tamper event in its telemetry.
+        auto events = clientFor(*agent)->events(0, 256);
+        VERIFY_OK(events);
+        const auto tamperEvent =
+            std::find_if(events->events.cbegin(), events->events.cend(), [](const auto& e) {
+                return e.type == u"boot" &&
+                       e.fields.value(u"error_code").toString() == u"agent.tamper-detected";
+            });
+        QVERIFY2(tamperEvent != events->events.cend(), "no boot event with the tamper code");
     }
 
     void resumesAfterKill() {
