@@ -39,7 +39,8 @@ int runEnrollCommand(const QStringList& arguments) {
                                     QStringLiteral("The agent's configuration file."),
                                     QStringLiteral("FILE"));
     const QCommandLineOption station(QStringLiteral("station"),
-                                     QStringLiteral("The factory station, HOST:PORT; its TLS "
+                                     QStringLiteral("The factory station, HOST:PORT (default: "
+                                                    "[server] address of agent.conf); its TLS "
                                                     "certificate must chain to [trust] "
                                                     "bundle_root and name HOST."),
                                      QStringLiteral("HOST:PORT"));
@@ -70,10 +71,10 @@ int runEnrollCommand(const QStringList& arguments) {
         std::fprintf(stdout, "%s", qPrintable(p.helpText()));
         return 0;
     }
-    if (!p.isSet(config) || !p.isSet(station))
+    if (!p.isSet(config))
         return usage(
-            QStringLiteral("enroll needs --config DIR/agent.conf and --station "
-                           "HOST:PORT"));
+            QStringLiteral("enroll needs --config DIR/agent.conf (and --station "
+                           "HOST:PORT unless agent.conf names a [server] address)"));
     if (p.isSet(key) && !p.value(key).startsWith(QLatin1String("pkcs11:")))
         return usage(QStringLiteral("--key takes a pkcs11: URI; without it the key is a file"));
     auto token = crypto::SecretString::fromEnvironment(p.value(tokenEnv));

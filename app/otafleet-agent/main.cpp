@@ -180,6 +180,9 @@ the agent refuses to start):
                                  certificates are refused (committed firmware keeps booting)
             signers_required     distinct trusted release signers an update needs, 1-16
                                  (default 1; 2 = two-person release signing)
+  [server]  address              HOST:PORT of the fleet's server or factory station;
+                                 'enroll' uses it when --station is not given (the agent
+                                 does not dial a server yet: otafleetd does not exist)
   [tls]     certificate, key, operator_ca (required)  agent identity and operator CA bundle
   [identity] certificate, key    device certificate and key file from 'otafleet-agent enroll';
                                  when present the agent serves with them instead of [tls]

@@ -75,6 +75,8 @@ const QList<KeySpec>& keySpecs() {
          [](AgentConfig& c, const QString& v) { c.crlFiles << v; }, true},
         {"trust", "signers_required", Kind::Signers, false,
          [](AgentConfig& c, const QString& v) { c.signersRequired = v.toInt(); }},
+        {"server", "address", Kind::Listen, false,
+         [](AgentConfig& c, const QString& v) { c.serverAddress = v; }},
         {"tls", "certificate", Kind::Path, true,
          [](AgentConfig& c, const QString& v) { c.tlsCertificate = v; }},
         {"tls", "key", Kind::Path, true, [](AgentConfig& c, const QString& v) { c.tlsKey = v; }},
@@ -265,7 +267,8 @@ Result<AgentConfig> AgentConfig::parse(QByteArrayView text, const QString& fileN
             if (!known) {
                 problem(lineNo, QStringLiteral("unknown section [%1]; known sections are "
                                                "[device], [agent], [slots], [boot], [trust], "
-                                               "[tls], [identity], [health], [telemetry]")
+                                               "[server], [tls], [identity], [health], "
+                                               "[telemetry]")
                                     .arg(section));
             }
             continue;

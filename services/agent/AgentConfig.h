@@ -50,6 +50,9 @@ struct AgentConfig {
     // release signing). Installs only: the factory image and boot verification of committed
     // firmware count one, so raising it later never makes installed firmware unbootable.
     int signersRequired = 1;
+    // [server]
+    QString serverAddress;  // 'address': HOST:PORT of the fleet's server or factory station;
+                            // 'enroll' uses it when no --station is given
     // [tls]
     QString tlsCertificate;
     QString tlsKey;

@@ -192,7 +192,13 @@ Result<EnrollReport> enrollAgent(const EnrollOptions& options) {
     if (!root)
         return fail(root.error());
     enroll::EnrollCall call;
-    call.station = options.station;
+    call.station = options.station.isEmpty() ? config->serverAddress : options.station;
+    if (call.station.isEmpty()) {
+        return fail(QStringLiteral("agent.enroll-station-missing"),
+                    QStringLiteral("No station to enrol with: pass --station HOST:PORT or set "
+                                   "[server] address in %1.")
+                        .arg(options.configPath));
+    }
     call.rootPem = *root;
     call.csr = *csr;
     call.deviceId = config->deviceId;

@@ -1,9 +1,10 @@
 // Internal: the TLS credentials every AgentClient channel uses, with otafleet's own check of the
 // agent's certificate instead of gRPC's host-name-only rule. An agent serves either with a
 // server certificate from the server CA (setup-time [tls]; it must name the dialled host) or,
-// once enrolled, with its device identity (device CA, subjectAltName urn:otafleet:device:ID; it
-// names a device, not a host, so no host name applies). Both must chain to the fleet root, be
-// valid now and be meant for TLS servers; failures carry their own codes:
+// once enrolled, with its device identity (leaf -> "<fleet> device CA" -> "<fleet> root CA",
+// CN = device id; it names a device, not a host, so no host name applies, and its usage is the
+// device's TLS client usage). Both must chain to the fleet root and be valid now; a server
+// certificate must also be meant for TLS servers. Failures carry their own codes:
 // link.agent-certificate-expired, link.agent-certificate-not-yet-valid,
 // link.agent-certificate-untrusted, link.agent-name-mismatch.
 #pragma once

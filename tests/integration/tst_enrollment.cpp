@@ -155,7 +155,14 @@ private Q_SLOTS:
     void enrolledAgentServesWithDeviceCertificate() {
         auto agent = setUpAgent();
         QVERIFY(agent);
-        const ProcessRun run = enroll(*agent);
+        // Without --station: the station comes from agent.conf's [server] address.
+        QFile confFile(agent->configPath());
+        QVERIFY(confFile.open(QIODevice::WriteOnly | QIODevice::Append));
+        confFile.write("\n[server]\naddress = " + m_stationAddress.toUtf8() + "\n");
+        confFile.close();
+        qputenv(kTokenEnv, kToken);
+        const ProcessRun run =
+            runProcess(bin("otafleet-agent"), argList({"enroll", "--config", agent->configPath()}));
         QVERIFY2(run.exitCode == 0, run.err.constData());
         QVERIFY(run.out.contains("otafleet-agent: enrolled"));
         // The key file was never readable by others; the certificate is the device CA's.
