@@ -5,6 +5,8 @@
 
 #include <QFile>
 
+#include <algorithm>
+
 namespace otafleet::agent {
 namespace {
 
@@ -47,15 +49,17 @@ Status PayloadWriter::write(const SlotStore& slots, SlotId target, SlotId active
                         QStringLiteral("Could not read the active slot %1 (%2).")
                             .arg(basePath, baseFile.errorString()));
         }
-        // Exactly the installed image: a block-device slot is larger than what it holds.
-        auto installed = slots.describe(active);
-        if (!installed)
-            return fail(installed.error());
-        const qint64 size = static_cast<qint64>(installed->size);
-        if (baseFile.size() > 0 && baseFile.size() < size) {
-            return fail(
-                QStringLiteral("io.read-failed"),
-                QStringLiteral("The active slot %1 is shorter than its firmware.").arg(basePath));
+        // Exactly the installed image: a slot file is the image, a block-device slot holds it
+        // at its start and is larger.
+        auto capacity = slots.blockCapacity(active);
+        if (!capacity)
+            return fail(capacity.error());
+        qint64 size = baseFile.size();
+        if (*capacity > 0) {
+            auto installed = slots.describe(active);
+            if (!installed)
+                return fail(installed.error());
+            size = static_cast<qint64>(std::min<quint64>(installed->size, *capacity));
         }
         if (size > 0) {
             const uchar* mapped = baseFile.map(0, size);
