@@ -93,7 +93,7 @@ Result<std::unique_ptr<AgentClient>> AgentClient::create(const QString& target,
     std::unique_ptr<AgentClient> client(new AgentClient());
     client->d->target = target;
     // Accepts the agent's server certificate (naming the target) or its device identity.
-    client->d->credentials = agentCredentials(identity, target);
+    client->d->credentials = agentCredentials(identity, target, client->d->peer);
     client->d->arguments = args;
     client->d->channel =
         grpc::CreateCustomChannel(target.toStdString(), client->d->credentials, args);
@@ -114,7 +114,7 @@ Result<AgentInfo> AgentClient::info() {
     const grpc::Status status = d->stub->GetInfo(&call.context, pb::GetInfoRequest(), &reply);
     if (!status.ok())
         return fail(d->toError(status));
-    return toInfo(reply);
+    return d->checkedInfo(reply);
 }
 
 Result<quint64> AgentClient::uploadOffset(const QString& transferId) {
@@ -160,7 +160,7 @@ Result<AgentInfo> AgentClient::commit() {
     const grpc::Status status = d->stub->Commit(&call.context, pb::CommitRequest(), &reply);
     if (!status.ok())
         return fail(d->toError(status));
-    return toInfo(reply);
+    return d->checkedInfo(reply);
 }
 
 Result<AgentInfo> AgentClient::rollback(bool reboot, std::chrono::seconds rebootTimeout) {
@@ -174,7 +174,7 @@ Result<AgentInfo> AgentClient::rollback(bool reboot, std::chrono::seconds reboot
         if (!status.ok())
             return fail(d->toError(status));
         if (!reboot)
-            return toInfo(reply);
+            return d->checkedInfo(reply);
         before = reply.boot_count();
     }
     return d->waitForBoot(before, rebootTimeout);

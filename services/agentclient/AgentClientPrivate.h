@@ -41,6 +41,7 @@ struct AgentClient::Impl {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<pb::AgentService::Stub> stub;
     std::shared_ptr<grpc::ChannelCredentials> credentials;
+    std::shared_ptr<PeerIdentity> peer = std::make_shared<PeerIdentity>();
     grpc::ChannelArguments arguments;
     std::atomic<bool> cancelled{false};
     std::mutex mutex;
@@ -66,6 +67,21 @@ struct AgentClient::Impl {
                                                std::chrono::steady_clock::duration timeout);
     [[nodiscard]] Status waitConfirmed(const QString& transferId, qint64 wanted,
                                        std::chrono::steady_clock::time_point due);
+    // The reply as AgentInfo, once the device id it reports matches the one its certificate
+    // names (an enrolled agent): a device that claims another's id is refused.
+    [[nodiscard]] Result<AgentInfo> checkedInfo(const pb::DeviceInfo& reply) const {
+        const QString presented = peer->deviceId();
+        const QString claimed = QString::fromStdString(reply.device_id());
+        if (!presented.isEmpty() && presented != claimed) {
+            return fail(QStringLiteral("link.agent-identity-mismatch"),
+                        QStringLiteral("The agent at %1 presents the certificate of device %2 but "
+                                       "calls itself %3: it is not the device it claims to be. Do "
+                                       "not update it; check the address and the device.")
+                            .arg(target, presented, claimed));
+        }
+        return toInfo(reply);
+    }
+
     [[nodiscard]] Error stalled(std::chrono::milliseconds chunkDeadline) const;
     [[nodiscard]] Error outOfTime() const;
 
@@ -155,7 +171,7 @@ struct AgentClient::Impl {
             if (status.ok() && reply.boot_count() > bootCountBefore) {
                 channel = std::move(freshChannel);
                 stub = std::move(freshStub);
-                return toInfo(reply);
+                return checkedInfo(reply);
             }
             if (!status.ok())
                 last = toError(status);

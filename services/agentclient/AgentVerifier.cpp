@@ -27,8 +27,8 @@ QString hostOf(const QString& target) {
 
 class AgentCertificateVerifier final : public grpc::experimental::ExternalCertificateVerifier {
 public:
-    AgentCertificateVerifier(QByteArray rootPem, QString target)
-        : m_rootPem(std::move(rootPem)), m_target(std::move(target)) {}
+    AgentCertificateVerifier(QByteArray rootPem, QString target, std::shared_ptr<PeerIdentity> peer)
+        : m_rootPem(std::move(rootPem)), m_target(std::move(target)), m_peer(std::move(peer)) {}
 
     bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
                 std::function<void(grpc::Status)> /*callback*/, grpc::Status* syncStatus) override {
@@ -58,13 +58,15 @@ private:
         }
         // An enrolled agent serves with its device identity (device CA, EKU clientAuth): it
         // names a device, not a host. Anything else must be a server certificate for this host.
-        const bool device = !crypto::deviceIdOf(*chain).isEmpty();
+        const QString deviceId = crypto::deviceIdOf(*chain);
+        const bool device = !deviceId.isEmpty();
         check.purpose = device ? crypto::ChainPurpose::TlsClient : crypto::ChainPurpose::TlsServer;
         chain = crypto::verifyCertificateChain(chainPem, check);
         if (!chain) {
             return rejected(chain.error());
         }
         if (device) {
+            m_peer->set(deviceId);
             return std::nullopt;
         }
         if (!crypto::certificateNamesHost(chain->first(), hostOf(m_target))) {
@@ -73,6 +75,7 @@ private:
                                         "address its certificate was issued for.")
                              .arg(chain->first().commonName(), hostOf(m_target))};
         }
+        m_peer->set({});
         return std::nullopt;
     }
 
@@ -96,12 +99,24 @@ private:
 
     QByteArray m_rootPem;
     QString m_target;
+    std::shared_ptr<PeerIdentity> m_peer;
 };
 
 }  // namespace
 
+void PeerIdentity::set(const QString& deviceId) {
+    const std::lock_guard lock(m_mutex);
+    m_deviceId = deviceId;
+}
+
+QString PeerIdentity::deviceId() const {
+    const std::lock_guard lock(m_mutex);
+    return m_deviceId;
+}
+
 std::shared_ptr<grpc::ChannelCredentials> agentCredentials(const TlsIdentity& identity,
-                                                           const QString& target) {
+                                                           const QString& target,
+                                                           std::shared_ptr<PeerIdentity> peer) {
     auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
         identity.rootCaPem.toStdString(),
         std::vector<grpc::experimental::IdentityKeyCertPair>{
@@ -116,7 +131,7 @@ std::shared_ptr<grpc::ChannelCredentials> agentCredentials(const TlsIdentity& id
     options.set_check_call_host(false);
     options.set_certificate_verifier(
         grpc::experimental::ExternalCertificateVerifier::Create<AgentCertificateVerifier>(
-            identity.rootCaPem, target));
+            identity.rootCaPem, target, std::move(peer)));
     return grpc::experimental::TlsCredentials(options);
 }
 

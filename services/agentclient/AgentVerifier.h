@@ -14,11 +14,24 @@
 #include <grpcpp/security/credentials.h>
 
 #include <memory>
+#include <mutex>
 
 namespace otafleet::agentclient::detail {
 
+// The device id the last accepted handshake's certificate names (empty for a server
+// certificate): what the agent says of itself in GetInfo must match it.
+class PeerIdentity {
+public:
+    void set(const QString& deviceId);
+    [[nodiscard]] QString deviceId() const;
+
+private:
+    mutable std::mutex m_mutex;
+    QString m_deviceId;
+};
+
 [[nodiscard]] std::shared_ptr<grpc::ChannelCredentials> agentCredentials(
-    const TlsIdentity& identity, const QString& target);
+    const TlsIdentity& identity, const QString& target, std::shared_ptr<PeerIdentity> peer);
 
 // The Error a failed check put into the handshake's status message, if `message` carries one.
 [[nodiscard]] std::optional<Error> verifierError(const QString& message);

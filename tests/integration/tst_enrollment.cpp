@@ -2,11 +2,15 @@
 // agents (otafleet-agent enroll, then serving), real TLS. An enrolled agent serves with its device
 // certificate and otafleetctl device info reaches it over mutual TLS, also after a restart; a
 // wrong token, a CSR for another device id, an expired and a revoked identity are each refused
-// with their own code; a device key in a SoftHSM token is enrolled and served with.
+// with their own code; a device key in a SoftHSM token is enrolled and served with; an impostor
+// serving with another device's certificate is refused by the client.
 #include "AgentTestBase.h"
 #include "ProcessRun.h"
 #include "SoftHsmEnvironment.h"
 
+#include "agent/Agent.h"
+#include "agent/AgentConfig.h"
+#include "agent/AgentService.h"
 #include "common/AtomicFile.h"
 #include "crypto/DeviceIdentity.h"
 #include "enroll/EnrollmentClient.h"
@@ -14,6 +18,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
+
+#include <grpcpp/grpcpp.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -265,6 +271,47 @@ private Q_SLOTS:
         QVERIFY2(started.error().message.contains(QLatin1String("[agent.identity-expired]")),
                  qPrintable(started.error().message));
         QVERIFY(started.error().message.contains(QLatin1String("otafleet-agent enroll")));
+    }
+
+    // An impostor: the real agent core, in this process, configured as one device but serving
+    // with another, enrolled device's certificate and key. The client refuses what it says.
+    void impostorDeviceIsRefused() {
+        auto genuine = setUpAgent();
+        QVERIFY(genuine);
+        const ProcessRun enrolled = enroll(*genuine);
+        QVERIFY2(enrolled.exitCode == 0, enrolled.err.constData());
+        auto impostorDir = setUpAgent();
+        QVERIFY(impostorDir);
+        auto config = agent::AgentConfig::load(impostorDir->configPath());
+        VERIFY_OK(config);
+        auto core = agent::Agent::create(*config);
+        VERIFY_OK(core);
+        VERIFY_OK((*core)->bootStage());
+        agent::AgentService service(**core, [] {});
+        grpc::SslServerCredentialsOptions tls(
+            GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+        tls.pem_root_certs = test::readAll(config->operatorCa).toStdString();
+        const QDir stolen(QDir(genuine->dir()).filePath(QStringLiteral("identity")));
+        tls.pem_key_cert_pairs.push_back(
+            {test::readAll(stolen.filePath(QStringLiteral("device.key"))).toStdString(),
+             test::readAll(stolen.filePath(QStringLiteral("device.pem"))).toStdString()});
+        grpc::ServerBuilder builder;
+        int port = 0;
+        builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(tls), &port);
+        builder.RegisterService(&service);
+        const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+        QVERIFY(server && port > 0);
+        auto identity = agentclient::TlsIdentity::fromPkiDirectory(m_pki->pkiDir);
+        VERIFY_OK(identity);
+        auto client = AgentClient::create(QStringLiteral("127.0.0.1:%1").arg(port), *identity);
+        VERIFY_OK(client);
+        auto info = (*client)->info();
+        server->Shutdown();
+        QVERIFY(!info);
+        QCOMPARE(info.error().code, QStringLiteral("link.agent-identity-mismatch"));
+        QVERIFY2(
+            info.error().message.contains(configValue(genuine->configPath(), QStringLiteral("id"))),
+            qPrintable(info.error().message));
     }
 
     void clientNamesAnExpiredAgentCertificate() {
