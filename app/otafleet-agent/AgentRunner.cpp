@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <linux/close_range.h>
@@ -147,7 +148,12 @@ Status runAgent(const QString& configPath, char** argv) {
         sigwait(&signals, &received);
         stop.request(Stop::Signal);
     });
+    std::optional<MetricsTicker> ticker;
+    if (config->telemetryMetricsInterval > 0)
+        ticker.emplace((*agent)->telemetry(),
+                       std::chrono::seconds(config->telemetryMetricsInterval));
     const Stop reason = stop.wait();
+    ticker.reset();
     if (reason == Stop::Reboot) {
         // Wake the signal thread so it can be joined; SIGTERM is still blocked here.
         pthread_kill(signalThread.native_handle(), SIGTERM);

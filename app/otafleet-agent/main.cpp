@@ -202,6 +202,8 @@ the agent refuses to start):
                                  from 65536 to 67108864 (default 1048576); when full, the
                                  oldest unacknowledged events go and a 'dropped' event says
                                  how many. 'otafleetctl device events --ack' fetches them.
+            metrics_interval     seconds between metrics snapshots (free space, load,
+                                 memory, uptime), 0 = only at boots and installs (default 3600)
 
 Environment:
   QT_LOGGING_RULES               e.g. "otafleet.agent.debug=true" for more log output

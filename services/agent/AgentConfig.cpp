@@ -13,7 +13,18 @@
 namespace otafleet::agent {
 namespace {
 
-enum class Kind { Text, Path, Size, Tries, Seconds, Listen, Backend, Signers, TelemetryBytes };
+enum class Kind {
+    Text,
+    Path,
+    Size,
+    Tries,
+    Seconds,
+    Listen,
+    Backend,
+    Signers,
+    Interval,
+    TelemetryBytes
+};
 
 struct KeySpec {
     const char* section;
@@ -103,6 +114,8 @@ const QList<KeySpec>& keySpecs() {
          [](AgentConfig& c, const QString& v) { c.healthTcpTargets << v; }, true},
         {"telemetry", "max_bytes", Kind::TelemetryBytes, false,
          [](AgentConfig& c, const QString& v) { c.telemetryMaxBytes = toU64(v); }},
+        {"telemetry", "metrics_interval", Kind::Interval, false,
+         [](AgentConfig& c, const QString& v) { c.telemetryMetricsInterval = v.toInt(); }},
     };
     return specs;
 }
@@ -173,6 +186,12 @@ QString validate(Kind kind, const QString& value) {
             const uint port = value.mid(colon + 1).toUInt(&ok);
             return ok && port >= 1 && port <= 65535 ? QString()
                                                     : QStringLiteral("has a port outside 1-65535");
+        }
+        case Kind::Interval: {
+            const int n = value.toInt(&ok);
+            return ok && n >= 0 && n <= 86400
+                       ? QString()
+                       : QStringLiteral("must be seconds from 0 (off) to 86400");
         }
         case Kind::Signers: {
             const int n = value.toInt(&ok);

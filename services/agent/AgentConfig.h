@@ -73,6 +73,7 @@ struct AgentConfig {
     QStringList healthTcpTargets;    // 'check_tcp' (repeatable): HOST:PORT that must answer
     // [telemetry]
     quint64 telemetryMaxBytes = kDefaultTelemetryBytes;  // cap of DATA/telemetry on disk
+    int telemetryMetricsInterval = 3600;  // 'metrics_interval': seconds between metrics, 0 = off
 
     [[nodiscard]] QString listenAddress() const;
 

@@ -343,4 +343,23 @@ HealthMeter::~HealthMeter() {
     m_telemetry.record(std::move(event));
 }
 
+MetricsTicker::MetricsTicker(Telemetry& telemetry, std::chrono::seconds interval)
+    : m_telemetry(telemetry), m_interval(interval), m_thread([this] {
+          std::unique_lock lock(m_mutex);
+          while (!m_wake.wait_for(lock, m_interval, [this] { return m_stop; })) {
+              lock.unlock();
+              m_telemetry.metrics();
+              lock.lock();
+          }
+      }) {}
+
+MetricsTicker::~MetricsTicker() {
+    {
+        const std::lock_guard lock(m_mutex);
+        m_stop = true;
+    }
+    m_wake.notify_all();
+    m_thread.join();
+}
+
 }  // namespace otafleet::agent

@@ -13,7 +13,10 @@
 #include "otafleet/agent/v1/agent.pb.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace otafleet::agent {
 
@@ -48,6 +51,24 @@ private:
     QString m_slotDir;
     std::unique_ptr<EventQueue> m_queue;  // null when unavailable
     Error m_openError;
+};
+
+// A metrics snapshot every `interval` while it lives ([telemetry] metrics_interval), so free
+// space, load and memory are known between updates too, not only at boots and installs.
+class MetricsTicker {
+public:
+    MetricsTicker(Telemetry& telemetry, std::chrono::seconds interval);
+    ~MetricsTicker();
+    MetricsTicker(const MetricsTicker&) = delete;
+    MetricsTicker& operator=(const MetricsTicker&) = delete;
+
+private:
+    Telemetry& m_telemetry;
+    std::chrono::seconds m_interval;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_stop = false;
+    std::thread m_thread;  // last: starts once the rest is initialised
 };
 
 // Install phases: each phase's end becomes an event with its duration; the install's end an

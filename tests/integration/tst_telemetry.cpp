@@ -180,6 +180,19 @@ private Q_SLOTS:
         QCOMPARE(ahead.error().code, QStringLiteral("telemetry.ack-ahead"));
     }
 
+    // [telemetry] metrics_interval: snapshots keep coming while nothing else happens.
+    void metricsArePeriodic() {
+        auto agent = newAgent(QStringLiteral("\n[telemetry]\nmetrics_interval = 1\n"));
+        QVERIFY(agent);
+        QTest::qWait(2600);
+        const EventsRun run = events(*agent);
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        // One at the boot, then one a second.
+        const auto metrics = ofType(run.events, QStringLiteral("metrics"));
+        QVERIFY2(metrics.size() >= 3, qPrintable(QString::number(metrics.size())));
+        QVERIFY(num(metrics.last(), "data_free_bytes") > 0);
+    }
+
     void badOptionsAreUsageErrors() {
         const test::ProcessRun run = test::runProcess(
             QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"),

@@ -84,6 +84,11 @@ private Q_SLOTS:
         QTest::newRow("tries out of range")
             << QByteArray("[boot]\ntrial_tries = 0\n")
             << QStringLiteral("agent.conf:22: 'trial_tries' must be a whole number from 1 to 100");
+        QTest::newRow("metrics interval out of range")
+            << QByteArray("[telemetry]\nmetrics_interval = 86401\n")
+            << QStringLiteral(
+                   "agent.conf:22: 'metrics_interval' must be seconds from 0 (off) to "
+                   "86400");
         QTest::newRow("signers out of range")
             << QByteArray("[trust]\nsigners_required = 17\n")
             << QStringLiteral(
