@@ -519,36 +519,4 @@ Status Agent::rollback() {
     return {};
 }
 
-Status Agent::installFactoryImage(const AgentConfig& config, const QString& bundlePath) {
-    auto trust = bundleTrust(config);
-    if (!trust)
-        return fail(trust.error());
-    auto reader = bundle::BundleReader::open(bundlePath);
-    if (!reader)
-        return fail(reader.error());
-    bundle::VerifyPolicy policy;
-    policy.trust = *trust;
-    policy.hardware = config.hardware;
-    auto verified = bundle::BundleVerifier::verifyMetadata(*reader, policy);
-    if (!verified)
-        return fail(verified.error());
-    const SlotStore slots(config.slotA, config.slotB,
-                          QDir(config.dataDir).filePath(QStringLiteral("state")));
-    if (auto ok = slots.writePayload(SlotId::A, *reader, 0, {}); !ok)
-        return ok;
-    if (auto ok = slots.storeManifest(SlotId::A, reader->manifestBytes(), reader->signature());
-        !ok) {
-        return ok;
-    }
-    BootState state;
-    state.primary = SlotId::A;
-    state.securityVersion = verified->manifest.securityVersion;
-    state.setStatus(SlotId::A, SlotStatus::Good);
-    state.setStatus(SlotId::B, SlotStatus::Empty);
-    auto boot = createBootControl(config);
-    if (!boot)
-        return fail(boot.error());
-    return (*boot)->initialize(state);
-}
-
 }  // namespace otafleet::agent
