@@ -2,7 +2,7 @@
 // what each kind of leaf looks like, CSRs, refusals with their codes, revocation reaching
 // verifyDetached through a CRL, two-person signing with named signers, and a release signer
 // generated inside a SoftHSM token.
-#include "ProcessRun.h"
+#include "CliRun.h"
 #include "SoftHsmEnvironment.h"
 
 #include "bundle/BundleBuilder.h"
@@ -29,19 +29,11 @@ using namespace otafleet::crypto;
 
 namespace {
 
-constexpr int kProcessTimeoutMs = 20000;
 constexpr const char* kPinEnv = "OTAFLEET_PKICLI_PIN";
 
 using Run = test::ProcessRun;
-
-Run otafleetctl(const QStringList& args) {
-    return test::runProcess(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"), args,
-                            kProcessTimeoutMs);
-}
-
-Run ctl(std::initializer_list<QAnyStringView> args) {
-    return otafleetctl(test::argList(args));
-}
+using test::ctl;
+using test::otafleetctl;
 
 using test::readAll;
 

@@ -3,7 +3,7 @@
 // and `bundle verify --threshold 2`. Ed25519 signatures also go to a real agent, and altered
 // ones are refused like any other.
 #include "AgentProcess.h"
-#include "ProcessRun.h"
+#include "CliRun.h"
 #include "SoftHsmEnvironment.h"
 
 #include "bundle/BundleBuilder.h"
@@ -18,19 +18,11 @@ using namespace otafleet;
 
 namespace {
 
-constexpr int kProcessTimeoutMs = 60000;  // RSA 3072 key generation for six keys
 constexpr const char* kPinEnv = "OTAFLEET_PKICLI_PIN";
 
 using Run = test::ProcessRun;
-
-Run otafleetctl(const QStringList& args) {
-    return test::runProcess(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"), args,
-                            kProcessTimeoutMs);
-}
-
-Run ctl(std::initializer_list<QAnyStringView> args) {
-    return otafleetctl(test::argList(args));
-}
+using test::ctl;
+using test::otafleetctl;
 
 using test::readAll;
 
