@@ -173,19 +173,11 @@ Result<IssuedCertificate> Pki::issue(const IssueOptions& options) const {
 }
 
 Result<IssuedCertificate> Pki::issue(const IssueOptions& options, const QString& commonName) const {
-    const auto locked = registry::lock(m_directory);
-    if (!locked) {
-        return fail(locked.error());
+    auto change = registry::beginChange(m_directory);
+    if (!change) {
+        return fail(change.error());
     }
-    auto json = registry::read(m_directory);
-    if (!json) {
-        return fail(json.error());
-    }
-    auto list = registry::entries(m_directory, *json);
-    if (!list) {
-        return fail(list.error());
-    }
-    if (auto status = checkName(options.name, *list); !status) {
+    if (auto status = checkName(options.name, change->list); !status) {
         return fail(status.error());
     }
     if (!options.subjectAltNames.isEmpty() && options.kind != IssueKind::Server) {
@@ -201,12 +193,12 @@ Result<IssuedCertificate> Pki::issue(const IssueOptions& options, const QString&
         return fail(caChain.error());
     }
     const PinProvider pin = registry::askOnce(options.pinProvider);
-    auto key = leafKey(*this, *json, options, pin);
+    auto key = leafKey(*this, change->json, options, pin);
     if (!key) {
         return fail(key.error());
     }
     const QString caKeyRef = registry::resolve(
-        m_directory, json->value(layout::kJsonKeys).toObject().value(caName).toString());
+        m_directory, change->json.value(layout::kJsonKeys).toObject().value(caName).toString());
     auto caKey = SigningKey::open(caKeyRef, KeyOpenOptions{m_pkcs11Module, pin});
     if (!caKey) {
         return fail(caKey.error().withContext(QStringLiteral("opening the %1 key").arg(caName)));
@@ -246,9 +238,8 @@ Result<IssuedCertificate> Pki::issue(const IssueOptions& options, const QString&
         !status) {
         return fail(status.error());
     }
-    list->append(entry);
-    registry::store(m_directory, *json, *list);
-    if (auto status = registry::write(m_directory, *json); !status) {
+    change->list.append(entry);
+    if (auto status = change->commit(m_directory); !status) {
         return fail(status.error());
     }
     qCInfo(lcCrypto).noquote() << "issued" << issueKindName(options.kind) << options.name
@@ -260,21 +251,13 @@ Result<IssuedCertificate> Pki::issue(const IssueOptions& options, const QString&
 
 Result<IssuedCertificate> Pki::revoke(const QString& name, RevocationReason reason,
                                       const QDateTime& when) const {
-    const auto locked = registry::lock(m_directory);
-    if (!locked) {
-        return fail(locked.error());
+    auto change = registry::beginChange(m_directory);
+    if (!change) {
+        return fail(change.error());
     }
-    auto json = registry::read(m_directory);
-    if (!json) {
-        return fail(json.error());
-    }
-    auto list = registry::entries(m_directory, *json);
-    if (!list) {
-        return fail(list.error());
-    }
-    const auto it = std::find_if(list->begin(), list->end(),
+    const auto it = std::find_if(change->list.begin(), change->list.end(),
                                  [&](const IssuedCertificate& e) { return e.name == name; });
-    if (it == list->end()) {
+    if (it == change->list.end()) {
         return fail(unknownName(name));
     }
     if (it->revoked) {
@@ -287,8 +270,7 @@ Result<IssuedCertificate> Pki::revoke(const QString& name, RevocationReason reas
     it->revokedAt = when.toUTC();
     it->revocationReason = revocationReasonName(reason);
     const IssuedCertificate result = *it;
-    registry::store(m_directory, *json, *list);
-    if (auto status = registry::write(m_directory, *json); !status) {
+    if (auto status = change->commit(m_directory); !status) {
         return fail(status.error());
     }
     qCInfo(lcCrypto).noquote() << "revoked" << name << "serial" << result.serial << "reason"

@@ -201,6 +201,24 @@ Result<QList<IssuedCertificate>> entries(const QString& directory, const QJsonOb
     return list;
 }
 
+Result<Change> beginChange(const QString& directory) {
+    auto locked = lock(directory);
+    if (!locked)
+        return fail(locked.error());
+    auto json = read(directory);
+    if (!json)
+        return fail(json.error());
+    auto list = entries(directory, *json);
+    if (!list)
+        return fail(list.error());
+    return Change{std::move(*locked), std::move(*json), std::move(*list)};
+}
+
+Status Change::commit(const QString& directory) {
+    store(directory, json, list);
+    return write(directory, json);
+}
+
 void store(const QString& directory, QJsonObject& json, const QList<IssuedCertificate>& list) {
     QJsonArray array;
     for (const IssuedCertificate& entry : list) {

@@ -30,6 +30,17 @@ namespace otafleet::crypto::registry {
 // Replaces the "issued" member of `json` with `list`.
 void store(const QString& directory, QJsonObject& json, const QList<IssuedCertificate>& list);
 
+// pki.json locked for a read-modify-write, read and parsed: where issue and revoke start.
+struct Change {
+    std::unique_ptr<QLockFile> lock;
+    QJsonObject json;
+    QList<IssuedCertificate> list;
+    // Stores `list` into `json` and rewrites pki.json (still under the lock). io.write-failed.
+    [[nodiscard]] Status commit(const QString& directory);
+};
+// Errors pki.busy, pki.not-found, pki.invalid.
+[[nodiscard]] Result<Change> beginChange(const QString& directory);
+
 // The key name (pki.json "keys" member, ca/NAME.pem) of the CA that issues `kind`.
 [[nodiscard]] QString caKeyName(IssueKind kind);
 // pki.json keeps paths relative to the PKI so the directory can move; URIs stay as they are.
