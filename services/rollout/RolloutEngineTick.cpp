@@ -154,7 +154,7 @@ bool RolloutEngine::mayOffer(qint64 now) const {
     if (m_plan.window && !m_plan.window->isOpen(QDateTime::fromMSecsSinceEpoch(now, Qt::UTC))) {
         return false;
     }
-    return m_currentRate <= 0.0 || now * 1000 >= m_nextOfferUs - kBurstUs;
+    return m_currentRate <= 0.0 || now * 1000 > m_nextOfferUs - kBurstUs;
 }
 
 void RolloutEngine::noteOffer(qint64 now) {

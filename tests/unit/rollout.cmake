@@ -3,3 +3,5 @@ otafleet_add_test(NAME tst_devicefilter SOURCES tst_devicefilter.cpp LINK otafle
     LABELS unit)
 otafleet_add_test(NAME tst_rolloutplan SOURCES tst_rolloutplan.cpp LINK otafleet_rollout
     LABELS unit)
+otafleet_add_test(NAME tst_rolloutengine SOURCES tst_rolloutengine.cpp LINK otafleet_rollout
+    LABELS unit)
