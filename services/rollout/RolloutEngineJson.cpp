@@ -118,7 +118,8 @@ Result<RolloutEngine> RolloutEngine::fromJson(const QJsonObject& o, const Clock&
     const auto successes = wholeNumber(get("successes_since_ramp"), 0, kMaxDevices);
     const QJsonValue rate = get("current_rate");
     if (!notBefore || !soakUntil || !nextOffer || !successes || !rate.isDouble() ||
-        !std::isfinite(rate.toDouble()) || rate.toDouble() < 0 || rate.toDouble() > 1e6 ||
+        !std::isfinite(rate.toDouble()) || (rate.toDouble() != 0.0 && rate.toDouble() < 1.0) ||
+        rate.toDouble() < 0 || rate.toDouble() > 1e6 ||
         (engine.m_plan.ratePerMinute == 0.0) != (rate.toDouble() == 0.0)) {
         return fail(badState(QStringLiteral("timers or rate out of range")));
     }
