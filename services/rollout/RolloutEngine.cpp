@@ -56,7 +56,7 @@ Result<RolloutEngine> RolloutEngine::create(RolloutPlan plan, QString author,
         engine.m_index.insert(id, engine.m_devices.size());
         engine.m_devices.push_back(DeviceProgress{id, DeviceState::Pending, -1, 0, 0, {}});
     }
-    engine.rebuildDerived();
+    (void)engine.rebuildDerived();  // no waves yet: nothing to disagree
     return engine;
 }
 
@@ -279,7 +279,7 @@ Status RolloutEngine::onDeviceEvent(const QString& deviceId, const DeviceEvent& 
                 setDeviceState(device, to);
                 checkFailureThreshold(device.wave);
             } else {
-                finishAttempt(device, to, reason, now);
+                finishAttempt(device, to, reason);
             }
             break;
     }

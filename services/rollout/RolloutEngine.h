@@ -141,8 +141,7 @@ private:
 
     [[nodiscard]] qint64 nowMs() const;
     void setDeviceState(DeviceProgress& device, DeviceState next);
-    void finishAttempt(DeviceProgress& device, DeviceState outcome, const QString& reason,
-                       qint64 now);
+    void finishAttempt(DeviceProgress& device, DeviceState outcome, const QString& reason);
     void evaluateWaves(qint64 now);
     [[nodiscard]] bool startNextWave(qint64 now);
     void checkFailureThreshold(int wave);
@@ -150,7 +149,9 @@ private:
     void noteOffer(qint64 now);
     void noteSuccess();
     void pauseWith(QString reason);
-    void rebuildDerived();
+    // Recomputes counts, wave tallies and m_unassigned from the devices; false when a wave's
+    // stored size disagrees with the devices in it.
+    [[nodiscard]] bool rebuildDerived();
     [[nodiscard]] Status requireState(std::initializer_list<RolloutState> allowed,
                                       const char* action) const;
 

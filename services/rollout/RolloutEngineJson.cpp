@@ -79,7 +79,7 @@ QByteArray RolloutEngine::toJsonBytes() const {
 }
 
 Result<RolloutEngine> RolloutEngine::fromJsonBytes(QByteArrayView json, const Clock& clock) {
-    // About 200 bytes per device at most, plus the plan.
+    // A device entry is under 1 KiB even with the longest id and reason.
     constexpr qsizetype kMaxBytes = kMaxDevices * 1024;
     if (json.size() > kMaxBytes) {
         return fail(badState(QStringLiteral("it is larger than %1 bytes").arg(kMaxBytes)));
@@ -203,18 +203,13 @@ Result<RolloutEngine> RolloutEngine::fromJson(const QJsonObject& o, const Clock&
                 QStringLiteral("pending device %1 is not in the offer queue").arg(d.id.left(64))));
         }
     }
-    engine.rebuildDerived();
-    qint64 assigned = 0;
-    for (const Wave& wave : engine.m_waves) {
-        assigned += wave.size;
-    }
-    if (assigned + engine.m_unassigned != static_cast<qint64>(engine.m_devices.size())) {
+    if (!engine.rebuildDerived()) {
         return fail(badState(QStringLiteral("wave sizes do not match the devices in them")));
     }
     return engine;
 }
 
-void RolloutEngine::rebuildDerived() {
+bool RolloutEngine::rebuildDerived() {
     m_counts.fill(0);
     m_unassigned = 0;
     std::vector<qint64> members(m_waves.size(), 0);
@@ -238,11 +233,11 @@ void RolloutEngine::rebuildDerived() {
         }
     }
     for (std::size_t i = 0; i < m_waves.size(); ++i) {
-        // Wave sizes are stored; a mismatch makes fromJson's final check fail.
         if (members[i] != m_waves[i].size) {
-            m_unassigned = -1;
+            return false;
         }
     }
+    return true;
 }
 
 RolloutStatus RolloutEngine::status() const {

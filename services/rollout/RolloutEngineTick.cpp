@@ -40,8 +40,7 @@ void RolloutEngine::setDeviceState(DeviceProgress& device, DeviceState next) {
 }
 
 void RolloutEngine::finishAttempt(DeviceProgress& device, DeviceState outcome,
-                                  const QString& reason, qint64 now) {
-    Q_UNUSED(now);
+                                  const QString& reason) {
     device.reason = reason;
     const bool retryable = outcome == DeviceState::Failed || outcome == DeviceState::TimedOut;
     if (retryable && device.attempts <= m_plan.retries && m_state != RolloutState::Aborted) {
@@ -194,8 +193,7 @@ TickResult RolloutEngine::tick() {
                 result.timedOut << device.id;
                 finishAttempt(device, DeviceState::TimedOut,
                               QStringLiteral("no result within %1 of the offer")
-                                  .arg(plan_values::formatDuration(m_plan.deviceTimeout)),
-                              now);
+                                  .arg(plan_values::formatDuration(m_plan.deviceTimeout)));
             }
         }
     }
