@@ -24,6 +24,10 @@
 //   online    value "true" or "false" (also yes/no, 1/0); only = and !=.
 // Both `state` and `online` parse to Field::Online with a boolean value, so the store has one
 // case for them.
+// Translating to SQL: text fields are "col = ?" / "col <> ?"; tag and group are EXISTS /
+// NOT EXISTS on the membership table; version ordering is SemVer precedence, which text
+// comparison gets wrong (1.10.0 vs 1.9.0, pre-releases): compare stored numeric
+// major/minor/patch columns, or select a superset in SQL and keep what matches() accepts.
 //
 // Limits: kMaxLength characters, kMaxDepth nested parentheses/not, kMaxComparisons comparisons.
 // Error codes, all with the 1-based column in the message ("... at column 12"):
