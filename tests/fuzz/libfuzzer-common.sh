@@ -42,10 +42,14 @@ fuzz_binary() {
 }
 
 # Quiet Qt, fatal sanitizers, leak checking on (libFuzzer + ASan default, said explicitly).
+# ASan's default 256 MiB quarantine of freed memory makes every allocation of a long run land on
+# fresh pages; on a VM each page fault is dear, and OpenSSL and zstd allocate a lot per input.
+# 8 MiB still keeps what was freed recently poisoned (a use soon after a free is caught) and
+# makes fuzz_certificate about 3 times faster here.
 fuzz_export_env() {
     export QT_LOGGING_RULES='*.debug=false;*.info=false;*.warning=false'
     export QT_QPA_PLATFORM=offscreen
-    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1:quarantine_size_mb=8
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 }
 
