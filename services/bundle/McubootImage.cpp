@@ -379,17 +379,6 @@ Result<ImageInfo> parseImage(QByteArrayView image) {
 }
 
 Result<ImageInfo> verifyImage(QByteArrayView image, QByteArrayView publicKeyPem) {
-    const std::unique_ptr<BIO, BioFree> bio(
-        BIO_new_mem_buf(publicKeyPem.data(), static_cast<int>(publicKeyPem.size())));
-    const std::unique_ptr<EVP_PKEY, PkeyFree> publicKey(
-        bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    ERR_clear_error();
-    if (!isP256(publicKey.get())) {
-        return fail(QStringLiteral("mcuboot.bad-key"),
-                    QStringLiteral("The public key is not an ECDSA P-256 SubjectPublicKeyInfo "
-                                   "PEM; export it with 'otafleetctl pki export-public' or "
-                                   "'imgtool getpub --encoding pem'."));
-    }
     auto info = parseImage(image);
     if (!info) {
         return info;
@@ -407,6 +396,19 @@ Result<ImageInfo> verifyImage(QByteArrayView image, QByteArrayView publicKeyPem)
         return fail(QStringLiteral("mcuboot.hash-mismatch"),
                     QStringLiteral("The MCUboot image's content does not match its SHA-256; it "
                                    "was modified or damaged after signing. Do not install it."));
+    }
+    // The key is read only for an image whose structure and hash hold: reading a PEM key is
+    // the costliest step before the signature, and a damaged image needs no key to be refused.
+    const std::unique_ptr<BIO, BioFree> bio(
+        BIO_new_mem_buf(publicKeyPem.data(), static_cast<int>(publicKeyPem.size())));
+    const std::unique_ptr<EVP_PKEY, PkeyFree> publicKey(
+        bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    ERR_clear_error();
+    if (!isP256(publicKey.get())) {
+        return fail(QStringLiteral("mcuboot.bad-key"),
+                    QStringLiteral("The public key is not an ECDSA P-256 SubjectPublicKeyInfo "
+                                   "PEM; export it with 'otafleetctl pki export-public' or "
+                                   "'imgtool getpub --encoding pem'."));
     }
     if (crypto::Sha256::hash(publicKeyDer(publicKey.get())) != info->keyHash) {
         return fail(QStringLiteral("mcuboot.key-mismatch"),

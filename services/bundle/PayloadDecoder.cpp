@@ -17,11 +17,22 @@ struct DctxFree {
 // Frames may ask for a window up to 2^27 (128 MiB, zstd --long); larger ones are refused so
 // that a hostile frame cannot make a small device allocate gigabytes.
 constexpr int kMaxWindowLog = 27;
+// The largest window stock zstd picks at levels 1 to 19 (8 MiB): frames made by any zstd
+// without --long or --ultra decode whatever the payload's size.
+constexpr int kStockWindowLog = 23;
+
+// Beyond the stock window, a frame's window need not exceed what it decodes to (the bundle
+// builder pledges the payload's size, so zstd sizes the window to it). Allowing more would let
+// a hostile frame make the device allocate 128 MiB for a payload the manifest says is small.
+int payloadWindowLogMax(quint64 targetSize) {
+    return std::clamp(detail::patchWindowLog(0, targetSize), kStockWindowLog, kMaxWindowLog);
+}
 
 // A patch's window must reach from the end of the target back to the start of the base; the
-// limit follows from the sizes the signed manifest and the device declare, nothing larger.
+// limit follows from the sizes the signed manifest and the device declare (or the stock window,
+// whichever is larger), nothing larger.
 int patchWindowLogMax(quint64 baseSize, quint64 targetSize) {
-    return std::max(detail::patchWindowLog(baseSize, targetSize), kMaxWindowLog);
+    return std::max(detail::patchWindowLog(baseSize, targetSize), kStockWindowLog);
 }
 
 std::unexpected<Error> setupFailed() {
@@ -83,7 +94,7 @@ Result<std::unique_ptr<PayloadDecoder>> PayloadDecoder::create(const PayloadEntr
         const bool patch = entry.encoding == Encoding::ZstdPatch;
         const int windowLog =
             patch ? patchWindowLogMax(static_cast<quint64>(base.size()), entry.targetSize)
-                  : kMaxWindowLog;
+                  : payloadWindowLogMax(entry.targetSize);
         impl->dctx.reset(ZSTD_createDCtx());
         if (!impl->dctx || ZSTD_isError(ZSTD_DCtx_setParameter(impl->dctx.get(),
                                                                ZSTD_d_windowLogMax, windowLog))) {

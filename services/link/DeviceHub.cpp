@@ -14,11 +14,59 @@ namespace otafleet::link {
 
 namespace {
 
+constexpr int kMaxPort = 65535;
+
 Error badUri(const QString& text, const QString& why) {
     return Error{QStringLiteral("link.bad-uri"),
                  QStringLiteral("\"%1\" is not a device address: %2. Enter HOST:PORT, for example "
                                 "192.168.1.20:50051, or a URI such as lan://HOST:PORT.")
                      .arg(text.left(80), why)};
+}
+
+// One pass of normalization. normalizeUri runs it twice and keeps only results that are fixed
+// points, so whatever it accepts is stored and shown exactly as it will be read back.
+Result<QUrl> normalizeOnce(const QString& text) {
+    const QString trimmed = text.trimmed();
+    if (trimmed.isEmpty())
+        return fail(badUri(trimmed, QStringLiteral("it is empty")));
+    if (trimmed.size() > DeviceHub::kMaxUriLength)
+        return fail(badUri(trimmed, QStringLiteral("it is too long")));
+
+    QString candidate = trimmed;
+    if (!trimmed.contains(QLatin1String("://"))) {
+        // Bare HOST:PORT or [IPv6]:PORT means the LAN transport.
+        static const QRegularExpression hostPort(
+            QStringLiteral(R"(^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$)"));
+        if (!hostPort.match(trimmed).hasMatch())
+            return fail(badUri(trimmed, QStringLiteral("it needs a host and a port")));
+        candidate = QStringLiteral("lan://") + trimmed;
+    }
+    QUrl url(candidate, QUrl::StrictMode);
+    if (!url.isValid())
+        return fail(badUri(trimmed, url.errorString()));
+    static const QRegularExpression schemeSyntax(QStringLiteral("^[a-z][a-z0-9+.-]*$"));
+    if (!schemeSyntax.match(url.scheme()).hasMatch())
+        return fail(badUri(trimmed, QStringLiteral("the scheme is missing or malformed")));
+    // "scheme:" followed by anything but "//" has no authority: "lan:lan://HOST" would be a LAN
+    // address whose host is empty and whose path holds what the user meant as the address.
+    const bool hasAuthority =
+        candidate.sliced(candidate.indexOf(QLatin1Char(':')) + 1).startsWith(QLatin1String("//"));
+    if (url.scheme() == QLatin1String("lan")) {
+        const int port = url.port(-1);
+        if (!hasAuthority || url.host().isEmpty() || port < 1 || port > kMaxPort)
+            return fail(
+                badUri(trimmed, QStringLiteral("an address must name a host and a port "
+                                               "for the LAN scheme (lan://HOST:PORT, port 1 "
+                                               "to 65535)")));
+        if (!url.userInfo().isEmpty() || url.hasQuery() || url.hasFragment() ||
+            (!url.path().isEmpty() && url.path() != QLatin1String("/"))) {
+            return fail(badUri(trimmed, QStringLiteral("it has parts after the port")));
+        }
+        url.setPath({});
+    } else if (!hasAuthority) {
+        return fail(badUri(trimmed, QStringLiteral("the scheme must be followed by //")));
+    }
+    return url;
 }
 
 }  // namespace
@@ -80,27 +128,17 @@ bool DeviceHub::isLoaded(const QString& scheme) const {
 }
 
 Result<QUrl> DeviceHub::normalizeUri(const QString& text) {
-    const QString trimmed = text.trimmed();
-    if (trimmed.isEmpty())
-        return fail(badUri(trimmed, QStringLiteral("it is empty")));
-    if (trimmed.size() > kMaxUriLength)
-        return fail(badUri(trimmed, QStringLiteral("it is too long")));
-
-    QString candidate = trimmed;
-    if (!trimmed.contains(QLatin1String("://"))) {
-        // Bare HOST:PORT or [IPv6]:PORT means the LAN transport.
-        static const QRegularExpression hostPort(
-            QStringLiteral(R"(^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$)"));
-        if (!hostPort.match(trimmed).hasMatch())
-            return fail(badUri(trimmed, QStringLiteral("it needs a host and a port")));
-        candidate = QStringLiteral("lan://") + trimmed;
-    }
-    const QUrl url(candidate, QUrl::StrictMode);
-    if (!url.isValid())
-        return fail(badUri(trimmed, url.errorString()));
-    static const QRegularExpression schemeSyntax(QStringLiteral("^[a-z][a-z0-9+.-]*$"));
-    if (!schemeSyntax.match(url.scheme()).hasMatch())
-        return fail(badUri(trimmed, QStringLiteral("the scheme is missing or malformed")));
+    auto url = normalizeOnce(text);
+    if (!url)
+        return url;
+    // Qt writes some escapes back decoded (and re-encodes others), so a URI it parsed can read
+    // back differently; only a fixed point can be stored, compared and shown.
+    const QString written = url->toString();
+    auto again = normalizeOnce(written);
+    if (!again || again->toString() != written)
+        return fail(badUri(text.trimmed(), QStringLiteral("it does not read back the same once "
+                                                          "written out; remove %-escapes and "
+                                                          "unusual characters")));
     return url;
 }
 

@@ -1,6 +1,7 @@
 // DeviceHub::normalizeUri on arbitrary text: what a technician types into "Add device".
 // Must never crash, must refuse oversized input, and anything it accepts must be stable
-// (normalizing the result again gives the same URI).
+// (normalizing the result again gives the same URI). A LAN address always names a host and a
+// port, and any other scheme is written scheme://...
 #include "link/DeviceHub.h"
 
 #include <cstdint>
@@ -16,6 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     if (text.size() > otafleet::link::DeviceHub::kMaxUriLength + 64)
+        std::abort();
+    const QString written = url->toString();
+    if (url->scheme() == QLatin1String("lan") &&
+        (url->host().isEmpty() || url->port(-1) < 1 || url->port(-1) > 65535))
+        std::abort();
+    if (!written.startsWith(url->scheme() + QLatin1String("://")))
         std::abort();
     auto again = otafleet::link::DeviceHub::normalizeUri(url->toString());
     if (!again || again->toString() != url->toString())

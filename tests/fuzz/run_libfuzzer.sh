@@ -10,42 +10,27 @@
 set -euo pipefail
 
 seconds=${1:-10}
-source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/fuzz/libfuzzer-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/libfuzzer-common.sh"
+source_dir=$fuzz_source_dir
 build_dir=${2:-$source_dir/build/fuzz}
 work=$build_dir/fuzz-runs
 
 cd "$source_dir"
-# A fresh build dir is configured through the preset; an existing one keeps its cache.
-if [[ ! -f $build_dir/build.ninja ]]; then
-    cmake --preset fuzz -B "$build_dir" >/dev/null
-else
-    cmake -S . -B "$build_dir" >/dev/null
-fi
-
-targets=()
-for src in tests/fuzz/fuzz_*.cpp; do
-    name=$(basename "$src" .cpp)
-    [[ $name == fuzz_replay_main ]] && continue
-    targets+=("$name")
-done
-cmake --build "$build_dir" --target "${targets[@]}" >"$build_dir/fuzz-build.log" 2>&1 || {
-    tail -40 "$build_dir/fuzz-build.log"
-    echo "run_libfuzzer: build failed (log: $build_dir/fuzz-build.log)"
+mapfile -t targets < <(fuzz_all_targets)
+fuzz_build "$build_dir" "${targets[@]}" || {
+    echo "run_libfuzzer: build failed"
     exit 1
 }
 
 rm -rf "$work"
 mkdir -p "$work"
-export QT_LOGGING_RULES='*.debug=false;*.info=false;*.warning=false'
-export QT_QPA_PLATFORM=offscreen
-# Leak checking is on by default in libFuzzer+ASan; make every sanitizer report fatal.
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+fuzz_export_env
 
 failed=0
 for name in "${targets[@]}"; do
     seeds=tests/fuzz/corpus/${name#fuzz_}
-    bin=$(find "$build_dir" -type f -name "$name" -perm -u+x | head -1)
+    bin=$(fuzz_binary "$build_dir" "$name")
     if [[ -z $bin ]]; then
         echo "$name: FAIL (no binary built)"
         failed=1
@@ -64,9 +49,7 @@ for name in "${targets[@]}"; do
             "$(find "$corpus" -type f | wc -l) corpus files)"
     else
         failed=1
-        pattern='ERROR: [A-Za-z]+: [a-z -]+|runtime error: .{0,60}'
-        what=$(grep -m1 -oE "$pattern" "$log" || true)
-        echo "$name: FAIL (${what:-exit status, see $log}; artifacts $work/$name-*)"
+        echo "$name: FAIL ($(fuzz_failure_summary "$log"); artifacts $work/$name-*)"
         grep -m1 -A12 -E 'ERROR:|runtime error:' "$log" || tail -20 "$log"
     fi
 done

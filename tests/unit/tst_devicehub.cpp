@@ -67,35 +67,67 @@ private Q_SLOTS:
     void normalizesAddresses_data() {
         QTest::addColumn<QString>("input");
         QTest::addColumn<QString>("expected");  // empty: link.bad-uri
-        QTest::newRow("host:port")
-            << QStringLiteral("192.168.1.20:50051") << QStringLiteral("lan://192.168.1.20:50051");
-        QTest::newRow("name:port")
-            << QStringLiteral(" bench-7.local:443 ") << QStringLiteral("lan://bench-7.local:443");
+        QTest::addColumn<QString>("because");   // for a refusal: what the message must say
+        const QString lanNeeds = QStringLiteral("must name a host and a port for the LAN scheme");
+        QTest::newRow("host:port") << QStringLiteral("192.168.1.20:50051")
+                                   << QStringLiteral("lan://192.168.1.20:50051") << QString();
+        QTest::newRow("name:port") << QStringLiteral(" bench-7.local:443 ")
+                                   << QStringLiteral("lan://bench-7.local:443") << QString();
         QTest::newRow("ipv6") << QStringLiteral("[::1]:50051")
-                              << QStringLiteral("lan://[::1]:50051");
+                              << QStringLiteral("lan://[::1]:50051") << QString();
         QTest::newRow("lan uri") << QStringLiteral("lan://10.0.0.5:1")
-                                 << QStringLiteral("lan://10.0.0.5:1");
-        QTest::newRow("other scheme")
-            << QStringLiteral("serial:///dev/ttyACM0") << QStringLiteral("serial:///dev/ttyACM0");
-        QTest::newRow("empty") << QString() << QString();
-        QTest::newRow("no port") << QStringLiteral("192.168.1.20") << QString();
-        QTest::newRow("words") << QStringLiteral("my device") << QString();
-        QTest::newRow("port letters") << QStringLiteral("host:http") << QString();
+                                 << QStringLiteral("lan://10.0.0.5:1") << QString();
+        QTest::newRow("lan uri, upper-case scheme, slash")
+            << QStringLiteral("LAN://10.0.0.5:1/") << QStringLiteral("lan://10.0.0.5:1")
+            << QString();
+        QTest::newRow("other scheme") << QStringLiteral("serial:///dev/ttyACM0")
+                                      << QStringLiteral("serial:///dev/ttyACM0") << QString();
+        QTest::newRow("empty") << QString() << QString() << QStringLiteral("empty");
+        QTest::newRow("no port") << QStringLiteral("192.168.1.20") << QString()
+                                 << QStringLiteral("needs a host and a port");
+        QTest::newRow("words") << QStringLiteral("my device") << QString() << QString();
+        QTest::newRow("port letters") << QStringLiteral("host:http") << QString() << QString();
         QTest::newRow("too long") << QString(3000, QLatin1Char('a')) + QStringLiteral(":1")
-                                  << QString();
-        QTest::newRow("bad scheme") << QStringLiteral("1an://x:1") << QString();
+                                  << QString() << QStringLiteral("too long");
+        QTest::newRow("bad scheme") << QStringLiteral("1an://x:1") << QString() << QString();
+        // Found by fuzz_device_address (corpus/device_address/regression-lan-no-authority): the
+        // scheme is followed by a path, not by //HOST:PORT.
+        QTest::newRow("fuzz: lan scheme, path holding a URI")
+            << QStringLiteral("lan:lan://[:://[::1:%205z1") << QString() << lanNeeds;
+        QTest::newRow("lan without //") << QStringLiteral("lan:10.0.0.1:5") << QString()
+                                        << QStringLiteral("needs a host and a port");
+        QTest::newRow("lan, path before //")
+            << QStringLiteral("lan:x://10.0.0.1:5") << QString() << lanNeeds;
+        QTest::newRow("lan without host") << QStringLiteral("lan://:5") << QString() << lanNeeds;
+        QTest::newRow("lan without port")
+            << QStringLiteral("lan://10.0.0.1") << QString() << lanNeeds;
+        QTest::newRow("lan port zero")
+            << QStringLiteral("lan://10.0.0.1:0") << QString() << lanNeeds;
+        QTest::newRow("lan path") << QStringLiteral("lan://10.0.0.1:5/x") << QString()
+                                  << QStringLiteral("parts after the port");
+        QTest::newRow("lan user") << QStringLiteral("lan://me@10.0.0.1:5") << QString()
+                                  << QStringLiteral("parts after the port");
+        QTest::newRow("other scheme without //")
+            << QStringLiteral("serial:x://y") << QString() << QStringLiteral("followed by //");
     }
     void normalizesAddresses() {
         QFETCH(QString, input);
         QFETCH(QString, expected);
+        QFETCH(QString, because);
         auto url = DeviceHub::normalizeUri(input);
         if (expected.isEmpty()) {
             QVERIFY(!url);
             QCOMPARE(url.error().code, QStringLiteral("link.bad-uri"));
-            QVERIFY(url.error().message.contains(QStringLiteral("HOST:PORT")));
+            QVERIFY2(url.error().message.contains(QStringLiteral("HOST:PORT")),
+                     qPrintable(url.error().message));
+            QVERIFY2(url.error().message.contains(because), qPrintable(url.error().message));
         } else {
             VERIFY_OK(url);
             QCOMPARE(url->toString(), expected);
+            // What is accepted is a fixed point: stored, it reads back as itself.
+            auto again = DeviceHub::normalizeUri(url->toString());
+            VERIFY_OK(again);
+            QCOMPARE(again->toString(), expected);
         }
     }
 
