@@ -29,3 +29,9 @@ otafleet_add_test(NAME tst_tlspolicy SOURCES tst_tlspolicy.cpp AgentTestBase.h
     LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
     LABELS integration TIMEOUT 60)
 add_dependencies(tst_tlspolicy otafleet-agent otafleetctl)
+# Resume and continue: `otafleetctl device push` re-run after an interruption at each phase, and
+# another release that waits (push.other-release-pending, --replace-pending).
+otafleet_add_test(NAME tst_pushresume SOURCES tst_pushresume.cpp AgentTestBase.h
+    LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
+    LABELS integration TIMEOUT 180)
+add_dependencies(tst_pushresume otafleet-agent otafleetctl)
