@@ -79,7 +79,7 @@ struct PushOptions {
     qint64 chunkSize = 256 * 1024;
     // Chunks in flight unconfirmed (1 to 64; 1 = stop and wait). An interruption re-sends at
     // most window * chunkSize bytes.
-    int window = 16;
+    int window = 4;
     std::chrono::seconds rebootTimeout = kDefaultRebootTimeout;
 
     // Network trouble. A chunk the agent has not confirmed within chunkDeadline (a dropped or
