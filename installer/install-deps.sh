@@ -25,6 +25,8 @@ packages=(
   u-boot-tools libubootenv-tool grub-common
   bsdiff
   rauc squashfs-tools
+  # benchmarks: tests/bench/bench_push.sh measures the push beside curl fetching from nginx
+  nginx-light curl
 )
 
 missing=()

@@ -98,8 +98,8 @@ Status runAgent(const QString& configPath, char** argv) {
     if (!clientCa)
         return fail(clientCa.error());
 
-    // Operators must present a certificate issued by the operator CA. gRPC 1.51 offers no public
-    // setting to refuse TLS 1.2; both otafleet ends negotiate TLS 1.3 (OpenSSL 3 default).
+    // Operators must present a certificate issued by the operator CA. TLS 1.3 only: main() called
+    // crypto::requireTls13() before this (gRPC 1.51 offers no setting of its own for it).
     grpc::SslServerCredentialsOptions tls(
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     tls.pem_root_certs = *clientCa;

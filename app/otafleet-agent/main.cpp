@@ -5,6 +5,7 @@
 #include "agent/Agent.h"
 #include "agent/AgentSetup.h"
 #include "common/ProcessHardening.h"
+#include "crypto/TlsPolicy.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -216,6 +217,9 @@ Environment:
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything makes a TLS context (gRPC's server, the enrolment client): TLS 1.3 only.
+    if (auto tls = otafleet::crypto::requireTls13(); !tls)
+        return failWith(tls.error());
     // The agent holds its TLS key and, during setup, a token PIN: no core dumps.
     const bool noCoreDumps = otafleet::disableCoreDumps();
     qSetMessagePattern(QStringLiteral("%{category} %{type}: %{message}"));
@@ -257,7 +261,8 @@ int main(int argc, char** argv) {
     if (!p.parse(arguments))
         return usage(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
-        std::fprintf(stdout, "%s%s", qPrintable(p.helpText()), kConfigHelp);
+        std::fprintf(stdout, "%s%s\n%s\n", qPrintable(p.helpText()), kConfigHelp,
+                     otafleet::crypto::tls13PolicyHelp());
         return 0;
     }
     if (p.isSet(QStringLiteral("version"))) {

@@ -39,6 +39,11 @@ const QCommandLineOption kNoReboot(QStringLiteral("no-reboot"),
 const QCommandLineOption kNoCommit(QStringLiteral("no-commit"),
                                    QStringLiteral("Stop after the trial boot's health check; the "
                                                   "device reverts unless committed."));
+const QCommandLineOption kReplacePending(
+    QStringLiteral("replace-pending"),
+    QStringLiteral("When another release waits for a reboot or runs on trial, discard it (a "
+                   "running trial is rolled back with a reboot first) instead of refusing with "
+                   "push.other-release-pending."));
 const QCommandLineOption kRebootTimeout(QStringLiteral("reboot-timeout"),
                                         QStringLiteral("Seconds to wait for the device to come "
                                                        "back after a reboot."),
@@ -218,6 +223,7 @@ int runPush(const QCommandLineParser& p) {
     agentclient::PushOptions options;
     options.reboot = !p.isSet(kNoReboot);
     options.commit = options.reboot && !p.isSet(kNoCommit);
+    options.replacePending = p.isSet(kReplacePending);
     bool ok = false;
     const int chunkKiB = p.value(kChunk).toInt(&ok);
     if (!ok || chunkKiB < 1 || chunkKiB > 1024) {
@@ -387,10 +393,11 @@ QList<Command> deviceCommands() {
                       {}, runInfo),
         deviceCommand(QStringLiteral("push"),
                       QStringLiteral("Update a device: transfer (resumable), install, reboot, "
-                                     "health check, commit."),
+                                     "health check, commit. Run again after an interruption, it "
+                                     "continues from where the device stands."),
                       QStringLiteral("B.otab"),
-                      {kNoReboot, kNoCommit, kRebootTimeout, kChunk, kChunkDeadline, kMaxAttempts,
-                       kRetryBudget},
+                      {kNoReboot, kNoCommit, kReplacePending, kRebootTimeout, kChunk,
+                       kChunkDeadline, kMaxAttempts, kRetryBudget},
                       runPush),
         deviceCommand(QStringLiteral("commit"),
                       QStringLiteral("Keep the firmware a device runs on trial."), {}, {},

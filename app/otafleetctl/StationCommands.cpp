@@ -139,7 +139,7 @@ QList<Command> stationCommands() {
         QStringLiteral("pki"),
         QStringLiteral("station"),
         QStringLiteral("Factory station: enrol devices ('otafleet-agent enroll') over "
-                       "TLS with an enrolment token; the device CA signs their "
+                       "TLS 1.3 (only) with an enrolment token; the device CA signs their "
                        "certificate requests."),
         {},
         [](QCommandLineParser& p) {

@@ -3,6 +3,7 @@
 #include "Cli.h"
 
 #include "common/ProcessHardening.h"
+#include "crypto/TlsPolicy.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -43,14 +44,21 @@ void printOverview(const QList<Command>& commands, const QString& onlyGroup = {}
         text += QStringLiteral("  %1 %2\n      %3\n").arg(c.group, c.name, c.summary);
     }
     text += QStringLiteral(
-        "\nExit codes: 0 success, 1 the operation failed (the message names a stable error code),"
-        " 2 the command line was wrong.\n");
+                "\nExit codes: 0 success, 1 the operation failed (the message names a stable error "
+                "code),"
+                " 2 the command line was wrong.\n%1\n")
+                .arg(QString::fromLatin1(otafleet::crypto::tls13PolicyHelp()));
     printText(text);
 }
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
+    // Before any TLS context exists: the station serves, and device commands dial, TLS 1.3 only.
+    if (auto tls = otafleet::crypto::requireTls13(); !tls) {
+        std::fprintf(stderr, "otafleetctl: %s\n", qPrintable(tls.error().toString()));
+        return kFailure;
+    }
     // PINs, signing sessions and (for PEM trials) private keys pass through this process.
     const bool noCoreDumps = otafleet::disableCoreDumps();
     QCoreApplication app(argc, argv);

@@ -302,7 +302,8 @@ Agent::~Agent() {
 }
 
 Status Agent::install(const QString& transferId,
-                      const std::function<void(const InstallEvent&)>& progress) {
+                      const std::function<void(const InstallEvent&)>& progress,
+                      PendingRelease pending) {
     std::unique_lock op(m_operation, std::try_to_lock);
     if (!op.owns_lock())
         return busy();
@@ -312,7 +313,7 @@ Status Agent::install(const QString& transferId,
     }
     m_uploads.pin(transferId);
     InstallMeter meter(*m_telemetry, transferId);
-    Status result = installLocked(transferId, meter.wrap(progress));
+    Status result = installLocked(transferId, meter.wrap(progress), pending);
     meter.finish(result);
     m_uploads.unpin(transferId);
     if (!result && (result.error().code.startsWith(u"bundle.") ||
@@ -328,7 +329,8 @@ Status Agent::install(const QString& transferId,
 }
 
 Status Agent::installLocked(const QString& transferId,
-                            const std::function<void(const InstallEvent&)>& progress) {
+                            const std::function<void(const InstallEvent&)>& progress,
+                            PendingRelease pending) {
     auto upload = m_uploads.progress(transferId);
     if (!upload)
         return fail(upload.error());
@@ -350,13 +352,35 @@ Status Agent::installLocked(const QString& transferId,
     SlotId target;
     {
         std::lock_guard lock(m_mutex);
-        if (m_state.primary != m_booted || m_state.trial) {
+        if (m_state.trial && m_state.primary == m_booted) {
+            if (pending == PendingRelease::Replace) {
+                return fail(QStringLiteral("agent.trial-running"),
+                            QStringLiteral("The device runs slot %1 on trial; commit it, or roll "
+                                           "back with a reboot, before installing another "
+                                           "release.")
+                                .arg(slotName(m_booted)));
+            }
             return fail(QStringLiteral("agent.reboot-pending"),
                         QStringLiteral("An installed update or a rollback waits for a reboot or a "
                                        "commit; finish it before installing again."));
         }
+        if (m_state.primary != m_booted && pending == PendingRelease::Keep) {
+            return fail(QStringLiteral("agent.reboot-pending"),
+                        QStringLiteral("An installed update or a rollback waits for a reboot; "
+                                       "reboot first, or install with replace-pending "
+                                       "(otafleetctl device push --replace-pending) to discard "
+                                       "it."));
+        }
         state = m_state;
         target = otherSlot(m_booted);
+    }
+    // With two slots the pending primary is the target: discarding it points the device back
+    // at the slot it runs. Stored below together with the target marked bad, so a refusal before
+    // that leaves the pending update in place and no crash leaves a half-written primary.
+    if (state.primary == target) {
+        state.primary = otherSlot(target);
+        state.trial = false;
+        state.triesLeft = 0;
     }
     const QString slot = slotName(target);
 
@@ -409,13 +433,29 @@ Status Agent::installLocked(const QString& transferId,
     if (progress)
         progress(InstallEvent{InstallPhase::Verifying, 0, qint64(size), version, slot});
 
-    // The whole payload is hash-checked from the staged file first, so a corrupted bundle is
-    // refused with both slots and the boot state untouched.
-    NullSink nullSink;
-    if (auto ok = bundle::BundleVerifier::streamPayload(
-            *reader, 0, nullSink, throttled(InstallPhase::Verifying, version, slot, progress));
-        !ok) {
-        return ok;
+    // The whole payload is hash-checked before the first slot byte is written, so a corrupted
+    // bundle is refused with both slots and the boot state untouched: from the hash taken while
+    // it arrived when the staged file is unchanged since, else from the staged file.
+    const qint64 payloadStart = reader->payloadOffset(0);
+    const auto received = m_uploads.receivedPayloadDigest(transferId, payloadStart);
+    if (received && qint64(size) == reader->fileSize() - payloadStart) {
+        if (*received != payload.sha256) {
+            return fail(QStringLiteral("bundle.payload-corrupted"),
+                        QStringLiteral("Payload '%1' does not match the SHA-256 its signed "
+                                       "manifest declares: it was damaged or swapped. Discard "
+                                       "what was written and fetch the bundle again.")
+                            .arg(payload.name));
+        }
+        if (progress)
+            progress(
+                InstallEvent{InstallPhase::Verifying, qint64(size), qint64(size), version, slot});
+    } else {
+        NullSink nullSink;
+        if (auto ok = bundle::BundleVerifier::streamPayload(
+                *reader, 0, nullSink, throttled(InstallPhase::Verifying, version, slot, progress));
+            !ok) {
+            return ok;
+        }
     }
 
     // From here on the target slot changes: it is marked bad before its first byte is written

@@ -21,6 +21,11 @@ class Telemetry;
 
 enum class InstallPhase { Verifying, Writing, Finalizing, Done };
 
+// What an install does with an installed update (or rollback) that waits for a reboot: refuse
+// (agent.reboot-pending), or discard it once the new bundle is verified, in the same boot-state
+// store that marks the target slot for writing.
+enum class PendingRelease { Keep, Replace };
+
 struct InstallEvent {
     InstallPhase phase;
     qint64 done = 0;
@@ -78,8 +83,11 @@ public:
     [[nodiscard]] Status finishUpload(const QString& transferId);
 
     // Verifies the completely received bundle and writes it to the inactive slot for a trial.
+    // A trial that runs now is never replaced here (agent.trial-running): it is committed or
+    // rolled back with a reboot first, so the committed slot is never the one overwritten.
     [[nodiscard]] Status install(const QString& transferId,
-                                 const std::function<void(const InstallEvent&)>& progress);
+                                 const std::function<void(const InstallEvent&)>& progress,
+                                 PendingRelease pending = PendingRelease::Keep);
     // Commit and rollback refuse with agent.busy while another operation (an install) runs.
     [[nodiscard]] Status commit();
     [[nodiscard]] Status rollback();
@@ -93,7 +101,8 @@ private:
     [[nodiscard]] Status settle(BootState& state, int depth);
     [[nodiscard]] bool runHealthCheck(SlotId slot, const SlotContent& content);
     [[nodiscard]] Status installLocked(const QString& transferId,
-                                       const std::function<void(const InstallEvent&)>& progress);
+                                       const std::function<void(const InstallEvent&)>& progress,
+                                       PendingRelease pending);
     void setError(const Error& error);
     [[nodiscard]] static std::unexpected<Error> busy();
 

@@ -140,9 +140,10 @@ private:
 // outlives a detached worker: ~Agent waits for the running install.
 class InstallReactor final : public grpc::ServerWriteReactor<pb::InstallProgress> {
 public:
-    InstallReactor(Agent& agent, QString transferId) {
-        m_worker = std::thread([this, &agent, id = std::move(transferId)] {
-            const Status result = agent.install(id, [this](const InstallEvent& e) { push(e); });
+    InstallReactor(Agent& agent, QString transferId, PendingRelease pending) {
+        m_worker = std::thread([this, &agent, id = std::move(transferId), pending] {
+            const Status result = agent.install(
+                id, [this](const InstallEvent& e) { push(e); }, pending);
             bool deleteSelf = false;
             {
                 std::lock_guard lock(m_mutex);
@@ -363,7 +364,9 @@ grpc::ServerWriteReactor<pb::InstallProgress>* AgentService::Install(
     grpc::CallbackServerContext* context, const pb::InstallRequest* request) {
     if (auto denied = checkOperator(context); !denied.ok())
         return new RejectReactor<grpc::ServerWriteReactor<pb::InstallProgress>>(denied);
-    return new InstallReactor(m_agent, QString::fromStdString(request->transfer_id()));
+    return new InstallReactor(
+        m_agent, QString::fromStdString(request->transfer_id()),
+        request->replace_pending() ? PendingRelease::Replace : PendingRelease::Keep);
 }
 
 grpc::ServerUnaryReactor* AgentService::Commit(grpc::CallbackServerContext* context,

@@ -1,6 +1,7 @@
 #include "agent/UploadStore.h"
 
 #include "agent/Logging.h"
+#include "bundle/Bundle.h"
 #include "common/AtomicFile.h"
 
 #include <QDateTime>
@@ -19,6 +20,10 @@
 namespace otafleet::agent {
 namespace {
 
+qint64 modifiedNs(const struct stat& st) {
+    return qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
 std::unexpected<Error> ioFailed(const QString& what, const QString& path) {
     return fail(QStringLiteral("io.write-failed"),
                 QStringLiteral("Could not %1 %2 (%3); check the agent's disk.")
@@ -29,6 +34,18 @@ std::unexpected<Error> ioFailed(const QString& what, const QString& path) {
 
 UploadStore::UploadStore(QString directory, quint64 maxBundleSize)
     : m_dir(std::move(directory)), m_maxBundleSize(maxBundleSize) {}
+
+UploadStore::~UploadStore() {
+    closeOpenLocked();
+}
+
+void UploadStore::closeOpenLocked() {
+    if (m_openFd >= 0)
+        ::close(m_openFd);
+    m_openFd = -1;
+    m_openId.clear();
+    m_openTotal = 0;
+}
 
 Status UploadStore::checkTransferId(const QString& id) {
     const bool ok =
@@ -105,7 +122,14 @@ Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize,
     // One critical section from the offset check to the end of the write: two streams of the
     // same transfer must never both append at the same offset.
     std::lock_guard lock(m_mutex);
-    UploadProgress current = progressLocked(id);
+    UploadProgress current;
+    struct stat st {};
+    if (m_openId == id && ::fstat(m_openFd, &st) == 0) {
+        current.received = static_cast<quint64>(st.st_size);
+        current.total = m_openTotal;
+    } else {
+        current = progressLocked(id);
+    }
     if (offset != current.received) {
         return fail(QStringLiteral("agent.upload-offset-mismatch"),
                     QStringLiteral("The agent holds %1 bytes of this transfer but the client sent "
@@ -172,15 +196,21 @@ Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize,
                         .arg(current.total));
     }
     const QString path = partPath(id);
-    const int fd = ::open(QFile::encodeName(path).constData(),
-                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return ioFailed(QStringLiteral("open"), path);
+    if (m_openId != id) {
+        closeOpenLocked();
+        const int opened = ::open(QFile::encodeName(path).constData(),
+                                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (opened < 0)
+            return ioFailed(QStringLiteral("open"), path);
+        m_openFd = opened;
+        m_openId = id;
+        m_openTotal = current.total;
+    }
+    const int fd = m_openFd;
     // The descriptor's real size is the offset the data lands at (O_APPEND).
-    struct stat st {};
     if (::fstat(fd, &st) != 0 || static_cast<quint64>(st.st_size) != offset) {
         const quint64 real = static_cast<quint64>(st.st_size);
-        ::close(fd);
+        closeOpenLocked();
         return fail(QStringLiteral("agent.upload-offset-mismatch"),
                     QStringLiteral("The agent holds %1 bytes of this transfer but the client sent "
                                    "data for offset %2; resume from offset %1.")
@@ -199,24 +229,75 @@ Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize,
             if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) {
                 qCWarning(lcAgent) << "could not truncate" << path;
             }
-            ::close(fd);
+            closeOpenLocked();
             return err;
         }
         p += n;
         left -= n;
     }
-    m_unsynced += static_cast<quint64>(data.size());
-    if (m_unsynced >= kSyncEvery || offset + data.size() == current.total) {
-        ::fsync(fd);
-        m_unsynced = 0;
-    }
-    ::close(fd);
     current.received = offset + static_cast<quint64>(data.size());
+    hashReceivedLocked(id, offset, data, current.total);
+    if (current.received == current.total)
+        ::fsync(fd);
     return current;
+}
+
+void UploadStore::hashReceivedLocked(const QString& id, quint64 offset, QByteArrayView data,
+                                     quint64 total) {
+    if (offset == 0) {
+        m_receiving = std::make_unique<Receiving>();
+        m_receiving->id = id;
+    }
+    if (!m_receiving || m_receiving->id != id || m_receiving->next != qint64(offset)) {
+        m_receiving.reset();  // not contiguous from 0 in this process: the install hashes
+        return;
+    }
+    Receiving& r = *m_receiving;
+    if (r.payloadStart < 0) {
+        r.head += data.first(std::min<qsizetype>(bundle::kHeaderSize - r.head.size(), data.size()));
+        if (r.head.size() == bundle::kHeaderSize) {
+            auto layout = bundle::parseFrameHeader(r.head, qint64(total));
+            if (!layout) {
+                m_receiving.reset();  // the install refuses it with the reason
+                return;
+            }
+            r.payloadStart = layout->payloadStart();
+        }
+    }
+    const qint64 end = qint64(offset) + data.size();
+    if (r.payloadStart >= 0 && end > r.payloadStart) {
+        const qint64 from = std::max(r.payloadStart, qint64(offset));
+        r.hasher.update(data.sliced(from - qint64(offset)));
+    }
+    r.next = end;
+    struct stat st {};
+    if (quint64(end) == total && r.payloadStart >= 0 && ::fstat(m_openFd, &st) == 0) {
+        m_received =
+            Received{id, r.payloadStart, r.hasher.finish(), st.st_ino, st.st_size, modifiedNs(st)};
+        m_receiving.reset();
+    }
+}
+
+std::optional<QByteArray> UploadStore::receivedPayloadDigest(const QString& id,
+                                                             qint64 payloadStart) const {
+    std::lock_guard lock(m_mutex);
+    if (!m_received || m_received->id != id || m_received->payloadStart != payloadStart)
+        return std::nullopt;
+    struct stat st {};
+    if (::stat(QFile::encodeName(partPath(id)).constData(), &st) != 0 ||
+        st.st_ino != m_received->inode || st.st_size != m_received->size ||
+        modifiedNs(st) != m_received->modifiedNs) {
+        return std::nullopt;
+    }
+    return m_received->digest;
 }
 
 Status UploadStore::sync(const QString& id) {
     std::lock_guard lock(m_mutex);
+    if (m_openId == id) {
+        ::fsync(m_openFd);
+        return {};
+    }
     const int fd = ::open(QFile::encodeName(partPath(id)).constData(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return {};
@@ -231,6 +312,12 @@ void UploadStore::remove(const QString& id) {
 }
 
 void UploadStore::removeLocked(const QString& id) {
+    if (m_openId == id)
+        closeOpenLocked();
+    if (m_received && m_received->id == id)
+        m_received.reset();
+    if (m_receiving && m_receiving->id == id)
+        m_receiving.reset();
     QFile::remove(partPath(id));
     QFile::remove(sizePath(id));
 }

@@ -128,10 +128,12 @@ Result<quint64> AgentClient::uploadOffset(const QString& transferId) {
     return reply.received();
 }
 
-Status AgentClient::install(const QString& transferId, const PushProgress& progress) {
+Status AgentClient::install(const QString& transferId, const PushProgress& progress,
+                            bool replacePending) {
     Impl::Call call(*d, kLongCall);
     pb::InstallRequest request;
     request.set_transfer_id(transferId.toStdString());
+    request.set_replace_pending(replacePending);
     std::unique_ptr<grpc::ClientReader<pb::InstallProgress>> reader =
         d->stub->Install(&call.context, request);
     pb::InstallProgress p;
@@ -191,61 +193,6 @@ Result<AgentInfo> AgentClient::rebootAndWait(std::chrono::seconds timeout) {
         before = reply.boot_count();
     }
     return d->waitForBoot(before, timeout);
-}
-
-Result<AgentInfo> AgentClient::push(const QString& bundlePath, const PushOptions& options,
-                                    const PushProgress& progress) {
-    auto id = transferIdFor(bundlePath);
-    if (!id)
-        return fail(id.error());
-    auto reader = bundle::BundleReader::open(bundlePath);
-    if (!reader)
-        return fail(reader.error());
-    const QString version = reader->manifest().version.toString();
-
-    const auto uploadProgress = [&](qint64 done, qint64 total) {
-        if (progress)
-            progress(PushPhase::Uploading, done, total);
-    };
-    const Status uploaded = uploadResuming(bundlePath, *id, options, uploadProgress);
-    if (!uploaded)
-        return fail(uploaded.error());
-    if (auto ok = install(*id, progress); !ok)
-        return fail(ok.error());
-    if (!options.reboot)
-        return info();
-
-    if (progress)
-        progress(PushPhase::Rebooting, 0, 0);
-    auto booted = rebootAndWait(options.rebootTimeout);
-    if (!booted)
-        return booted;
-    if (progress)
-        progress(PushPhase::HealthCheck, 0, 0);
-    if (!booted->trial || !booted->healthOk) {
-        if (!booted->lastErrorCode.isEmpty()) {
-            return fail(booted->lastErrorCode, booted->lastErrorMessage);
-        }
-        return fail(QStringLiteral("agent.trial-not-started"),
-                    QStringLiteral("After the reboot the device runs slot %1 without a healthy "
-                                   "trial of version %2.")
-                        .arg(booted->activeSlot, version));
-    }
-    if (!options.commit)
-        return booted;
-    if (progress)
-        progress(PushPhase::Committing, 0, 0);
-    auto committed = commit();
-    if (!committed)
-        return committed;
-    if (committed->activeVersion() != version || committed->trial) {
-        return fail(QStringLiteral("agent.commit-mismatch"),
-                    QStringLiteral("After the commit the device runs version %1, not %2.")
-                        .arg(committed->activeVersion(), version));
-    }
-    if (progress)
-        progress(PushPhase::Done, 1, 1);
-    return committed;
 }
 
 Result<QString> AgentClient::transferIdFor(const QString& bundlePath) {

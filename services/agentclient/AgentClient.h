@@ -7,8 +7,9 @@
 // link.unreachable, link.tls-rejected, link.timeout, link.cancelled, link.protocol, link.stalled,
 // link.retry-budget-exhausted.
 //
-// Uploads are stop-and-wait per chunk: the next chunk goes out once the agent holds the previous
-// one, so an interruption costs at most one chunk of re-sent bytes.
+// Uploads keep a window of chunks in flight: the next chunk goes out once the agent holds all but
+// the last window - 1 handed over, so an interruption costs at most `window` chunks of re-sent
+// bytes (one chunk per chunk in flight) while a long round trip does not idle the link.
 #pragma once
 
 #include "common/Error.h"
@@ -71,7 +72,14 @@ inline constexpr std::chrono::seconds kDefaultRebootTimeout{60};
 struct PushOptions {
     bool reboot = true;  // false: stop after install (`--no-reboot`)
     bool commit = true;  // false: stop after the trial boot's health check (`--no-commit`)
+    // An update of another release that waits for a reboot or runs on trial: false refuses
+    // (push.other-release-pending); true discards it (`--replace-pending`): a pending one in the
+    // install that replaces it, a running trial by a rollback with reboot first.
+    bool replacePending = false;
     qint64 chunkSize = 256 * 1024;
+    // Chunks in flight unconfirmed (1 to 64; 1 = stop and wait). An interruption re-sends at
+    // most window * chunkSize bytes.
+    int window = 4;
     std::chrono::seconds rebootTimeout = kDefaultRebootTimeout;
 
     // Network trouble. A chunk the agent has not confirmed within chunkDeadline (a dropped or
@@ -150,7 +158,9 @@ public:
                                         const std::function<void(qint64, qint64)>& progress);
     // Counters of the last uploadResuming() (also run by push()).
     [[nodiscard]] PushStats lastPushStats() const;
-    [[nodiscard]] Status install(const QString& transferId, const PushProgress& progress);
+    // `replacePending`: see PushOptions::replacePending (InstallRequest.replace_pending).
+    [[nodiscard]] Status install(const QString& transferId, const PushProgress& progress,
+                                 bool replacePending = false);
     [[nodiscard]] Result<AgentInfo> commit();
     // With `reboot`, waits (up to rebootTimeout) until the device runs the other slot.
     [[nodiscard]] Result<AgentInfo> rollback(
@@ -165,7 +175,11 @@ public:
     [[nodiscard]] Result<AgentEventAck> ackEvents(quint64 upToSeq);
 
     // The whole path: upload (resuming), install, reboot, health check, commit, as options say.
-    // Succeeds only when the device reached the requested end state.
+    // Succeeds only when the device reached the requested end state. It starts where the device
+    // stands, so running it again after an interruption finishes the job: a staged upload
+    // resumes, this release installed and awaiting a reboot is rebooted into, this release on
+    // trial is committed, this release committed is done. Another release awaiting a reboot or
+    // on trial: push.other-release-pending unless options.replacePending.
     [[nodiscard]] Result<AgentInfo> push(const QString& bundlePath, const PushOptions& options,
                                          const PushProgress& progress);
 

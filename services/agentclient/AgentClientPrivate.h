@@ -25,6 +25,7 @@ using namespace std::chrono_literals;
 inline constexpr auto kShortCall = 15s;
 inline constexpr auto kLongCall = 30min;  // uploads and installs of large bundles
 inline constexpr qint64 kMaxChunk = 1024 * 1024;
+inline constexpr int kMaxWindow = 64;
 
 inline QString qs(const std::string& s) {
     return QString::fromStdString(s);
@@ -55,18 +56,24 @@ struct AgentClient::Impl {
         stub = pb::AgentService::NewStub(channel);
     }
 
-    // One stream of chunks from `position` on, stop-and-wait (see Upload.cpp).
+    // One stream of chunks from `position` on, at most `window` of them unconfirmed (see
+    // Upload.cpp).
     [[nodiscard]] Status streamUpload(QIODevice& file, const QString& transferId, qint64 total,
-                                      qint64 position, qint64 chunkSize,
+                                      qint64 position, qint64 chunkSize, int window,
                                       std::chrono::milliseconds chunkDeadline,
                                       std::chrono::steady_clock::time_point giveUpAt,
                                       const std::function<void(qint64, qint64)>& progress,
                                       qint64& handedOver);
+    // uploadResuming() without resetting `stats`: push() counts its state probe in them.
+    [[nodiscard]] Status resumeUpload(const QString& bundlePath, const QString& transferId,
+                                      const PushOptions& options,
+                                      const std::function<void(qint64, qint64)>& progress);
     // GetUploadOffset within `timeout` (a connection attempt of a resuming upload).
     [[nodiscard]] Result<quint64> offsetWithin(const QString& transferId,
                                                std::chrono::steady_clock::duration timeout);
-    [[nodiscard]] Status waitConfirmed(const QString& transferId, qint64 wanted,
-                                       std::chrono::steady_clock::time_point due);
+    // Polls GetUploadOffset until the agent holds `wanted` bytes: what it holds then.
+    [[nodiscard]] Result<qint64> waitConfirmed(const QString& transferId, qint64 wanted,
+                                               std::chrono::steady_clock::time_point due);
     // The reply as AgentInfo, once the device id it reports matches the one its certificate
     // names (an enrolled agent): a device that claims another's id is refused.
     [[nodiscard]] Result<AgentInfo> checkedInfo(const pb::DeviceInfo& reply) const {

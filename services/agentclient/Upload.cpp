@@ -107,8 +107,8 @@ Result<quint64> AgentClient::Impl::offsetWithin(const QString& transferId,
     return reply.received();
 }
 
-Status AgentClient::Impl::waitConfirmed(const QString& transferId, qint64 wanted,
-                                        Clock::time_point due) {
+Result<qint64> AgentClient::Impl::waitConfirmed(const QString& transferId, qint64 wanted,
+                                                Clock::time_point due) {
     pb::UploadOffsetRequest request;
     request.set_transfer_id(transferId.toStdString());
     auto pause = 0ms;
@@ -129,14 +129,14 @@ Status AgentClient::Impl::waitConfirmed(const QString& transferId, qint64 wanted
         if (!status.ok())
             return fail(toError(status));
         if (qint64(reply.received()) >= wanted)
-            return {};
+            return qint64(reply.received());
         std::this_thread::sleep_for(pause);
         pause = std::clamp(pause * 2, 1ms, 20ms);
     }
 }
 
 Status AgentClient::Impl::streamUpload(QIODevice& file, const QString& transferId, qint64 total,
-                                       qint64 position, qint64 chunkSize,
+                                       qint64 position, qint64 chunkSize, int window,
                                        std::chrono::milliseconds chunkDeadline,
                                        Clock::time_point giveUpAt,
                                        const std::function<void(qint64, qint64)>& progress,
@@ -155,45 +155,52 @@ Status AgentClient::Impl::streamUpload(QIODevice& file, const QString& transferI
         stub->Upload(&call.context, &reply);
     Watchdog watchdog(call.context);
     pb::UploadChunk chunk;
-    bool first = true;
+    chunk.set_transfer_id(transferId.toStdString());
+    chunk.set_total_size(quint64(total));  // read by the agent from the first message only
+    std::string& buffer = *chunk.mutable_data();
+    // What the agent is known to hold. Up to `window` chunks travel unconfirmed, so a long
+    // round trip does not stall the link and an interruption re-sends at most `window` chunks.
+    qint64 confirmed = position;
+    const qint64 unconfirmedBound = std::max(window - 1, 0) * chunkSize;
     Error interrupted;
     while (position < total && !cancelled) {
-        const QByteArray data = file.read(chunkSize);
-        if (data.isEmpty()) {
+        const qint64 length = std::min(chunkSize, total - position);
+        buffer.resize(size_t(length));  // the file is read straight into the message
+        if (file.read(buffer.data(), length) != length) {
             interrupted =
                 Error{QStringLiteral("io.read-failed"),
                       QStringLiteral("Could not read the bundle at offset %1.").arg(position)};
             break;
         }
-        chunk.Clear();
-        chunk.set_transfer_id(transferId.toStdString());
-        if (first)
-            chunk.set_total_size(quint64(total));
         chunk.set_offset(quint64(position));
-        chunk.set_data(data.constData(), size_t(data.size()));
-        first = false;
         auto due = std::min(Clock::now() + chunkDeadline, giveUpAt);
         watchdog.arm(due);
         const bool written = writer->Write(chunk);
         watchdog.disarm();
         if (!written)
             break;  // the agent ended the call or the watchdog did; Finish says why
-        position += data.size();
+        chunk.clear_total_size();
+        position += length;
         handedOver = position;
-        stats.bytesSent += data.size();
+        stats.bytesSent += length;
         if (progress) {
             const auto before = Clock::now();
             progress(position, total);
             due += Clock::now() - before;  // a slow observer is not a slow link
         }
-        // Stop and wait: the next chunk goes out only once the agent holds this one, so an
-        // interruption anywhere loses at most this chunk.
-        if (Status held = waitConfirmed(transferId, position, due); !held) {
+        // The next chunk goes out only once the agent holds all but the last window - 1 of those
+        // handed over (window 1: stop and wait).
+        const qint64 mustHold = std::min(position - unconfirmedBound, total);
+        if (confirmed >= mustHold)
+            continue;
+        auto held = waitConfirmed(transferId, mustHold, due);
+        if (!held) {
             interrupted = held.error();
             if (interrupted.code == u"link.stalled")
                 interrupted = Clock::now() >= giveUpAt ? outOfTime() : stalled(chunkDeadline);
             break;
         }
+        confirmed = *held;
     }
     if (!interrupted.code.isEmpty())
         call.context.TryCancel();
@@ -245,7 +252,7 @@ Status AgentClient::upload(const QString& bundlePath, const QString& transferId,
     if (position == total && total > 0)
         return {};
     qint64 handedOver = 0;
-    return d->streamUpload(file, transferId, total, position, chunkSize,
+    return d->streamUpload(file, transferId, total, position, chunkSize, PushOptions{}.window,
                            PushOptions{}.chunkDeadline, Clock::now() + kLongCall, progress,
                            handedOver);
 }
@@ -254,7 +261,12 @@ Status AgentClient::uploadResuming(const QString& bundlePath, const QString& tra
                                    const PushOptions& options,
                                    const std::function<void(qint64, qint64)>& progress) {
     d->stats = PushStats{};
-    PushStats& stats = d->stats;
+    return d->resumeUpload(bundlePath, transferId, options, progress);
+}
+
+Status AgentClient::Impl::resumeUpload(const QString& bundlePath, const QString& transferId,
+                                       const PushOptions& options,
+                                       const std::function<void(qint64, qint64)>& progress) {
     const qint64 chunkSize = std::clamp<qint64>(options.chunkSize, 1, kMaxChunk);
     QFile file(bundlePath);
     if (!file.open(QIODevice::ReadOnly)) {
@@ -271,8 +283,8 @@ Status AgentClient::uploadResuming(const QString& bundlePath, const QString& tra
     const auto again = [&](const Error& why) -> Status {
         const bool attemptsLeft = stats.attempts < options.maxAttempts &&
                                   stats.connectFailures < options.maxConnectAttempts;
-        if (d->cancelled || !attemptsLeft || Clock::now() + backoff >= budgetEnd) {
-            if (d->cancelled)
+        if (cancelled || !attemptsLeft || Clock::now() + backoff >= budgetEnd) {
+            if (cancelled)
                 return fail(why);
             const auto spent =
                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
@@ -281,7 +293,7 @@ Status AgentClient::uploadResuming(const QString& bundlePath, const QString& tra
                                        "and %3 failed connection attempts in %4 s; last cause: "
                                        "%5 (%6) Check the network; a new push resumes where this "
                                        "one stopped.")
-                            .arg(d->target)
+                            .arg(target)
                             .arg(stats.attempts)
                             .arg(stats.connectFailures)
                             .arg(double(spent.count()) / 1000.0, 0, 'f', 1)
@@ -291,17 +303,17 @@ Status AgentClient::uploadResuming(const QString& bundlePath, const QString& tra
             << "transfer interrupted (" << why.code << "); retrying in" << backoff.count() << "ms";
         std::this_thread::sleep_for(backoff);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, 4s);
-        d->reconnect();
+        reconnect();
         return {};
     };
     for (;;) {
-        if (d->cancelled) {
+        if (cancelled) {
             return fail(QStringLiteral("link.cancelled"),
                         QStringLiteral("The upload was cancelled."));
         }
         const auto left = budgetEnd - Clock::now();
-        Result<quint64> offset = d->offsetWithin(
-            transferId, std::clamp<Clock::duration>(left, 1ms, options.chunkDeadline));
+        Result<quint64> offset =
+            offsetWithin(transferId, std::clamp<Clock::duration>(left, 1ms, options.chunkDeadline));
         if (!offset) {
             if (!retryable(offset.error()))
                 return fail(offset.error());
@@ -332,8 +344,9 @@ Status AgentClient::uploadResuming(const QString& bundlePath, const QString& tra
         if (position == total && total > 0)
             return {};
         ++stats.attempts;
-        Status sent = d->streamUpload(file, transferId, total, position, chunkSize,
-                                      options.chunkDeadline, budgetEnd, progress, handedOver);
+        Status sent = streamUpload(file, transferId, total, position, chunkSize,
+                                   std::clamp(options.window, 1, kMaxWindow), options.chunkDeadline,
+                                   budgetEnd, progress, handedOver);
         if (sent)
             return {};
         if (!retryable(sent.error()))

@@ -1,6 +1,7 @@
 #include "enroll/EnrollmentStation.h"
 
 #include "common/AtomicFile.h"
+#include "crypto/TlsPolicy.h"
 #include "enroll/EnrollRequestCheck.h"
 
 #include "otafleet/enroll/v1/enroll.grpc.pb.h"
@@ -212,6 +213,9 @@ Result<std::unique_ptr<EnrollmentStation>> EnrollmentStation::start(const Statio
         return fail(QStringLiteral("station.listen-failed"),
                     QStringLiteral("--listen must be HOST:PORT, for example 0.0.0.0:7450."));
     }
+    // Before gRPC makes its TLS context: devices enrol over TLS 1.3 only.
+    if (auto tls = crypto::requireTls13(); !tls)
+        return fail(tls.error());
     std::unique_ptr<EnrollmentStation> station(new EnrollmentStation());
     Impl& impl = *station->d;
     impl.options = options;

@@ -8,8 +8,13 @@
 #             bare gRPC server: the floor of the agent's transport libraries, without Qt);
 #   streaming peak RSS of the agent during upload + verify + install (VmHWM reset just before
 #             the push), beside the peak RSS of `cat` and `sha256sum` reading the same bundle;
-#   speed     time and MB/s of the push beside `openssl dgst -sha256` and `cp + sync`.
-# Nothing is asserted: this reports. Usage: bench_push.sh BIN_DIR [SIZE_MIB]
+#   speed     time and MB/s of the push beside `curl` fetching the bundle from nginx over HTTPS
+#             (TLS 1.3, the agent's identity) to disk with fsync, `openssl dgst -sha256` and
+#             `cp + sync`, each as a ratio to curl (the wire's pace); then where the push's time
+#             went by phase, from the agent's own telemetry (transfer, hash check, write + slot
+#             fsync, finalize = manifest + boot switch).
+# Nothing is asserted: this reports. On a shared machine the figures are noisy; compare lines of
+# one run, not runs. Usage: bench_push.sh BIN_DIR [SIZE_MIB]
 set -euo pipefail
 bin=${1:?usage: bench_push.sh BIN_DIR [SIZE_MIB]}
 size_mib=${2:-256}
@@ -17,8 +22,9 @@ work=$(mktemp -d)
 agent_pid=
 server_pid=
 sampler_pid=
+nginx_pid=
 cleanup() {
-  for p in $sampler_pid $server_pid $agent_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $sampler_pid $server_pid $agent_pid $nginx_pid; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -114,6 +120,58 @@ rm -f "$work/copy.otab"
 /usr/bin/env time -f '%M' -o "$work/cat.rss" cat "$work/b.otab" >/dev/null
 /usr/bin/env time -f '%M' -o "$work/sha.rss" sha256sum "$work/b.otab" >/dev/null
 
+# The wire's pace: curl fetching the same file from nginx over HTTPS (TLS 1.3, the agent's
+# certificate and key) into a file, then fsync (`sync FILE`). nginx-light is a bench dependency
+# (installer/install-deps.sh); without it the line says so.
+curl_s=
+curl_note="nginx or curl not installed (installer/install-deps.sh installs nginx-light)"
+if command -v nginx >/dev/null && command -v curl >/dev/null && [ -r "$cert" ] && [ -r "$key" ]; then
+  n_port=$(free_port)
+  mkdir -p "$work/www" "$work/nginx-tmp"
+  ln "$work/b.otab" "$work/www/b.otab"
+  cat >"$work/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+user root;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 16; }
+http {
+  access_log off;
+  sendfile on;
+  client_body_temp_path $work/nginx-tmp;
+  proxy_temp_path $work/nginx-tmp;
+  fastcgi_temp_path $work/nginx-tmp;
+  server {
+    listen 127.0.0.1:$n_port ssl;
+    ssl_certificate $cert;
+    ssl_certificate_key $key;
+    ssl_protocols TLSv1.3;
+    root $work/www;
+  }
+}
+CONF
+  nginx -c "$work/nginx.conf" -p "$work" >/dev/null 2>&1 &
+  nginx_pid=$!
+  for _ in $(seq 50); do
+    curl -sk -o /dev/null "https://127.0.0.1:$n_port/" 2>/dev/null && break
+    sleep 0.1
+  done
+  t0=$(now)
+  if curl -sk --tlsv1.3 -o "$work/curl.otab" "https://127.0.0.1:$n_port/b.otab" &&
+     sync "$work/curl.otab"; then
+    t1=$(now)
+    curl_s=$(secs "$t0" "$t1")
+  else
+    curl_note="nginx did not serve the bundle: $(tail -1 "$work/nginx.err" 2>/dev/null)"
+  fi
+  kill "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
+  nginx_pid=
+  rm -f "$work/curl.otab" "$work/www/b.otab"
+fi
+
 # Peak while streaming: VmHWM restarts from the idle RSS (clear_refs 5), and a sampler records the
 # largest anonymous and file-backed parts seen (VmHWM alone does not split them).
 echo 5 >"/proc/$agent_pid/clear_refs" 2>/dev/null || true
@@ -178,9 +236,43 @@ echo "  (file = clean pages of shared libraries, shared with every process using
 echo "   anon = the agent's own heap, stacks and relocated data)"
 
 printf '\nbench_push: %s MiB bundle (%d bytes) to a local agent over TLS (upload + verify + install)\n' "$size_mib" "$bytes"
-printf '%-36s %9s %10s %8s\n' "what" "seconds" "MB/s" "ratio"
-printf '%-36s %9s %10s %8s\n' "baseline: openssl dgst -sha256" "$dgst" "$(rate "$bytes" "$dgst")" "1.00"
-printf '%-36s %9s %10s %8s\n' "baseline: cp + sync" "$copy" "$(rate "$bytes" "$copy")" "$(ratio "$copy" "$dgst")"
-printf '%-36s %9s %10s %8s\n' "otafleetctl device push --no-reboot" "$push" "$(rate "$bytes" "$push")" "$(ratio "$push" "$dgst")"
+# Ratios are to curl from nginx when it ran, else to openssl dgst.
+base=${curl_s:-$dgst}
+printf '%-40s %9s %10s %8s\n' "what" "seconds" "MB/s" "ratio"
+line() { printf '%-40s %9s %10s %8s\n' "$1" "$2" "$(rate "$bytes" "$2")" "$(ratio "$2" "$base")"; }
+if [ -n "$curl_s" ]; then
+  line "baseline: curl < nginx HTTPS, fsync" "$curl_s"
+else
+  echo "  baseline: curl from nginx skipped: $curl_note (ratios are to openssl dgst)"
+fi
+line "baseline: openssl dgst -sha256" "$dgst"
+line "baseline: cp + sync" "$copy"
+line "otafleetctl device push --no-reboot" "$push"
+echo "  (push with 50 ms round trips: not measured here; it needs a network namespace with"
+echo "   tc netem, see tst_networkfaults for the delay proxy)"
+
+# Where the push's time went, from the agent's telemetry (duration_ms of each phase event).
+"$bin/otafleetctl" device events --target "127.0.0.1:$port" --pki "$work/pki" --json \
+  >"$work/events.json" 2>/dev/null || true
+python3 - "$work/events.json" "$push" <<'PY' || echo "  (no phase profile: the events could not be read)"
+import json, sys
+events = json.load(open(sys.argv[1])).get("events", [])
+total = float(sys.argv[2])
+phases = [("upload-completed", "transfer (client read, TLS, agent append + fsync)"),
+          ("install-verifying", "hash check of the staged payload"),
+          ("install-writing", "write to the slot (hash again) + slot fsync"),
+          ("install-finalizing", "manifest + boot-state switch (fsync, rename)")]
+seen = {}
+for e in events:
+    if e.get("type") == "phase" and e.get("phase") in dict(phases):
+        seen[e["phase"]] = float(e.get("duration_ms", 0)) / 1000.0
+print("time profile of the push by phase (agent telemetry):")
+accounted = 0.0
+for key, label in phases:
+    if key in seen:
+        accounted += seen[key]
+        print(f"  {label:<52} {seen[key]:7.3f} s {100 * seen[key] / total:5.1f} %")
+print(f"  {'other (connection, client start, install RPC)':<52} {max(total - accounted, 0):7.3f} s")
+PY
 printf 'peak RSS: agent %s KiB while streaming, otafleetctl %s KiB (payload %s MiB; neither holds it in memory)\n' \
   "$stream_hwm" "$ctl_rss" "$size_mib"

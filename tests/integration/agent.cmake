@@ -24,3 +24,14 @@ otafleet_add_test(NAME tst_agentoperations SOURCES tst_agentoperations.cpp Agent
     LINK otafleet_agentcore otafleet_agentclient otafleet_bundle otafleet_crypto
          otafleet_testsupport
     LABELS integration TIMEOUT 120)
+# TLS 1.3 only: the agent and the enrolment station against `openssl s_client -tls1_2/-tls1_3`.
+otafleet_add_test(NAME tst_tlspolicy SOURCES tst_tlspolicy.cpp AgentTestBase.h
+    LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
+    LABELS integration TIMEOUT 60)
+add_dependencies(tst_tlspolicy otafleet-agent otafleetctl)
+# Resume and continue: `otafleetctl device push` re-run after an interruption at each phase, and
+# another release that waits (push.other-release-pending, --replace-pending).
+otafleet_add_test(NAME tst_pushresume SOURCES tst_pushresume.cpp AgentTestBase.h
+    LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
+    LABELS integration TIMEOUT 180)
+add_dependencies(tst_pushresume otafleet-agent otafleetctl)
