@@ -27,6 +27,12 @@ SimPtyServer::SimPtyServer(SimDevice& device, int baud, QObject* parent)
     : QObject(parent), m_device(device), m_baud(baud) {
     m_pace.setInterval(kPaceIntervalMs);
     connect(&m_pace, &QTimer::timeout, this, &SimPtyServer::pump);
+    m_readPace.setInterval(kPaceIntervalMs);
+    m_readPace.setSingleShot(true);
+    connect(&m_readPace, &QTimer::timeout, this, [this] {
+        m_notifier->setEnabled(true);
+        onReadable();
+    });
     m_clock.start();
 }
 
@@ -108,7 +114,23 @@ void SimPtyServer::pump() {
 
 void SimPtyServer::onReadable() {
     char buffer[kReadChunk];
-    const ssize_t got = ::read(m_master, buffer, sizeof buffer);
+    qsizetype allowed = kReadChunk;
+    if (m_baud > 0) {
+        const qint64 now = m_clock.elapsed();
+        const double perMs = double(m_baud) / kBitsPerByte / 1000.0;
+        // Idle time does not bank more than a few intervals of bytes.
+        m_readBudget = qMin(m_readBudget + double(now - m_lastRead) * perMs,
+                            qMax(1.0, perMs * kPaceIntervalMs * 2));
+        m_lastRead = now;
+        allowed = qMin(allowed, qsizetype(m_readBudget));
+        if (allowed == 0) {
+            m_notifier->setEnabled(false);
+            m_readPace.start();
+            return;
+        }
+    }
+    const ssize_t got = ::read(m_master, buffer, size_t(allowed));
+    m_readBudget -= double(qMax<ssize_t>(got, 0));
     if (got <= 0) {
         return;
     }

@@ -24,7 +24,7 @@ class SimPtyServer : public QObject {
     Q_OBJECT
 
 public:
-    // baud 0: output as fast as the pty takes it.
+    // baud 0: no pacing; otherwise both directions move at most baud/10 bytes a second.
     SimPtyServer(SimDevice& device, int baud, QObject* parent = nullptr);
     ~SimPtyServer() override;
 
@@ -50,6 +50,11 @@ private:
     QElapsedTimer m_clock;
     qint64 m_lastPump = 0;
     double m_budget = 0;
+    // Input is paced too: a UART at N baud cannot take bytes faster than the sender's UART
+    // puts them on the wire.
+    qint64 m_lastRead = 0;
+    double m_readBudget = 0;
+    QTimer m_readPace;
     qint64 m_deafUntil = 0;
 };
 

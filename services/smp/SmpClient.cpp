@@ -41,7 +41,9 @@ void SmpClient::call(const Request& request, Callback done) {
     pending.timer = new QTimer(this);
     pending.timer->setSingleShot(true);
     connect(pending.timer, &QTimer::timeout, this, [this, sequence] { onTimeout(sequence); });
-    pending.timer->start(m_timeoutMs + m_transport.wireMilliseconds(packet->size()));
+    // On a slow line this request waits behind the ones already on their way.
+    const int wire = m_transport.wireMilliseconds(packet->size()) * int(m_pending.size() + 1);
+    pending.timer->start(m_timeoutMs + wire);
     m_pending.insert(sequence, std::move(pending));
     m_transport.send(*packet);
 }
