@@ -70,6 +70,7 @@ private Q_SLOTS:
     void init();
     void uploadTestResetConfirmOverPty();
     void unconfirmedImageRevertsOverUdp();
+    void testAndConfirmCommands();
     void otherKeyRefusedByDeviceWithReason();
     void badImagesRefusedByDevice_data();
     void badImagesRefusedByDevice();
@@ -224,6 +225,44 @@ void TestMcuSim::unconfirmedImageRevertsOverUdp() {
     QVERIFY(slotOf(json(run), 0).value(QStringLiteral("confirmed")).toBool());
     QCOMPARE(slotOf(json(run), 1).value(QStringLiteral("version")).toString(),
              QStringLiteral("2.0.0"));
+}
+
+void TestMcuSim::testAndConfirmCommands() {
+    McuSimProcess sim;
+    QVERIFY2(sim.start(m_deviceDir, path(QStringLiteral("a.pub.pem")),
+                       {QStringLiteral("--udp"), QStringLiteral("[::1]:0")}),
+             qPrintable(sim.error()));
+    QVERIFY(sim.udp().startsWith(QStringLiteral("[::1]:")));  // IPv6 works the same
+    ProcessRun run = mcu(QStringList{QStringLiteral("upload"), path(QStringLiteral("v2.img")),
+                                     QStringLiteral("--key"), path(QStringLiteral("a.pub.pem")),
+                                     QStringLiteral("--json")} +
+                         link(sim));
+    QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
+    const QString hash = json(run).value(QStringLiteral("hash")).toString();
+    QCOMPARE(json(run).value(QStringLiteral("state")).toString(), QStringLiteral("uploaded"));
+
+    run = mcu(QStringList{QStringLiteral("test"), hash, QStringLiteral("--json")} + link(sim));
+    QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
+    QVERIFY(slotOf(json(run), 1).value(QStringLiteral("pending")).toBool());
+    QVERIFY(!slotOf(json(run), 1).value(QStringLiteral("permanent")).toBool());
+
+    run = mcu(QStringList{QStringLiteral("reset")} + link(sim));
+    QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
+    run = mcu(QStringList{QStringLiteral("info"), QStringLiteral("--json")} + link(sim));
+    QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
+    QCOMPARE(slotOf(json(run), 0).value(QStringLiteral("hash")).toString(), hash);
+    QVERIFY(!slotOf(json(run), 0).value(QStringLiteral("confirmed")).toBool());
+
+    run = mcu(QStringList{QStringLiteral("confirm"), QStringLiteral("--json")} + link(sim));
+    QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
+    QVERIFY(slotOf(json(run), 0).value(QStringLiteral("confirmed")).toBool());
+
+    // A hash the device does not hold, and a malformed one.
+    run = mcu(QStringList{QStringLiteral("test"), QString(64, QLatin1Char('0'))} + link(sim));
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.contains("smp.image.hash-not-found"), qPrintable(describe(run)));
+    run = mcu(QStringList{QStringLiteral("test"), QStringLiteral("xyz")} + link(sim));
+    QCOMPARE(run.exitCode, 2);
 }
 
 void TestMcuSim::otherKeyRefusedByDeviceWithReason() {
