@@ -34,6 +34,7 @@ QList<Command> bundleCommands();
 QList<Command> deltaCommands();
 QList<Command> deviceCommands();
 QList<Command> mcubootCommands();
+QList<Command> mcuCommands();  // MCUmgr SMP devices (McuCommands.cpp)
 
 // Output.
 void printError(const Error& error, bool json = false);

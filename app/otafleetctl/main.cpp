@@ -23,6 +23,7 @@ QList<Command> allCommands() {
     commands += deltaCommands();
     commands += deviceCommands();
     commands += mcubootCommands();
+    commands += mcuCommands();
     return commands;
 }
 

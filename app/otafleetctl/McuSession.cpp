@@ -1,0 +1,156 @@
+#include "McuSession.h"
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QThread>
+#include <QTimer>
+
+namespace otafleet::cli {
+
+const QCommandLineOption kMcuPort(
+    QStringLiteral("port"), QStringLiteral("Serial port of the device (/dev/ttyACM0, a pty)."),
+    QStringLiteral("DEV"));
+const QCommandLineOption kMcuBaud(QStringLiteral("baud"),
+                                  QStringLiteral("Serial baud rate (default 115200)."),
+                                  QStringLiteral("N"), QStringLiteral("115200"));
+const QCommandLineOption kMcuUdp(QStringLiteral("udp"),
+                                 QStringLiteral("SMP over UDP: the device's HOST:PORT."),
+                                 QStringLiteral("HOST:PORT"));
+const QCommandLineOption kMcuBle(QStringLiteral("ble"),
+                                 QStringLiteral("SMP over Bluetooth LE: the device's address."),
+                                 QStringLiteral("ADDRESS"));
+const QCommandLineOption kMcuTimeout(QStringLiteral("timeout"),
+                                     QStringLiteral("Milliseconds to wait for each answer "
+                                                    "(default 3000)."),
+                                     QStringLiteral("MS"), QStringLiteral("3000"));
+
+Result<std::unique_ptr<McuSession>> McuSession::open(const QCommandLineParser& p) {
+    const int links = int(p.isSet(kMcuPort)) + int(p.isSet(kMcuUdp)) + int(p.isSet(kMcuBle));
+    if (links != 1) {
+        return fail(QStringLiteral("cli.usage"),
+                    QStringLiteral("Name the device with exactly one of --port DEV, --udp "
+                                   "HOST:PORT or --ble ADDRESS."));
+    }
+    bool ok = false;
+    const int timeout = p.value(kMcuTimeout).toInt(&ok);
+    constexpr int kMinTimeout = 50;
+    if (!ok || timeout < kMinTimeout) {
+        return fail(QStringLiteral("cli.usage"),
+                    QStringLiteral("--timeout takes milliseconds (at least 50)."));
+    }
+    std::unique_ptr<McuSession> session(new McuSession);
+    session->m_timeoutMs = timeout;
+    if (p.isSet(kMcuBle)) {
+        return fail(QStringLiteral("mcu.ble-unavailable"),
+                    QStringLiteral("This otafleetctl has no Bluetooth LE transport for SMP yet, "
+                                   "so %1 cannot be reached; connect the device over USB serial "
+                                   "(--port) or UDP (--udp).")
+                        .arg(p.value(kMcuBle)));
+    }
+    if (p.isSet(kMcuPort)) {
+        const int baud = p.value(kMcuBaud).toInt(&ok);
+        if (!ok || baud <= 0) {
+            return fail(QStringLiteral("cli.usage"),
+                        QStringLiteral("--baud takes a positive rate."));
+        }
+        session->m_transport = std::make_unique<smp::SerialTransport>(p.value(kMcuPort), baud);
+    } else {
+        const auto address = smp::parseHostPort(p.value(kMcuUdp));
+        if (!address) {
+            return fail(address.error());
+        }
+        session->m_transport = std::make_unique<smp::UdpTransport>(address->first, address->second);
+    }
+    if (const Status opened = session->m_transport->open(); !opened) {
+        return fail(opened.error());
+    }
+    session->m_client = std::make_unique<smp::SmpClient>(*session->m_transport);
+    session->m_client->setTimeout(timeout);
+    return session;
+}
+
+Result<QCborMap> McuSession::call(const smp::Request& request) {
+    std::optional<Result<QCborMap>> answer;
+    QEventLoop loop;
+    m_client->call(request, [&](Result<QCborMap> body) {
+        answer = std::move(body);
+        loop.quit();
+    });
+    if (!answer) {
+        loop.exec();
+    }
+    return std::move(*answer);
+}
+
+Status McuSession::waitForDevice(int timeoutMs) {
+    constexpr int kPollMs = 200;
+    QElapsedTimer clock;
+    clock.start();
+    m_client->setTimeout(kPollMs);
+    m_client->setRetries(0);
+    Error last{QStringLiteral("mcu.device-gone"), {}};
+    while (clock.elapsed() < timeoutMs) {
+        const auto echo = call(smp::os::echo(QStringLiteral("otafleet")));
+        if (echo && smp::os::parseEcho(*echo)) {
+            m_client->setTimeout(m_timeoutMs);
+            m_client->setRetries(2);
+            return {};
+        }
+        if (!echo && echo.error().code == QStringLiteral("smp.link-lost")) {
+            m_transport->close();  // a USB port vanishes on reset; try it again until it is back
+            QThread::msleep(kPollMs);
+            (void)m_transport->open();
+        }
+        last = echo ? last : echo.error();
+    }
+    return fail(QStringLiteral("mcu.device-gone"),
+                QStringLiteral("The device did not come back within %1 s after its reset (%2); "
+                               "check that it boots.")
+                    .arg(timeoutMs / 1000)
+                    .arg(last.message));
+}
+
+QJsonArray imagesJson(const QList<smp::image::SlotState>& slots) {
+    QJsonArray out;
+    for (const auto& slot : slots) {
+        out.append(QJsonObject{{QStringLiteral("image"), slot.image},
+                               {QStringLiteral("slot"), slot.slot},
+                               {QStringLiteral("version"), slot.version},
+                               {QStringLiteral("hash"), QString::fromLatin1(slot.hash.toHex())},
+                               {QStringLiteral("bootable"), slot.bootable},
+                               {QStringLiteral("active"), slot.active},
+                               {QStringLiteral("confirmed"), slot.confirmed},
+                               {QStringLiteral("pending"), slot.pending},
+                               {QStringLiteral("permanent"), slot.permanent}});
+    }
+    return out;
+}
+
+QString imagesText(const QList<smp::image::SlotState>& slots) {
+    if (slots.isEmpty()) {
+        return QStringLiteral("No image in any slot.");
+    }
+    QStringList lines;
+    for (const auto& slot : slots) {
+        QStringList flags;
+        const std::pair<bool, const char*> all[] = {{slot.active, "active"},
+                                                    {slot.confirmed, "confirmed"},
+                                                    {slot.pending, "pending"},
+                                                    {slot.permanent, "permanent"}};
+        for (const auto& [set, name] : all) {
+            if (set) {
+                flags.append(QString::fromLatin1(name));
+            }
+        }
+        lines.append(QStringLiteral("slot %1: %2  %3  %4")
+                         .arg(slot.slot)
+                         .arg(slot.version, QString::fromLatin1(slot.hash.toHex()),
+                              flags.join(QLatin1Char(','))));
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+}  // namespace otafleet::cli

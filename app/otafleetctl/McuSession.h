@@ -1,0 +1,48 @@
+// The link `otafleetctl mcu ...` commands talk over: a serial port (--port, --baud), a UDP
+// address (--udp) or a BLE address (--ble; no BLE transport is built yet, so it fails with
+// mcu.ble-unavailable), and synchronous helpers around the asynchronous SmpClient (a command
+// line waits for each answer anyway).
+#pragma once
+
+#include "common/Error.h"
+#include "smp/SmpClient.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+
+#include <memory>
+
+namespace otafleet::cli {
+
+extern const QCommandLineOption kMcuPort;
+extern const QCommandLineOption kMcuBaud;
+extern const QCommandLineOption kMcuUdp;
+extern const QCommandLineOption kMcuBle;
+extern const QCommandLineOption kMcuTimeout;
+
+class McuSession {
+public:
+    // Opens the link named by the options. Errors: cli.usage (none or several links named),
+    // mcu.ble-unavailable, smp.bad-address, smp.open-failed.
+    [[nodiscard]] static Result<std::unique_ptr<McuSession>> open(const QCommandLineParser& p);
+
+    // Sends one request and waits for its answer.
+    [[nodiscard]] Result<QCborMap> call(const smp::Request& request);
+    // After a reset: polls with echo until the device answers again (reopening a serial port
+    // that went away and came back, as USB CDC-ACM ports do). Error mcu.device-gone.
+    [[nodiscard]] Status waitForDevice(int timeoutMs);
+    [[nodiscard]] smp::SmpClient& client() { return *m_client; }
+    [[nodiscard]] int timeoutMs() const { return m_timeoutMs; }
+
+private:
+    McuSession() = default;
+    std::unique_ptr<smp::SmpTransport> m_transport;
+    std::unique_ptr<smp::SmpClient> m_client;
+    int m_timeoutMs = 0;
+};
+
+// The image list of an image state answer, as `mcu info --json` prints it.
+QJsonArray imagesJson(const QList<smp::image::SlotState>& slots);
+QString imagesText(const QList<smp::image::SlotState>& slots);
+
+}  // namespace otafleet::cli

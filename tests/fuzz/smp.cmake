@@ -1,0 +1,5 @@
+# Fuzz targets of the SMP codec (issue 10): the packet decoder and the serial de-framer.
+otafleet_add_fuzz_target(NAME fuzz_smp_packet SOURCES fuzz_smp_packet.cpp
+    LINK otafleet_smp CORPUS corpus/smp_packet)
+otafleet_add_fuzz_target(NAME fuzz_smp_serial SOURCES fuzz_smp_serial.cpp
+    LINK otafleet_smp CORPUS corpus/smp_serial)
