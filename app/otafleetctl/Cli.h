@@ -34,6 +34,8 @@ QList<Command> bundleCommands();
 QList<Command> deltaCommands();
 QList<Command> deviceCommands();
 QList<Command> mcubootCommands();
+QList<Command> userAuditCommands();     // user, audit (UserAuditCommands.cpp)
+QList<Command> fleetReleaseCommands();  // fleet, release (FleetReleaseCommands.cpp)
 
 // Output.
 void printError(const Error& error, bool json = false);

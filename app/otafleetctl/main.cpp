@@ -22,6 +22,8 @@ QList<Command> allCommands() {
     commands += deltaCommands();
     commands += deviceCommands();
     commands += mcubootCommands();
+    commands += userAuditCommands();
+    commands += fleetReleaseCommands();
     return commands;
 }
 
@@ -84,7 +86,7 @@ int main(int argc, char* argv[]) {
                                         [&](const Command& c) { return c.group == group; });
     if (!groupKnown) {
         return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
-                                         "device and mcuboot")
+                                         "device, mcuboot, user, audit, fleet and release")
                               .arg(group));
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {
