@@ -86,6 +86,7 @@ private Q_SLOTS:
         reportDevice(QStringLiteral("dev-1"));
         TestBundleSpec spec;
         spec.payloadSize = 32 * 1024;
+        QVERIFY(QDir().mkpath(m_tmp.filePath(QStringLiteral("bundles"))));
         auto bundle = makeSignedBundle(*m_pki, m_tmp.filePath(QStringLiteral("bundles")), spec);
         VERIFY_OK(bundle);
         m_bundle = *bundle;

@@ -294,6 +294,7 @@ private Q_SLOTS:
             TestBundleSpec spec;
             spec.version = QStringLiteral("2.%1.0").arg(i);
             spec.payloadSize = 32 * 1024;
+            QVERIFY(QDir().mkpath(m_tmp.filePath(QStringLiteral("bundles"))));
             auto bundle = makeSignedBundle(*m_pki, m_tmp.filePath(QStringLiteral("bundles")), spec);
             VERIFY_OK(bundle);
             m_bundles << *bundle;
