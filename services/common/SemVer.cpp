@@ -75,7 +75,7 @@ std::strong_ordering operator<=>(const SemVer& a, const SemVer& b) {
     }
     // A version without pre-release identifiers has higher precedence than one with them.
     if (a.m_preRelease.isEmpty() || b.m_preRelease.isEmpty()) {
-        return b.m_preRelease.isEmpty() <=> a.m_preRelease.isEmpty();
+        return a.m_preRelease.isEmpty() <=> b.m_preRelease.isEmpty();
     }
     const auto n = std::min(a.m_preRelease.size(), b.m_preRelease.size());
     for (qsizetype i = 0; i < n; ++i) {
