@@ -16,6 +16,10 @@ const QCommandLineOption kPage(QStringLiteral("page"), QStringLiteral("Page numb
 const QCommandLineOption kPageSize(QStringLiteral("page-size"),
                                    QStringLiteral("Devices per page (1-1000)."),
                                    QStringLiteral("K"), QStringLiteral("100"));
+const QCommandLineOption kFilter(QStringLiteral("filter"),
+                                 QStringLiteral("Only devices matching EXPR, e.g. 'model=gw-x1 and "
+                                                "version<2.0.0' or 'tag=pilot'."),
+                                 QStringLiteral("EXPR"));
 const QCommandLineOption kReason(QStringLiteral("reason"),
                                  QStringLiteral("Why (kept in the audit log)."),
                                  QStringLiteral("TEXT"));
@@ -134,6 +138,7 @@ int runDevices(const QCommandLineParser& p, ServerConnection& c, bool json) {
     cpb::ListDevicesRequest request;
     request.set_page(page);
     request.set_page_size(size);
+    request.set_filter(p.value(kFilter).toStdString());
     auto reply = c.call(&cpb::ConsoleService::Stub::ListDevices, request);
     if (!reply)
         return failWith(reply.error(), json);
@@ -326,7 +331,7 @@ QList<Command> fleetReleaseCommands() {
         serverCommandFor(fleet, QStringLiteral("devices"),
                          QStringLiteral("List the devices that reported to the server, a page "
                                         "at a time."),
-                         {}, {kPage, kPageSize}, runDevices),
+                         {}, {kFilter, kPage, kPageSize}, runDevices),
         serverCommandFor(fleet, QStringLiteral("summary"),
                          QStringLiteral("Devices per model, hardware revision and version; "
                                         "online and offline."),

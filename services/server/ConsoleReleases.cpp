@@ -180,7 +180,8 @@ private:
                                   QStringLiteral("release.upload-refused"), verified.error().code);
             return fail(verified.error());
         }
-        const QString blobPath = QDir(m_service.config().blobs).filePath(id + QStringLiteral(".otab"));
+        const QString blobPath =
+            QDir(m_service.config().blobs).filePath(id + QStringLiteral(".otab"));
         ReleaseRecord record;
         record.id = id;
         record.product = verified->manifest.product;

@@ -74,15 +74,13 @@ grpc::StatusCode grpcCodeFor(const QString& code) {
     if (code.startsWith(u"server.invalid-") || code == u"store.password-invalid" ||
         code == u"store.invalid-input" || code == u"server.upload-protocol" ||
         code == u"server.upload-truncated" || code.startsWith(u"bundle.") ||
-        code.startsWith(u"crypto.")) {
+        code.startsWith(u"crypto.") || code.startsWith(u"filter.")) {
         return grpc::StatusCode::INVALID_ARGUMENT;
     }
     if (code == u"store.not-found")
         return grpc::StatusCode::NOT_FOUND;
     if (code == u"store.duplicate")
         return grpc::StatusCode::ALREADY_EXISTS;
-    if (code == u"server.filter-unsupported")
-        return grpc::StatusCode::UNIMPLEMENTED;
     if (code == u"store.already-revoked" || code == u"server.release-revoked" ||
         code == u"server.last-admin") {
         return grpc::StatusCode::FAILED_PRECONDITION;

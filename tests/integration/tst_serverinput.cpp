@@ -281,6 +281,14 @@ private Q_SLOTS:
                 QVERIFY2(status.error_message().size() > 20, test.name);  // a sentence
             }
         }
+        // A filter that does not parse (rollout/DeviceFilter.h) is refused with its own code.
+        cpb::ListDevicesRequest badFilter;
+        badFilter.set_page_size(10);
+        badFilter.set_filter("(model=gw-x1");
+        const grpc::Status filtered = unary(m_admin, &S::ListDevices, badFilter);
+        QCOMPARE(filtered.error_code(), Code::INVALID_ARGUMENT);
+        QVERIFY2(filtered.error_details().rfind("filter.", 0) == 0,
+                 filtered.error_details().c_str());
         // Still serving.
         QVERIFY(unary(m_admin, &S::WhoAmI, cpb::WhoAmIRequest()).ok());
     }

@@ -394,6 +394,17 @@ private Q_SLOTS:
                             m_pki->pkiDir});
         QVERIFY2(summary.exitCode == 0, summary.err.constData());
         QVERIFY(QJsonDocument::fromJson(summary.out).object().contains(QLatin1String("versions")));
+        // The filter language of services/rollout, evaluated by the server; paging applies after.
+        auto filtered =
+            ctl({"fleet", "devices", "--filter", "id=dev-1 or id=scrap-viewer", "--page-size", "1",
+                 "--page", "1", "--json", "--server", m_server->address(), "--pki", m_pki->pkiDir});
+        QVERIFY2(filtered.exitCode == 0, filtered.err.constData());
+        const QJsonObject filteredPage = QJsonDocument::fromJson(filtered.out).object();
+        QCOMPARE(filteredPage.value(QLatin1String("total")).toInt(), 2);
+        const QJsonArray second = filteredPage.value(QLatin1String("devices")).toArray();
+        QCOMPARE(second.size(), 1);
+        QCOMPARE(second.at(0).toObject().value(QLatin1String("device_id")).toString(),
+                 QStringLiteral("scrap-viewer"));
         auto usage = ctl({"fleet", "devices", "--server", m_server->address()});
         QCOMPARE(usage.exitCode, 2);
     }
