@@ -24,6 +24,8 @@ QList<Command> allCommands() {
     commands += deviceCommands();
     commands += mcubootCommands();
     commands += mcuCommands();
+    commands += userAuditCommands();
+    commands += fleetReleaseCommands();
     return commands;
 }
 
@@ -93,7 +95,7 @@ int main(int argc, char* argv[]) {
                                         [&](const Command& c) { return c.group == group; });
     if (!groupKnown) {
         return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
-                                         "device and mcuboot")
+                                         "device, mcuboot, user, audit, fleet and release")
                               .arg(group));
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {

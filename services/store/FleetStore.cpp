@@ -35,12 +35,20 @@ FleetStore::FleetStore(QString path, QString connectionName)
       m_connectionName(std::move(connectionName)),
       m_devices(std::make_unique<DeviceRepository>(m_connectionName)),
       m_events(std::make_unique<EventLog>(m_connectionName)),
-      m_telemetry(std::make_unique<TelemetryRepository>(m_connectionName)) {}
+      m_telemetry(std::make_unique<TelemetryRepository>(m_connectionName)),
+      m_users(std::make_unique<UserRepository>(m_connectionName)),
+      m_audit(std::make_unique<AuditLog>(m_connectionName)),
+      m_fleetDevices(std::make_unique<FleetDeviceRepository>(m_connectionName)),
+      m_releases(std::make_unique<ReleaseRepository>(m_connectionName)) {}
 
 FleetStore::~FleetStore() {
     m_devices.reset();
     m_events.reset();
     m_telemetry.reset();
+    m_users.reset();
+    m_audit.reset();
+    m_fleetDevices.reset();
+    m_releases.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         db.close();

@@ -5,9 +5,13 @@
 #pragma once
 
 #include "common/Error.h"
+#include "store/AuditLog.h"
 #include "store/DeviceRepository.h"
 #include "store/EventLog.h"
+#include "store/FleetDeviceRepository.h"
+#include "store/ReleaseRepository.h"
 #include "store/TelemetryRepository.h"
+#include "store/UserRepository.h"
 
 #include <QString>
 
@@ -31,6 +35,11 @@ public:
     [[nodiscard]] DeviceRepository& devices() { return *m_devices; }
     [[nodiscard]] EventLog& events() { return *m_events; }
     [[nodiscard]] TelemetryRepository& telemetry() { return *m_telemetry; }
+    // otafleetd's tables.
+    [[nodiscard]] UserRepository& users() { return *m_users; }
+    [[nodiscard]] AuditLog& audit() { return *m_audit; }
+    [[nodiscard]] FleetDeviceRepository& fleetDevices() { return *m_fleetDevices; }
+    [[nodiscard]] ReleaseRepository& releases() { return *m_releases; }
 
     // The newest schema this build knows.
     [[nodiscard]] static int latestSchemaVersion();
@@ -43,6 +52,10 @@ private:
     std::unique_ptr<DeviceRepository> m_devices;
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<TelemetryRepository> m_telemetry;
+    std::unique_ptr<UserRepository> m_users;
+    std::unique_ptr<AuditLog> m_audit;
+    std::unique_ptr<FleetDeviceRepository> m_fleetDevices;
+    std::unique_ptr<ReleaseRepository> m_releases;
 };
 
 }  // namespace otafleet::store

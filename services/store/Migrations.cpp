@@ -40,6 +40,58 @@ const QList<QStringList>& migrations() {
                            " data TEXT NOT NULL,"
                            " PRIMARY KEY (device_id, seq))"),
         },
+        // 3: otafleetd: users, the hash-chained audit log, devices that dial in, releases.
+        {
+            QStringLiteral("CREATE TABLE users ("
+                           " name TEXT PRIMARY KEY,"
+                           " role TEXT NOT NULL,"
+                           " password_hash TEXT NOT NULL DEFAULT '',"
+                           " cert_sha256 TEXT NOT NULL DEFAULT '',"
+                           " disabled INTEGER NOT NULL DEFAULT 0,"
+                           " created_ms INTEGER NOT NULL)"),
+            QStringLiteral("CREATE TABLE audit ("
+                           " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                           " time_ms INTEGER NOT NULL,"
+                           " actor TEXT NOT NULL,"
+                           " subject TEXT NOT NULL,"
+                           " action TEXT NOT NULL,"
+                           " detail TEXT NOT NULL,"
+                           " prev_hash TEXT NOT NULL,"
+                           " entry_hash TEXT NOT NULL)"),
+            QStringLiteral("CREATE TABLE fleet_devices ("
+                           " device_id TEXT PRIMARY KEY,"
+                           " name TEXT NOT NULL DEFAULT '',"
+                           " model TEXT NOT NULL DEFAULT '',"
+                           " hardware TEXT NOT NULL DEFAULT '',"
+                           " serial TEXT NOT NULL DEFAULT '',"
+                           " version TEXT NOT NULL DEFAULT '',"
+                           " agent_version TEXT NOT NULL DEFAULT '',"
+                           " health_ok INTEGER NOT NULL DEFAULT 0,"
+                           " slots TEXT NOT NULL DEFAULT '[]',"
+                           " tags TEXT NOT NULL DEFAULT '[]',"
+                           " group_name TEXT NOT NULL DEFAULT '',"
+                           " online INTEGER NOT NULL DEFAULT 0,"
+                           " first_seen_ms INTEGER NOT NULL,"
+                           " last_seen_ms INTEGER NOT NULL,"
+                           " decommissioned INTEGER NOT NULL DEFAULT 0)"),
+            QStringLiteral("CREATE INDEX fleet_devices_by_version"
+                           " ON fleet_devices (model, hardware, version)"),
+            QStringLiteral("CREATE TABLE releases ("
+                           " id TEXT PRIMARY KEY,"
+                           " product TEXT NOT NULL,"
+                           " version TEXT NOT NULL,"
+                           " security_version INTEGER NOT NULL,"
+                           " hardware TEXT NOT NULL,"
+                           " size INTEGER NOT NULL,"
+                           " file_name TEXT NOT NULL,"
+                           " blob_path TEXT NOT NULL,"
+                           " manifest TEXT NOT NULL,"
+                           " signers TEXT NOT NULL,"
+                           " uploaded_by TEXT NOT NULL,"
+                           " uploaded_ms INTEGER NOT NULL,"
+                           " revoked INTEGER NOT NULL DEFAULT 0,"
+                           " revoked_ms INTEGER NOT NULL DEFAULT 0)"),
+        },
     };
     return all;
 }

@@ -1,0 +1,348 @@
+#include "server/DeviceService.h"
+
+#include "server/ConsoleService.h"
+#include "server/RequestCheck.h"
+#include "server/ServerLogging.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <grpc/grpc_security_constants.h>
+#include <grpcpp/alarm.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <mutex>
+
+namespace otafleet::server {
+namespace {
+
+using store::FleetStore;
+
+constexpr qint64 kDownloadChunk = 1024 * 1024;
+
+bool issuedBy(X509* cert, X509* ca) {
+    if (X509_check_issued(ca, cert) != X509_V_OK)
+        return false;
+    EVP_PKEY* key = X509_get0_pubkey(ca);
+    return key && X509_verify(cert, key) == 1;
+}
+
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+store::FleetDeviceRecord toRecord(const dpb::Inventory& r) {
+    store::FleetDeviceRecord d;
+    d.deviceId = qs(r.device_id());
+    d.name = qs(r.name());
+    d.model = qs(r.model());
+    d.hardware = qs(r.hardware());
+    d.serial = qs(r.serial());
+    d.version = qs(r.version());
+    d.agentVersion = qs(r.agent_version());
+    d.healthOk = r.health_ok();
+    QJsonArray slots;
+    for (const auto& s : r.slots()) {
+        slots.append(QJsonObject{
+            {QStringLiteral("name"), qs(s.name())},
+            {QStringLiteral("state"), qs(s.state())},
+            {QStringLiteral("version"), qs(s.version())},
+            {QStringLiteral("security_version"), static_cast<double>(s.security_version())}});
+    }
+    d.slotsJson = QJsonDocument(slots).toJson(QJsonDocument::Compact);
+    return d;
+}
+
+// Session: reads until the agent goes away or stays silent too long. The watchdog alarm is
+// re-armed on every message; its callback only touches the shared guard.
+class SessionReactor final : public grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage> {
+public:
+    SessionReactor(DeviceService& service, grpc::CallbackServerContext* context, QString deviceId)
+        : m_service(service), m_deviceId(std::move(deviceId)), m_guard(std::make_shared<Guard>()) {
+        m_guard->context = context;
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        // A device that never reported must send its inventory before it counts as online.
+        m_online = static_cast<bool>(m_service.store().run(
+            [&](FleetStore& s) { return s.fleetDevices().setOnline(m_deviceId, true, now); }));
+        armWatchdog();
+        StartRead(&m_message);
+    }
+
+    void OnReadDone(bool ok) override {
+        if (!ok) {
+            Finish(grpc::Status::OK);
+            return;
+        }
+        armWatchdog();
+        Status handled = handle();
+        if (!handled) {
+            Finish(toGrpcStatus(handled.error()));
+            return;
+        }
+        StartRead(&m_message);
+    }
+
+    void OnWriteDone(bool) override {}
+
+    void OnDone() override {
+        {
+            std::lock_guard lock(m_guard->mutex);
+            m_guard->context = nullptr;
+        }
+        m_alarm.reset();
+        if (m_online) {
+            (void)m_service.store().run([&](FleetStore& s) {
+                return s.fleetDevices().setOnline(m_deviceId, false,
+                                                  QDateTime::currentDateTimeUtc());
+            });
+        }
+        qCInfo(lcServer).noquote() << "session of" << m_deviceId << "ended";
+        delete this;
+    }
+
+private:
+    struct Guard {
+        std::mutex mutex;
+        grpc::CallbackServerContext* context = nullptr;
+    };
+
+    // A fresh alarm each time: a cancelled one may still be delivering its callback, and
+    // destroying it is safe (gRPC counts references), re-arming it is not.
+    void armWatchdog() {
+        m_alarm = std::make_unique<grpc::Alarm>();
+        m_alarm->Set(std::chrono::system_clock::now() +
+                         std::chrono::seconds(3 * DeviceService::kHeartbeatSeconds),
+                     [guard = m_guard](bool fired) {
+                         if (!fired)
+                             return;
+                         std::lock_guard lock(guard->mutex);
+                         if (guard->context)
+                             guard->context->TryCancel();
+                     });
+    }
+
+    Status handle() {
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        switch (m_message.kind_case()) {
+            case dpb::AgentMessage::kInventory:
+                if (auto ok = m_service.record(m_deviceId, m_message.inventory()); !ok)
+                    return ok;
+                m_online = static_cast<bool>(m_service.store().run([&](FleetStore& s) {
+                    return s.fleetDevices().setOnline(m_deviceId, true, now);
+                }));
+                return {};
+            case dpb::AgentMessage::kHeartbeat:
+            case dpb::AgentMessage::kTelemetry:
+                // Telemetry is not stored by the server yet; it still proves the link alive.
+                if (m_online) {
+                    return m_service.store().run([&](FleetStore& s) {
+                        return s.fleetDevices().setOnline(m_deviceId, true, now);
+                    });
+                }
+                return {};
+            case dpb::AgentMessage::kProgress: {
+                const auto& p = m_message.progress();
+                if (auto ok = checkText(p.state(), 32, "progress state"); !ok)
+                    return ok;
+                if (auto ok = checkText(p.error_code(), 128, "error code"); !ok)
+                    return ok;
+                if (p.state() == "succeeded" || p.state() == "failed" || p.state() == "reverted") {
+                    auto appended = m_service.store().run([&](FleetStore& s) {
+                        return s.audit().append(
+                            QStringLiteral("device:%1").arg(m_deviceId),
+                            QStringLiteral("device:%1").arg(m_deviceId),
+                            QStringLiteral("device.update-%1").arg(qs(p.state())),
+                            QStringLiteral("offer %1 %2")
+                                .arg(qs(p.offer_id()).left(64), qs(p.error_code())));
+                    });
+                    if (!appended)
+                        return fail(appended.error());
+                }
+                return {};
+            }
+            case dpb::AgentMessage::KIND_NOT_SET:
+                break;
+        }
+        return fail(QStringLiteral("server.invalid-message"),
+                    QStringLiteral("A session message must carry inventory, a heartbeat, progress "
+                                   "or telemetry."));
+    }
+
+    DeviceService& m_service;
+    QString m_deviceId;
+    std::shared_ptr<Guard> m_guard;
+    std::unique_ptr<grpc::Alarm> m_alarm;
+    dpb::AgentMessage m_message;
+    bool m_online = false;
+};
+
+class DownloadReactor final : public grpc::ServerWriteReactor<dpb::DownloadChunk> {
+public:
+    DownloadReactor(QString path, qint64 offset, qint64 total) : m_total(total) {
+        m_file.setFileName(path);
+        if (!m_file.open(QIODevice::ReadOnly) || !m_file.seek(offset)) {
+            Finish(toGrpcStatus(Error{QStringLiteral("io.read-failed"),
+                                      QStringLiteral("The server could not read the release; "
+                                                     "try again later.")}));
+            return;
+        }
+        m_offset = offset;
+        next();
+    }
+    void OnWriteDone(bool ok) override {
+        if (!ok) {
+            Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+            return;
+        }
+        next();
+    }
+    void OnDone() override { delete this; }
+
+private:
+    void next() {
+        if (m_offset >= m_total) {
+            Finish(grpc::Status::OK);
+            return;
+        }
+        const QByteArray bytes = m_file.read(std::min(kDownloadChunk, m_total - m_offset));
+        if (bytes.isEmpty()) {
+            Finish(toGrpcStatus(Error{QStringLiteral("io.read-failed"),
+                                      QStringLiteral("The release file ended early on the "
+                                                     "server.")}));
+            return;
+        }
+        m_chunk.set_offset(quint64(m_offset));
+        m_chunk.set_total_size(quint64(m_total));
+        m_chunk.set_data(bytes.constData(), size_t(bytes.size()));
+        m_offset += bytes.size();
+        StartWrite(&m_chunk);
+    }
+    QFile m_file;
+    qint64 m_offset = 0;
+    qint64 m_total;
+    dpb::DownloadChunk m_chunk;
+};
+
+template <class Base>
+class Reject final : public Base {
+public:
+    explicit Reject(const Error& error) { this->Finish(toGrpcStatus(error)); }
+    void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DeviceService>> DeviceService::create(StoreWorker& store,
+                                                             const ServerConfig& config) {
+    QList<crypto::Certificate> cas;
+    if (auto loaded = crypto::Certificate::loadPemFile(config.deviceCa)) {
+        for (const crypto::Certificate& ca : *loaded) {
+            if (X509_check_issued(ca.handle(), ca.handle()) != X509_V_OK)
+                cas << ca;
+        }
+    }
+    if (cas.isEmpty()) {
+        return fail(QStringLiteral("server.config-invalid"),
+                    QStringLiteral("%1 holds no device CA certificate; fix [tls] device_ca or run "
+                                   "'otafleetd setup' again.")
+                        .arg(config.deviceCa));
+    }
+    return std::unique_ptr<DeviceService>(new DeviceService(store, std::move(cas)));
+}
+
+Result<QString> DeviceService::identify(const grpc::CallbackServerContext* context) {
+    const auto notDevice = [] {
+        return fail(QStringLiteral("server.not-a-device"),
+                    QStringLiteral("DeviceService accepts only device certificates issued by the "
+                                   "fleet's device CA; enrol the device first."));
+    };
+    const auto auth = context->auth_context();
+    const auto pems = auth ? auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)
+                           : std::vector<grpc::string_ref>{};
+    if (pems.empty())
+        return notDevice();
+    auto leaf = crypto::Certificate::fromPem(
+        QByteArrayView(pems.front().data(), qsizetype(pems.front().size())));
+    if (!leaf)
+        return notDevice();
+    const bool fromDeviceCa = std::any_of(
+        m_deviceCas.begin(), m_deviceCas.end(),
+        [&](const crypto::Certificate& ca) { return issuedBy(leaf->handle(), ca.handle()); });
+    const QString id = leaf->commonName();
+    if (!fromDeviceCa || !checkDeviceId(id.toStdString()))
+        return notDevice();
+    auto device = m_store.run([&](FleetStore& s) { return s.fleetDevices().get(id); });
+    if (device && device->decommissioned) {
+        return fail(QStringLiteral("server.decommissioned"),
+                    QStringLiteral("Device %1 was decommissioned; it may not connect.").arg(id));
+    }
+    return id;
+}
+
+Status DeviceService::record(const QString& deviceId, const dpb::Inventory& inventory) {
+    if (auto ok = checkRequest(inventory); !ok)
+        return ok;
+    if (qs(inventory.device_id()) != deviceId) {
+        return fail(QStringLiteral("server.device-mismatch"),
+                    QStringLiteral("The inventory names device %1 but the certificate names %2.")
+                        .arg(qs(inventory.device_id()).left(128), deviceId));
+    }
+    const store::FleetDeviceRecord record = toRecord(inventory);
+    return m_store.run([&](FleetStore& s) {
+        return s.fleetDevices().recordInventory(record, QDateTime::currentDateTimeUtc());
+    });
+}
+
+grpc::ServerUnaryReactor* DeviceService::ReportInventory(grpc::CallbackServerContext* c,
+                                                         const dpb::Inventory* r,
+                                                         dpb::InventoryAck* reply) {
+    auto id = identify(c);
+    if (!id)
+        return finishUnary(c, fail(id.error()));
+    if (auto ok = record(*id, *r); !ok)
+        return finishUnary(c, ok);
+    reply->set_server_time_unix_ms(QDateTime::currentMSecsSinceEpoch());
+    reply->set_heartbeat_seconds(kHeartbeatSeconds);
+    return finishUnary(c, {});
+}
+
+grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage>* DeviceService::Session(
+    grpc::CallbackServerContext* c) {
+    auto id = identify(c);
+    if (!id)
+        return new Reject<grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage>>(
+            id.error());
+    return new SessionReactor(*this, c, *id);
+}
+
+grpc::ServerWriteReactor<dpb::DownloadChunk>* DeviceService::Download(
+    grpc::CallbackServerContext* c, const dpb::DownloadRequest* r) {
+    using R = Reject<grpc::ServerWriteReactor<dpb::DownloadChunk>>;
+    auto id = identify(c);
+    if (!id)
+        return new R(id.error());
+    if (auto ok = checkRequest(*r); !ok)
+        return new R(ok.error());
+    const QString releaseId = qs(r->release_id());
+    auto release = m_store.run([&](FleetStore& s) { return s.releases().get(releaseId); });
+    if (!release)
+        return new R(release.error());
+    if (release->revoked) {
+        return new R(
+            Error{QStringLiteral("server.release-revoked"),
+                  QStringLiteral("Release %1 was revoked; do not install it.").arg(releaseId)});
+    }
+    if (r->offset() > quint64(release->size)) {
+        return new R(Error{QStringLiteral("server.invalid-offset"),
+                           QStringLiteral("The offset %1 lies past the release's %2 bytes.")
+                               .arg(r->offset())
+                               .arg(release->size)});
+    }
+    return new DownloadReactor(release->blobPath, qint64(r->offset()), release->size);
+}
+
+}  // namespace otafleet::server

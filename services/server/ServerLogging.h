@@ -1,0 +1,6 @@
+// otafleetd's logging category.
+#pragma once
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcServer)

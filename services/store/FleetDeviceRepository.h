@@ -1,0 +1,84 @@
+// The devices otafleetd knows because they dialled in: the inventory each last reported, the tags
+// and group operators gave it, when it was seen and whether its session is open now. Keyed by the
+// device id its certificate names. (The console's directly linked devices are DeviceRepository.)
+#pragma once
+
+#include "common/Error.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+namespace otafleet::store {
+
+struct FleetDeviceRecord {
+    QString deviceId;
+    QString name;
+    QString model;
+    QString hardware;
+    QString serial;
+    QString version;  // running firmware
+    QString agentVersion;
+    bool healthOk = false;
+    QByteArray slotsJson = QByteArrayLiteral("[]");  // [{name, state, version, security_version}]
+    QStringList tags;
+    QString group;
+    bool online = false;
+    QDateTime firstSeen;
+    QDateTime lastSeen;
+    bool decommissioned = false;
+};
+
+struct FleetDevicePage {
+    QList<FleetDeviceRecord> devices;
+    qint64 total = 0;
+};
+
+struct VersionCount {
+    QString model;
+    QString hardware;
+    QString version;
+    qint64 devices = 0;
+    qint64 online = 0;
+};
+
+struct FleetSummary {
+    qint64 devices = 0;  // not decommissioned
+    qint64 online = 0;
+    qint64 decommissioned = 0;
+    QList<VersionCount> versions;
+};
+
+class FleetDeviceRepository {
+public:
+    static constexpr int kMaxTags = 32;
+    static constexpr int kMaxPageSize = 1000;
+
+    explicit FleetDeviceRepository(QString connectionName);
+
+    // Inserts or refreshes the reported fields (tags, group, decommissioned are kept) and sets
+    // last_seen. Errors store.invalid-input (no device id).
+    [[nodiscard]] Status recordInventory(const FleetDeviceRecord& inventory, const QDateTime& seen);
+    [[nodiscard]] Status setOnline(const QString& deviceId, bool online, const QDateTime& seen);
+    // At start: no session survives a restart.
+    [[nodiscard]] Status markAllOffline();
+    // Errors store.not-found.
+    [[nodiscard]] Result<FleetDeviceRecord> get(const QString& deviceId) const;
+    // Ordered by device id; page is 0-based, pageSize 1..kMaxPageSize.
+    [[nodiscard]] Result<FleetDevicePage> page(int page, int pageSize) const;
+    [[nodiscard]] Result<QList<FleetDeviceRecord>> all() const;
+    [[nodiscard]] Result<FleetSummary> summary() const;
+    // Errors store.not-found, store.too-many-tags.
+    [[nodiscard]] Status addTag(const QString& deviceId, const QString& tag);
+    [[nodiscard]] Status removeTag(const QString& deviceId, const QString& tag);
+    [[nodiscard]] Status setGroup(const QString& deviceId, const QString& group);
+    [[nodiscard]] Status decommission(const QString& deviceId);
+
+private:
+    [[nodiscard]] Status setTags(const QString& deviceId, const QStringList& tags);
+    QString m_connectionName;
+};
+
+}  // namespace otafleet::store

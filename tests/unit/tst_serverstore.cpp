@@ -1,0 +1,255 @@
+// otafleetd's repositories on real SQLite files: scrypt password hashes, users and roles, the
+// hash-chained audit log (and its verification naming the first altered row, whatever was done
+// to the file), fleet devices with tags, groups, paging and the summary, and releases.
+#include "VerifyOk.h"
+#include "store/FleetStore.h"
+#include "store/PasswordHash.h"
+
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace otafleet;
+using namespace otafleet::store;
+
+class TestServerStore : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_tmp;
+    int m_files = 0;
+    QString newPath() { return m_tmp.filePath(QStringLiteral("server-%1.sqlite").arg(++m_files)); }
+
+    // Writes behind the store's back, as an attacker with the file would.
+    static void tamper(const QString& path, const QString& statement) {
+        const QString name = QStringLiteral("tamper-%1").arg(reinterpret_cast<quintptr>(&path));
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+            db.setDatabaseName(path);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY2(q.exec(statement), qPrintable(q.lastError().text()));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(name);
+    }
+
+    static void fillAudit(FleetStore& s, int n) {
+        for (int i = 1; i <= n; ++i) {
+            VERIFY_OK(s.audit().append(QStringLiteral("admin"), QStringLiteral("user:u%1").arg(i),
+                                       QStringLiteral("user.add"), QStringLiteral("role viewer")));
+        }
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY(m_tmp.isValid()); }
+
+    void passwordHashRoundTrip() {
+        auto hash = PasswordHash::make("correct horse battery");
+        VERIFY_OK(hash);
+        QVERIFY(hash->startsWith(QStringLiteral("scrypt$32768$8$1$")));
+        QVERIFY(PasswordHash::matches("correct horse battery", *hash));
+        QVERIFY(!PasswordHash::matches("correct horse batterY", *hash));
+        QVERIFY(!PasswordHash::matches("", *hash));
+        // Salted: the same password hashes differently.
+        QVERIFY(*PasswordHash::make("correct horse battery") != *hash);
+        // Malformed or absurd stored hashes never match and never run away.
+        QVERIFY(!PasswordHash::matches("x", QString()));
+        QVERIFY(
+            !PasswordHash::matches("correct horse battery", QStringLiteral("scrypt$1$8$1$a$b")));
+        QVERIFY(!PasswordHash::matches("correct horse battery",
+                                       QStringLiteral("scrypt$1099511627776$8$1$AAAA$AAAA")));
+        const auto tooShort = PasswordHash::make("short");
+        QVERIFY(!tooShort);
+        QCOMPARE(tooShort.error().code, QStringLiteral("store.password-invalid"));
+        QVERIFY(!PasswordHash::make(QByteArray(PasswordHash::kMaxLength + 1, 'a')));
+    }
+
+    void usersAndRoles() {
+        auto opened = FleetStore::open(newPath());
+        VERIFY_OK(opened);
+        UserRepository& users = (*opened)->users();
+        VERIFY_OK(users.add(UserRecord{
+            QStringLiteral("admin"), Role::Admin, QString(), QStringLiteral("AABB"), false, {}}));
+        VERIFY_OK(users.add(UserRecord{QStringLiteral("vera"),
+                                       Role::Viewer,
+                                       *PasswordHash::make("viewer-password"),
+                                       QString(),
+                                       false,
+                                       {}}));
+        const auto dup =
+            users.add(UserRecord{QStringLiteral("vera"), Role::Admin, {}, {}, false, {}});
+        QVERIFY(!dup);
+        QCOMPARE(dup.error().code, QStringLiteral("store.duplicate"));
+        const auto badName =
+            users.add(UserRecord{QStringLiteral("bad name"), Role::Admin, {}, {}, false, {}});
+        QCOMPARE(badName.error().code, QStringLiteral("store.invalid-input"));
+
+        auto byCert = users.findByCertificate(QStringLiteral("aabb"));
+        VERIFY_OK(byCert);
+        QVERIFY(byCert->has_value());
+        QCOMPARE((*byCert)->name, QStringLiteral("admin"));
+        QVERIFY(!users.findByCertificate(QString())->has_value());
+
+        VERIFY_OK(users.setRole(QStringLiteral("vera"), Role::Approver));
+        VERIFY_OK(users.setDisabled(QStringLiteral("vera"), true));
+        auto vera = users.get(QStringLiteral("vera"));
+        VERIFY_OK(vera);
+        QCOMPARE(vera->role, Role::Approver);
+        QVERIFY(vera->disabled);
+        QCOMPARE(users.setRole(QStringLiteral("nobody"), Role::Admin).error().code,
+                 QStringLiteral("store.not-found"));
+        QCOMPARE(users.all()->size(), 2);
+
+        for (Role r :
+             {Role::Viewer, Role::Technician, Role::ReleaseManager, Role::Approver, Role::Admin}) {
+            QCOMPARE(parseRole(roleName(r)), std::optional<Role>(r));
+        }
+        QVERIFY(!parseRole(QStringLiteral("root")));
+    }
+
+    void auditChainVerifies() {
+        const QString path = newPath();
+        auto opened = FleetStore::open(path);
+        VERIFY_OK(opened);
+        fillAudit(**opened, 5);
+        auto verdict = (*opened)->audit().verify();
+        VERIFY_OK(verdict);
+        QVERIFY(verdict->intact);
+        QCOMPARE(verdict->entries, 5);
+        auto page = (*opened)->audit().list(2, 2);
+        VERIFY_OK(page);
+        QCOMPARE(page->size(), 2);
+        QCOMPARE(page->at(0).id, 3);
+        QCOMPARE(page->at(0).prevHash, (*opened)->audit().list(1, 1)->at(0).entryHash);
+    }
+
+    void auditTamperingIsNamed_data() {
+        QTest::addColumn<QString>("statement");
+        QTest::addColumn<qint64>("firstBad");
+        QTest::newRow("detail changed")
+            << QStringLiteral("UPDATE audit SET detail = 'x' WHERE id = 3") << qint64(3);
+        QTest::newRow("actor changed")
+            << QStringLiteral("UPDATE audit SET actor = 'eve' WHERE id = 1") << qint64(1);
+        QTest::newRow("row deleted")
+            << QStringLiteral("DELETE FROM audit WHERE id = 2") << qint64(3);
+        QTest::newRow("tail deleted")
+            << QStringLiteral("DELETE FROM audit WHERE id >= 4") << qint64(4);
+        QTest::newRow("hash rewritten")
+            << QStringLiteral("UPDATE audit SET detail = 'x', entry_hash = 'ab' WHERE id = 2")
+            << qint64(2);
+    }
+    void auditTamperingIsNamed() {
+        QFETCH(QString, statement);
+        QFETCH(qint64, firstBad);
+        const QString path = newPath();
+        {
+            auto opened = FleetStore::open(path);
+            VERIFY_OK(opened);
+            fillAudit(**opened, 5);
+        }
+        tamper(path, statement);
+        auto opened = FleetStore::open(path);
+        VERIFY_OK(opened);
+        auto verdict = (*opened)->audit().verify();
+        VERIFY_OK(verdict);
+        QVERIFY(!verdict->intact);
+        QCOMPARE(verdict->firstBadId, firstBad);
+        QVERIFY(verdict->reason.contains(QStringLiteral("entry %1").arg(firstBad)));
+    }
+
+    void fleetDevicesInventoryTagsPagingSummary() {
+        auto opened = FleetStore::open(newPath());
+        VERIFY_OK(opened);
+        FleetDeviceRepository& devices = (*opened)->fleetDevices();
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        for (int i = 0; i < 25; ++i) {
+            FleetDeviceRecord d;
+            d.deviceId = QStringLiteral("dev-%1").arg(i, 2, 10, QLatin1Char('0'));
+            d.model = QStringLiteral("gw-x1");
+            d.hardware = i % 2 ? QStringLiteral("rev-a") : QStringLiteral("rev-b");
+            d.version = i < 10 ? QStringLiteral("1.0.0") : QStringLiteral("1.1.0");
+            VERIFY_OK(devices.recordInventory(d, now));
+        }
+        VERIFY_OK(devices.setOnline(QStringLiteral("dev-03"), true, now));
+        VERIFY_OK(devices.addTag(QStringLiteral("dev-03"), QStringLiteral("pilot")));
+        VERIFY_OK(devices.addTag(QStringLiteral("dev-03"), QStringLiteral("pilot")));
+        VERIFY_OK(devices.addTag(QStringLiteral("dev-03"), QStringLiteral("lab")));
+        VERIFY_OK(devices.setGroup(QStringLiteral("dev-03"), QStringLiteral("berlin")));
+        // A new report refreshes the inventory but keeps what operators set.
+        FleetDeviceRecord again;
+        again.deviceId = QStringLiteral("dev-03");
+        again.model = QStringLiteral("gw-x1");
+        again.hardware = QStringLiteral("rev-a");
+        again.version = QStringLiteral("2.0.0");
+        VERIFY_OK(devices.recordInventory(again, now));
+        auto d3 = devices.get(QStringLiteral("dev-03"));
+        VERIFY_OK(d3);
+        QCOMPARE(d3->tags, (QStringList{QStringLiteral("lab"), QStringLiteral("pilot")}));
+        QCOMPARE(d3->group, QStringLiteral("berlin"));
+        QCOMPARE(d3->version, QStringLiteral("2.0.0"));
+        QVERIFY(d3->online);
+        VERIFY_OK(devices.removeTag(QStringLiteral("dev-03"), QStringLiteral("lab")));
+        QCOMPARE(devices.get(QStringLiteral("dev-03"))->tags, QStringList{QStringLiteral("pilot")});
+        QCOMPARE(devices.addTag(QStringLiteral("nope"), QStringLiteral("x")).error().code,
+                 QStringLiteral("store.not-found"));
+
+        auto page = devices.page(2, 10);
+        VERIFY_OK(page);
+        QCOMPARE(page->total, 25);
+        QCOMPARE(page->devices.size(), 5);
+        QCOMPARE(page->devices.first().deviceId, QStringLiteral("dev-20"));
+        QVERIFY(devices.page(9, 10)->devices.isEmpty());
+
+        VERIFY_OK(devices.decommission(QStringLiteral("dev-24")));
+        auto summary = devices.summary();
+        VERIFY_OK(summary);
+        QCOMPARE(summary->devices, 24);
+        QCOMPARE(summary->online, 1);
+        QCOMPARE(summary->decommissioned, 1);
+        qint64 counted = 0;
+        for (const VersionCount& c : summary->versions)
+            counted += c.devices;
+        QCOMPARE(counted, 24);
+        VERIFY_OK(devices.markAllOffline());
+        QCOMPARE(devices.summary()->online, 0);
+    }
+
+    void releases() {
+        auto opened = FleetStore::open(newPath());
+        VERIFY_OK(opened);
+        ReleaseRepository& releases = (*opened)->releases();
+        ReleaseRecord r;
+        r.id = QStringLiteral("ab12");
+        r.product = QStringLiteral("gw-x1");
+        r.version = QStringLiteral("1.2.0");
+        r.securityVersion = 3;
+        r.hardware = QStringList{QStringLiteral("rev-a"), QStringLiteral("rev-b")};
+        r.size = 1234;
+        r.fileName = QStringLiteral("fw.otab");
+        r.blobPath = QStringLiteral("/blobs/ab12");
+        r.manifestJson = "{}";
+        r.signers = QStringList{QStringLiteral("CN=release")};
+        r.uploadedBy = QStringLiteral("rita");
+        VERIFY_OK(releases.add(r));
+        QCOMPARE(releases.add(r).error().code, QStringLiteral("store.duplicate"));
+        auto got = releases.get(QStringLiteral("ab12"));
+        VERIFY_OK(got);
+        QCOMPARE(got->hardware, r.hardware);
+        QCOMPARE(got->securityVersion, quint64(3));
+        QVERIFY(!got->revoked);
+        VERIFY_OK(releases.revoke(QStringLiteral("ab12"), QDateTime::currentDateTimeUtc()));
+        QVERIFY(releases.get(QStringLiteral("ab12"))->revoked);
+        QCOMPARE(
+            releases.revoke(QStringLiteral("ab12"), QDateTime::currentDateTimeUtc()).error().code,
+            QStringLiteral("store.already-revoked"));
+        QCOMPARE(releases.get(QStringLiteral("zz")).error().code,
+                 QStringLiteral("store.not-found"));
+        QCOMPARE(releases.all()->size(), 1);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestServerStore)
+#include "tst_serverstore.moc"
