@@ -5,6 +5,7 @@
 #include "DemoEnvironment.h"
 
 #include "common/ProcessHardening.h"
+#include "common/Version.h"
 #include "fleet/EmbeddedFleet.h"
 #include "link/DeviceHub.h"
 #include "store/FleetStore.h"
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
                                   : std::make_unique<QApplication>(argc, argv);
     QCoreApplication& app = *appOwner;
     QApplication::setApplicationName(QStringLiteral("otafleet"));
-    QApplication::setApplicationVersion(QStringLiteral(OTAFLEET_VERSION));
+    QApplication::setApplicationVersion(QString::fromLatin1(otafleet::kVersion));
     QApplication::setApplicationDisplayName(QStringLiteral("otafleet"));
 
     QCommandLineParser parser;
