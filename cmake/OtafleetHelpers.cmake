@@ -35,7 +35,7 @@ function(otafleet_add_plugin)
     list(JOIN caps ", " caps)
     set(meta ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}.json)
     file(GENERATE OUTPUT ${meta} CONTENT
-"{\n  \"transport\": \"${ARG_TRANSPORT}\",\n  \"scheme\": \"${ARG_SCHEME}\",\n  \"capabilities\": [${caps}],\n  \"version\": \"${PROJECT_VERSION}\"\n}\n")
+"{\n  \"transport\": \"${ARG_TRANSPORT}\",\n  \"scheme\": \"${ARG_SCHEME}\",\n  \"capabilities\": [${caps}],\n  \"version\": \"${OTAFLEET_VERSION}\"\n}\n")
     qt_add_plugin(${ARG_NAME} SHARED CLASS_NAME ${ARG_CLASS})
     target_sources(${ARG_NAME} PRIVATE ${ARG_SOURCES})
     # The plugin class names the file by its bare name, Q_PLUGIN_METADATA(... FILE "<NAME>.json"):

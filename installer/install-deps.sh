@@ -20,8 +20,10 @@ packages=(
   clang-16 libclang-rt-16-dev
   # screenshots and GUI tests under a virtual display
   xvfb xauth imagemagick
-  # packaging
-  dpkg-dev file time python3
+  # packaging: CPack's DEB (dpkg-shlibdeps) and RPM (rpmbuild) generators, man pages (gzip), and
+  # tests/packaging: a clean Debian root, lintian, rpmlint, desktop and AppStream validators
+  dpkg-dev file time python3 gzip rpm debootstrap lintian rpmlint desktop-file-utils appstream
+  shared-mime-info
   u-boot-tools libubootenv-tool grub-common
   bsdiff
   rauc squashfs-tools

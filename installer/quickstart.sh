@@ -66,13 +66,26 @@ cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" --parallel "$jobs"
 echo "== tests =="
 export QT_QPA_PLATFORM=offscreen
-ctest --test-dir "build/$preset" --output-on-failure --parallel 3 --timeout 300 "$@"
+# The packaging test (label packaging: a clean Debian root, minutes) runs below when asked.
+ctest --test-dir "build/$preset" --output-on-failure --parallel 3 --timeout 300 -LE packaging "$@"
 echo "== libFuzzer (clang-16 fuzz preset, ${OTAFLEET_FUZZ_SECONDS:-10} s per target, seed ${OTAFLEET_FUZZ_SEED:-1}) =="
 bash tests/fuzz/run_libfuzzer.sh "${OTAFLEET_FUZZ_SECONDS:-10}"
-echo "== packages (CPack) =="
-(cd "build/$preset" && cpack -G DEB >/dev/null && ls -1 ./*.deb)
-for pkg in build/$preset/otafleet_*.deb build/$preset/otafleet-agent_*.deb; do
-  [ -f "$pkg" ] || { echo "quickstart: missing package $pkg" >&2; exit 1; }
+echo "== packages (CPack: DEB, RPM, TGZ) =="
+rm -f build/$preset/otafleet*.deb build/$preset/otafleet*.rpm build/$preset/otafleet*.tar.gz
+cmake --build "build/$preset" --parallel "$jobs" --target package >/dev/null
+expected=(otafleet_ otafleet-agent_)
+[ -x "build/$preset/bin/otafleetd" ] && expected+=(otafleetd_)
+for name in "${expected[@]}"; do
+  deb=$(ls build/$preset/${name}*.deb 2>/dev/null || true)
+  rpm=$(ls build/$preset/${name%_}-[0-9]*.rpm 2>/dev/null || true)
+  [ -n "$deb" ] || { echo "quickstart: missing package build/$preset/${name}*.deb" >&2; exit 1; }
+  [ -n "$rpm" ] || { echo "quickstart: missing package build/$preset/${name%_}-*.rpm" >&2; exit 1; }
+  echo "$deb"; echo "$rpm"
 done
+ls build/$preset/otafleet-*-Linux-*.tar.gz || { echo "quickstart: missing the TGZ" >&2; exit 1; }
+if [ "${OTAFLEET_PACKAGING_TEST:-0}" = 1 ]; then
+  echo "== packaging test (clean Debian 12 root) =="
+  ctest --test-dir "build/$preset" -L packaging --output-on-failure
+fi
 ccache --show-stats 2>/dev/null | grep -E 'Hits|Misses' | head -3 || true
 echo "quickstart: all tests passed in $(( $(date +%s) - start )) s"

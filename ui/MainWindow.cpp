@@ -227,6 +227,14 @@ UpdateDialog* MainWindow::openUpdateDialog() {
     return dialog;
 }
 
+UpdateDialog* MainWindow::openBundleReport(const QString& path) {
+    auto* dialog = new UpdateDialog(m_fleet, selectedDeviceId(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setBundlePath(path);
+    dialog->open();
+    return dialog;
+}
+
 void MainWindow::rollbackSelected() {
     const auto device = m_fleet.device(selectedDeviceId());
     if (!device)

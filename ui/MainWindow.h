@@ -36,6 +36,9 @@ public Q_SLOTS:
     // The dialogs are window-modal and delete themselves when closed; returned for tests.
     AddDeviceDialog* openAddDeviceDialog();
     UpdateDialog* openUpdateDialog();
+    // The report of one bundle (the console was started with a .otab, e.g. from the file
+    // manager): checked against the selected device, or against the fleet's trust alone.
+    UpdateDialog* openBundleReport(const QString& path);
     void rollbackSelected();
     void refreshAll();
 

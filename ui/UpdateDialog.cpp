@@ -64,7 +64,7 @@ QString signerHtml(const fleet::BundleSignerInfo& s) {
 
 UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget* parent)
     : QDialog(parent), m_fleet(fleet), m_deviceId(deviceId) {
-    setWindowTitle(tr("Update device"));
+    setWindowTitle(deviceId != 0 ? tr("Update device") : tr("Bundle report"));
     setMinimumWidth(560);
     auto* layout = new QVBoxLayout(this);
 
@@ -155,8 +155,13 @@ UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget*
 
 void UpdateDialog::showDevice() {
     const auto d = m_fleet.device(m_deviceId);
-    if (!d)
+    if (!d) {
+        m_device->setText(
+            tr("No device is selected: the bundle is checked against the fleet's "
+               "release trust only. Select a device and choose Update… to install "
+               "it there."));
         return;
+    }
     const QString running = d->snapshot ? d->snapshot->activeVersion() : QString();
     m_device->setText(running.isEmpty()
                           ? tr("Update <b>%1</b>").arg(d->displayName().toHtmlEscaped())
@@ -277,7 +282,7 @@ QString UpdateDialog::signersText() const {
 bool UpdateDialog::canStart() const {
     // A refusal is final for this bundle on this device; an unchecked bundle may still go (the
     // device verifies everything itself before it writes a byte).
-    return !m_bundlePath.isEmpty() && !m_checking && m_report &&
+    return m_deviceId != 0 && !m_bundlePath.isEmpty() && !m_checking && m_report &&
            m_report->verdict != fleet::BundleReport::Verdict::Refused;
 }
 

@@ -25,6 +25,7 @@ class UpdateDialog : public QDialog {
 public:
     enum class Stage { Choosing, Running, Succeeded, Failed };
 
+    // `deviceId` 0: only the bundle report, checked without a device; nothing can be started.
     UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget* parent = nullptr);
 
     // Presets the bundle (tests, drag and drop, a command-line argument).

@@ -5,6 +5,7 @@
 #include "DemoEnvironment.h"
 
 #include "common/ProcessHardening.h"
+#include "common/Version.h"
 #include "fleet/EmbeddedFleet.h"
 #include "link/DeviceHub.h"
 #include "store/FleetStore.h"
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
                                   : std::make_unique<QApplication>(argc, argv);
     QCoreApplication& app = *appOwner;
     QApplication::setApplicationName(QStringLiteral("otafleet"));
-    QApplication::setApplicationVersion(QStringLiteral(OTAFLEET_VERSION));
+    QApplication::setApplicationVersion(QString::fromLatin1(otafleet::kVersion));
     QApplication::setApplicationDisplayName(QStringLiteral("otafleet"));
 
     QCommandLineParser parser;
@@ -96,7 +97,19 @@ int main(int argc, char** argv) {
         QStringLiteral("Start a local demo: development PKI on a SoftHSM token, two devices, "
                        "two signed bundles."));
     parser.addOptions({dataDirOption, pkiOption, demoOption});
+    parser.addPositionalArgument(
+        QStringLiteral("BUNDLE"),
+        QStringLiteral("A signed bundle (.otab) whose report to show at start (what opening a "
+                       ".otab file from the desktop does)."),
+        QStringLiteral("[BUNDLE]"));
     parser.process(app);
+    const QStringList bundles = parser.positionalArguments();
+    if (bundles.size() > 1) {
+        std::fprintf(stderr,
+                     "otafleet: give one bundle at a time [console.usage]\n"
+                     "Try 'otafleet --help'.\n");
+        return 2;
+    }
 
     const QString dataDir =
         QDir::cleanPath(parser.isSet(dataDirOption)
@@ -156,5 +169,7 @@ int main(int argc, char** argv) {
     }
     (*fleet)->refreshAll();
     window.show();
+    if (!bundles.isEmpty())
+        window.openBundleReport(QDir::current().absoluteFilePath(bundles.first()));
     return app.exec();
 }

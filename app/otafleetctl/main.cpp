@@ -3,6 +3,7 @@
 #include "Cli.h"
 
 #include "common/ProcessHardening.h"
+#include "common/Version.h"
 #include "crypto/TlsPolicy.h"
 
 #include <QCoreApplication>
@@ -67,7 +68,7 @@ int main(int argc, char* argv[]) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("otafleetctl"));
     QCoreApplication::setOrganizationName(QStringLiteral("otafleet"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(OTAFLEET_VERSION));
+    QCoreApplication::setApplicationVersion(QString::fromLatin1(otafleet::kVersion));
 
     // Library logs are for --verbose; warnings always show, in the command's own voice.
     QLoggingCategory::setFilterRules(

@@ -1,5 +1,7 @@
 // otafleetd: `setup` prepares a server directory; `--config FILE` runs the server.
 #include "common/ProcessHardening.h"
+#include "common/Version.h"
+#include "crypto/TlsPolicy.h"
 #include "server/ServerRunner.h"
 #include "server/ServerSetup.h"
 
@@ -75,11 +77,16 @@ int runSetup(const QStringList& arguments) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
+    // Before gRPC makes any TLS context: TLS 1.3 only (gRPC 1.51 has no setting of its own).
+    if (auto tls = otafleet::crypto::requireTls13(); !tls) {
+        std::fprintf(stderr, "otafleetd: error: %s\n", qPrintable(tls.error().toString()));
+        return 1;
+    }
     // The server's TLS key and users' passwords pass through this process.
     const bool noCoreDumps = otafleet::disableCoreDumps();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("otafleetd"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(OTAFLEET_VERSION));
+    QCoreApplication::setApplicationVersion(QString::fromLatin1(otafleet::kVersion));
     qSetMessagePattern(
         QStringLiteral("otafleetd: %{if-warning}warning: %{endif}"
                        "%{if-critical}error: %{endif}%{message}"));
@@ -98,7 +105,8 @@ int main(int argc, char* argv[]) {
         "[--pin-env VAR]\n  otafleetd --config DIR/otafleetd.conf\n\n"
         "otafleetd.conf keys: [server] listen, agent_listen; [tls] certificate, key, root_ca, "
         "device_ca; [store] database, blobs; [limits] max_release_size, token_lifetime, "
-        "max_message_size, upload_timeout.\nExit codes: 0 stopped cleanly, 1 failure, 2 usage."));
+        "max_message_size, upload_timeout.\n%1\nExit codes: 0 stopped cleanly, 1 failure, 2 usage.")
+                                         .arg(QString::fromLatin1(otafleet::crypto::tls13PolicyHelp())));
     p.addHelpOption();
     p.addVersionOption();
     const QCommandLineOption config(QStringLiteral("config"),
@@ -114,7 +122,7 @@ int main(int argc, char* argv[]) {
         return 0;
     }
     if (p.isSet(QStringLiteral("version"))) {
-        std::fprintf(stdout, "otafleetd %s\n", OTAFLEET_VERSION);
+        std::fprintf(stdout, "otafleetd %s\n", otafleet::kVersion);
         return 0;
     }
     if (!p.positionalArguments().isEmpty())

@@ -8,6 +8,7 @@
 #include "bundle/Bundle.h"
 #include "bundle/BundleVerifier.h"
 #include "common/SemVer.h"
+#include "common/Version.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -80,7 +81,7 @@ Result<crypto::TrustStore> bundleTrust(const AgentConfig& config) {
 }
 
 QString agentVersion() {
-    return QStringLiteral(OTAFLEET_VERSION);
+    return QString::fromLatin1(kVersion);
 }
 
 Agent::Agent(AgentConfig config, std::unique_ptr<BootControl> boot, crypto::TrustStore trust)

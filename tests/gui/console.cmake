@@ -9,3 +9,9 @@ endif()
 if(TARGET otafleet_ui)
     otafleet_add_test(NAME tst_pindialog SOURCES tst_pindialog.cpp LINK otafleet_ui LABELS gui)
 endif()
+# Opening a .otab from the desktop: the console shows that bundle's report (MainWindow).
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_openbundle SOURCES tst_openbundle.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
+        LABELS gui TIMEOUT 60)
+endif()
