@@ -60,13 +60,11 @@ DashboardView::DashboardView(fleet::FleetService& fleet, QWidget* parent)
                   tr("Unreachable, silent for a while or never reached; click to list "
                      "them"));
     m_security = addFigure(
-        QStringLiteral("figureSecurity"), tr("need a security update"), QString(),
+        QStringLiteral("figureSecurity"), tr("need a security update"), std::nullopt,
         tr("Run a lower security version than another device of the same model and hardware "
            "revision: a fixing release exists"));
-    m_security->setEnabled(false);  // no filter expression can select them yet
-    m_failing = addFigure(QStringLiteral("figureFailing"), tr("failing"), QString(),
+    m_failing = addFigure(QStringLiteral("figureFailing"), tr("failing"), std::nullopt,
                           tr("Devices whose last operation failed; see the list below"));
-    m_failing->setEnabled(false);
     for (QToolButton* figure : {m_total, m_online, m_offline, m_security, m_failing})
         figures->addWidget(figure);
     figures->addStretch();
@@ -122,7 +120,8 @@ DashboardView::DashboardView(fleet::FleetService& fleet, QWidget* parent)
 DashboardView::~DashboardView() = default;
 
 QToolButton* DashboardView::addFigure(const QString& objectName, const QString& caption,
-                                      const QString& expression, const QString& toolTip) {
+                                      const std::optional<QString>& expression,
+                                      const QString& toolTip) {
     auto* figure = new QToolButton;
     figure->setObjectName(objectName);
     figure->setProperty("caption", caption);
@@ -133,12 +132,24 @@ QToolButton* DashboardView::addFigure(const QString& objectName, const QString& 
     QFont font = figure->font();
     font.setPointSizeF(font.pointSizeF() * 1.4);
     figure->setFont(font);
+    if (!expression) {
+        // No filter expression selects these devices (yet): a figure, not a button.
+        figure->setAttribute(Qt::WA_TransparentForMouseEvents);
+        figure->setFocusPolicy(Qt::NoFocus);
+        return figure;
+    }
+    figure->setCursor(Qt::PointingHandCursor);
     connect(figure, &QToolButton::clicked, this,
-            [this, expression] { Q_EMIT filterRequested(expression); });
+            [this, text = *expression] { Q_EMIT filterRequested(text); });
     return figure;
 }
 
-void DashboardView::setFigure(QToolButton* figure, int value) {
+void DashboardView::setFigure(QToolButton* figure, int value, bool alarming) {
+    // A figure that needs attention reads in the palette's warning colour; zero reads normal.
+    QPalette palette = this->palette();
+    if (alarming && value > 0)
+        palette.setColor(QPalette::ButtonText, QColor(0xc0, 0x39, 0x2b));
+    figure->setPalette(palette);
     figure->setText(QStringLiteral("%1\n%2").arg(QLocale().toString(value),
                                                  figure->property("caption").toString()));
     figure->setProperty("value", value);
@@ -149,9 +160,9 @@ void DashboardView::reload() {
     m_summary = m_fleet.summary();
     setFigure(m_total, m_summary.total);
     setFigure(m_online, m_summary.online);
-    setFigure(m_offline, m_summary.offline);
-    setFigure(m_security, m_summary.needingSecurityUpdate);
-    setFigure(m_failing, m_summary.failing);
+    setFigure(m_offline, m_summary.offline, true);
+    setFigure(m_security, m_summary.needingSecurityUpdate, true);
+    setFigure(m_failing, m_summary.failing, true);
 
     m_failures->clear();
     for (const fleet::RecentFailure& f : std::as_const(m_summary.recentFailures)) {

@@ -12,6 +12,8 @@
 #include <QPoint>
 #include <QWidget>
 
+#include <optional>
+
 class QCPAbstractPlottable;
 class QCPBars;
 class QCustomPlot;
@@ -43,9 +45,10 @@ public Q_SLOTS:
     void reload();
 
 private:
+    // `expression` selects the figure's devices when clicked (empty: all); none: not clickable.
     QToolButton* addFigure(const QString& objectName, const QString& caption,
-                           const QString& expression, const QString& toolTip);
-    void setFigure(QToolButton* figure, int value);
+                           const std::optional<QString>& expression, const QString& toolTip);
+    void setFigure(QToolButton* figure, int value, bool alarming = false);
     void rebuildChart();
     void onBarClicked(QCPAbstractPlottable* plottable, int dataIndex, QMouseEvent* event);
 
