@@ -23,6 +23,7 @@ namespace {
 constexpr int kReloadDelayMs = 250;
 constexpr int kFailureListHeight = 150;
 constexpr double kBarGroupWidth = 0.8;
+constexpr int kMinVersionSlots = 4;
 
 // Distinguishable in light and dark palettes.
 const QList<QColor>& seriesColors() {
@@ -77,7 +78,7 @@ DashboardView::DashboardView(fleet::FleetService& fleet, QWidget* parent)
     m_chart->plotLayout()->addElement(
         0, 0, new QCPTextElement(m_chart, tr("Devices per firmware version")));
     m_chart->legend->setVisible(true);
-    m_chart->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    m_chart->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     m_chart->yAxis->setLabel(tr("devices"));
     m_chart->xAxis->setLabel(tr("firmware version (click a bar to list its devices)"));
     m_chart->setToolTip(
@@ -194,7 +195,9 @@ void DashboardView::rebuildChart() {
     for (int i = 0; i < m_versions.size(); ++i)
         ticker->addTick(i + 1, m_versions.at(i));
     m_chart->xAxis->setTicker(ticker);
-    m_chart->xAxis->setRange(0.4, m_versions.size() + 0.6);
+    // At least kMinVersionSlots wide, centred: one version must not fill the whole chart.
+    const double spare = std::max<double>(0.0, kMinVersionSlots - m_versions.size()) / 2;
+    m_chart->xAxis->setRange(0.5 - spare, m_versions.size() + 0.5 + spare);
 
     // One series per model and hardware revision, side by side within a version.
     QList<std::pair<QString, QString>> groups;
