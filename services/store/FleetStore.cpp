@@ -35,12 +35,14 @@ FleetStore::FleetStore(QString path, QString connectionName)
       m_connectionName(std::move(connectionName)),
       m_devices(std::make_unique<DeviceRepository>(m_connectionName)),
       m_events(std::make_unique<EventLog>(m_connectionName)),
-      m_telemetry(std::make_unique<TelemetryRepository>(m_connectionName)) {}
+      m_telemetry(std::make_unique<TelemetryRepository>(m_connectionName)),
+      m_rollouts(std::make_unique<RolloutRepository>(m_connectionName)) {}
 
 FleetStore::~FleetStore() {
     m_devices.reset();
     m_events.reset();
     m_telemetry.reset();
+    m_rollouts.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         db.close();

@@ -7,6 +7,7 @@
 #include "common/Error.h"
 #include "store/DeviceRepository.h"
 #include "store/EventLog.h"
+#include "store/RolloutRepository.h"
 #include "store/TelemetryRepository.h"
 
 #include <QString>
@@ -31,6 +32,7 @@ public:
     [[nodiscard]] DeviceRepository& devices() { return *m_devices; }
     [[nodiscard]] EventLog& events() { return *m_events; }
     [[nodiscard]] TelemetryRepository& telemetry() { return *m_telemetry; }
+    [[nodiscard]] RolloutRepository& rollouts() { return *m_rollouts; }
 
     // The newest schema this build knows.
     [[nodiscard]] static int latestSchemaVersion();
@@ -43,6 +45,7 @@ private:
     std::unique_ptr<DeviceRepository> m_devices;
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<TelemetryRepository> m_telemetry;
+    std::unique_ptr<RolloutRepository> m_rollouts;
 };
 
 }  // namespace otafleet::store
