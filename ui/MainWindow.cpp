@@ -219,7 +219,9 @@ void MainWindow::applyFilterBar() {
         m_table->selectRow(0);
     showSelected();
     if (!m_filter->expression().isEmpty())
-        statusBar()->showMessage(tr("%n device(s) match the filter", nullptr, m_filter->rowCount()),
+        statusBar()->showMessage(tr("%1 of %2 devices match the filter")
+                                     .arg(m_filter->rowCount())
+                                     .arg(m_model->rowCount()),
                                  kStatusMessageMs);
 }
 
