@@ -7,9 +7,13 @@
 #include "link/DeviceHub.h"
 #include "store/FleetStore.h"
 #include "ui/RolloutTableModel.h"
+#include "ui/RolloutsView.h"
 
 #include <QAbstractItemModelTester>
 #include <QFile>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -97,8 +101,35 @@ private Q_SLOTS:
         QCOMPARE(cell(0, RolloutTableModel::PauseReason),
                  m_rollouts->rollout(*id)->status.pauseReason);
 
-        VERIFY_OK(m_rollouts->abort(*id, QStringLiteral("alice")));
+        // The view: one bar per wave, the engine's reason, and only the buttons that apply.
+        ui::RolloutsView view(*m_rollouts, QStringLiteral("bob"));
+        view.resize(900, 420);
+        view.show();
+        QCOMPARE(view.selectedRollout(), *id);
+        QCOMPARE(view.findChildren<QProgressBar*>().size(), 2);
+        auto* first = view.findChild<QProgressBar*>(QStringLiteral("wave1"));
+        QVERIFY(first);
+        QCOMPARE(view.findChild<QProgressBar*>(QStringLiteral("wave2"))->text(),
+                 QStringLiteral("Wave 2 (100%): waiting"));
+        QVERIFY2(first->text().contains(QStringLiteral("0 of 1 succeeded, 1 failed")),
+                 qPrintable(first->text()));
+        QVERIFY(view.findChild<QLabel*>(QStringLiteral("pauseReason"))
+                    ->text()
+                    .contains(m_rollouts->rollout(*id)->status.pauseReason));
+        auto* pause = view.findChild<QPushButton*>(QStringLiteral("pause"));
+        auto* resume = view.findChild<QPushButton*>(QStringLiteral("resume"));
+        auto* abort = view.findChild<QPushButton*>(QStringLiteral("abort"));
+        QVERIFY(!pause->isEnabled());
+        QVERIFY(resume->isEnabled());
+        QVERIFY(abort->isEnabled());
+        if (const QString shots = qEnvironmentVariable("OTAFLEET_SCREENSHOT_DIR"); !shots.isEmpty())
+            view.grab().save(shots + QStringLiteral("/rollouts.png"));
+
+        QTest::mouseClick(abort, Qt::LeftButton);
         QCOMPARE(cell(0, RolloutTableModel::State), QStringLiteral("aborted"));
+        QVERIFY(!abort->isEnabled());
+        QVERIFY(!resume->isEnabled());
+        QVERIFY(m_rollouts->rollout(*id)->status.state == rollout::RolloutState::Aborted);
     }
 };
 
