@@ -1,7 +1,9 @@
 #include "ui/MainWindow.h"
 
 #include "ui/AddDeviceDialog.h"
+#include "ui/DashboardView.h"
 #include "ui/DeviceDetailsPane.h"
+#include "ui/DeviceFilterProxy.h"
 #include "ui/DeviceTableModel.h"
 #include "ui/UpdateDialog.h"
 
@@ -10,12 +12,15 @@
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QToolBar>
+#include <QVBoxLayout>
 
 // The icons are compiled into this static library; without an explicit call the linker would
 // drop their initializer because nothing refers to it. Must be outside any namespace.
@@ -36,10 +41,12 @@ MainWindow::MainWindow(fleet::FleetService& fleet, QWidget* parent)
     setWindowTitle(tr("otafleet"));
     setWindowIcon(QIcon(QStringLiteral(":/otafleet/icons/otafleet.svg")));
     m_model = new DeviceTableModel(m_fleet, this);
+    m_filter = new DeviceFilterProxy(m_fleet, this);
+    m_filter->setSourceModel(m_model);
 
     m_table = new QTableView;
     m_table->setObjectName(QStringLiteral("devices"));
-    m_table->setModel(m_model);
+    m_table->setModel(m_filter);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setAlternatingRowColors(true);
@@ -58,12 +65,37 @@ MainWindow::MainWindow(fleet::FleetService& fleet, QWidget* parent)
 
     m_details = new DeviceDetailsPane;
     m_details->setMinimumWidth(280);
+    m_filterBar = new QLineEdit;
+    m_filterBar->setObjectName(QStringLiteral("deviceFilter"));
+    m_filterBar->setClearButtonEnabled(true);
+    m_filterBar->setPlaceholderText(
+        tr("Filter, e.g. model = gateway-x1 and version < 1.2.0 (Enter to apply)"));
+    m_filterBar->setToolTip(
+        tr("Fields: model, hardware, version, name, id, state (online or "
+           "offline); operators = != < <= > >=; and, or, not, parentheses"));
+    connect(m_filterBar, &QLineEdit::returnPressed, this, &MainWindow::applyFilterBar);
+    // Clearing with the button shows every device again without an Enter.
+    connect(m_filterBar, &QLineEdit::textChanged, this, [this](const QString& text) {
+        if (text.trimmed().isEmpty() && !m_filter->expression().isEmpty())
+            applyFilterBar();
+    });
+    auto* devicePane = new QWidget;
+    auto* deviceLayout = new QVBoxLayout(devicePane);
+    deviceLayout->setContentsMargins(0, 0, 0, 0);
+    deviceLayout->addWidget(m_filterBar);
+    deviceLayout->addWidget(m_table);
     auto* splitter = new QSplitter;
-    splitter->addWidget(m_table);
+    splitter->addWidget(devicePane);
     splitter->addWidget(m_details);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 1);
-    setCentralWidget(splitter);
+    m_dashboard = new DashboardView(m_fleet);
+    connect(m_dashboard, &DashboardView::filterRequested, this, &MainWindow::showDevicesMatching);
+    m_tabs = new QTabWidget;
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(splitter, tr("De&vices"));
+    m_tabs->addTab(m_dashboard, tr("Das&hboard"));
+    setCentralWidget(m_tabs);
 
     m_summary = new QLabel;
     statusBar()->addPermanentWidget(m_summary);
@@ -80,14 +112,14 @@ MainWindow::MainWindow(fleet::FleetService& fleet, QWidget* parent)
     connect(&m_fleet, &fleet::FleetService::deviceRemoved, this, &MainWindow::updateSummary);
     connect(&m_fleet, &fleet::FleetService::operationFinished, this,
             &MainWindow::onOperationFinished);
-    connect(m_model, &QAbstractItemModel::modelReset, this, &MainWindow::showSelected);
+    connect(m_filter, &QAbstractItemModel::modelReset, this, &MainWindow::showSelected);
     // Something is always selected when there is something to select: the details pane and the
     // actions then have a subject without an extra click.
-    connect(m_model, &QAbstractItemModel::rowsInserted, this, [this] {
+    connect(m_filter, &QAbstractItemModel::rowsInserted, this, [this] {
         if (selectedDeviceId() == 0)
             m_table->selectRow(0);
     });
-    if (m_model->rowCount() > 0)
+    if (m_filter->rowCount() > 0)
         m_table->selectRow(0);
     updateSummary();
     showSelected();
@@ -161,13 +193,36 @@ void MainWindow::createActions() {
 
 qint64 MainWindow::selectedDeviceId() const {
     const QModelIndexList rows = m_table->selectionModel()->selectedRows();
-    return rows.isEmpty() ? 0 : m_model->deviceIdAt(rows.first().row());
+    return rows.isEmpty() ? 0 : rows.first().data(DeviceTableModel::DeviceIdRole).toLongLong();
 }
 
 void MainWindow::selectDevice(qint64 id) {
     const int row = m_model->rowOf(id);
-    if (row >= 0)
-        m_table->selectRow(row);
+    const QModelIndex index =
+        row >= 0 ? m_filter->mapFromSource(m_model->index(row, 0)) : QModelIndex();
+    if (index.isValid())
+        m_table->selectRow(index.row());
+}
+
+void MainWindow::showDevicesMatching(const QString& expression) {
+    m_filterBar->setText(expression);
+    applyFilterBar();
+    m_tabs->setCurrentIndex(0);
+}
+
+void MainWindow::applyFilterBar() {
+    if (auto applied = m_filter->setExpression(m_filterBar->text()); !applied) {
+        statusBar()->showMessage(applied.error().message, kStatusMessageMs);
+        return;
+    }
+    if (selectedDeviceId() == 0 && m_filter->rowCount() > 0)
+        m_table->selectRow(0);
+    showSelected();
+    if (!m_filter->expression().isEmpty())
+        statusBar()->showMessage(tr("%1 of %2 devices match the filter")
+                                     .arg(m_filter->rowCount())
+                                     .arg(m_model->rowCount()),
+                                 kStatusMessageMs);
 }
 
 void MainWindow::showSelected() {

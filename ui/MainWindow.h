@@ -1,5 +1,6 @@
-// The console's main window: a toolbar (Add device…, Update…, Roll back, Refresh), the device
-// table, the details pane of the selected device and a status bar. It only wires widgets to the
+// The console's main window: a toolbar (Add device…, Update…, Roll back, Refresh), two tabs (the
+// dashboard, and the device table with its filter bar and the details pane of the selected
+// device) and a status bar. It only wires widgets to the
 // FleetService; every rule lives in services/, every dialog in its own class.
 #pragma once
 
@@ -9,12 +10,16 @@
 
 class QAction;
 class QLabel;
+class QLineEdit;
+class QTabWidget;
 class QTableView;
 
 namespace otafleet::ui {
 
 class AddDeviceDialog;
+class DashboardView;
 class DeviceDetailsPane;
+class DeviceFilterProxy;
 class DeviceTableModel;
 class UpdateDialog;
 
@@ -27,6 +32,10 @@ public:
     [[nodiscard]] DeviceTableModel* deviceModel() const { return m_model; }
     [[nodiscard]] QTableView* deviceTable() const { return m_table; }
     [[nodiscard]] DeviceDetailsPane* detailsPane() const { return m_details; }
+    [[nodiscard]] DashboardView* dashboard() const { return m_dashboard; }
+    [[nodiscard]] DeviceFilterProxy* deviceFilter() const { return m_filter; }
+    [[nodiscard]] QLineEdit* filterBar() const { return m_filterBar; }
+    [[nodiscard]] QTabWidget* tabs() const { return m_tabs; }
     [[nodiscard]] qint64 selectedDeviceId() const;
     void selectDevice(qint64 id);
     // Asking before a rollback is right for people; tests switch it off.
@@ -41,6 +50,9 @@ public Q_SLOTS:
     UpdateDialog* openBundleReport(const QString& path);
     void rollbackSelected();
     void refreshAll();
+    // Shows the device list filtered by `expression` (fleet::DeviceQuery); a bad expression is
+    // explained in the status bar and leaves the list as it was.
+    void showDevicesMatching(const QString& expression);
 
 private:
     void createActions();
@@ -49,9 +61,14 @@ private:
     void onOperationFinished(qint64 id, link::LinkOperation operation,
                              const std::optional<Error>& error);
     void updateSummary();
+    void applyFilterBar();
 
     fleet::FleetService& m_fleet;
     DeviceTableModel* m_model = nullptr;
+    DeviceFilterProxy* m_filter = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    DashboardView* m_dashboard = nullptr;
+    QLineEdit* m_filterBar = nullptr;
     QTableView* m_table = nullptr;
     DeviceDetailsPane* m_details = nullptr;
     QLabel* m_summary = nullptr;

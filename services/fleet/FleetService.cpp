@@ -1,5 +1,7 @@
 #include "fleet/FleetService.h"
 
+#include "fleet/FleetSummary.h"
+
 namespace otafleet::fleet {
 
 QString FleetDevice::displayName() const {
@@ -12,5 +14,9 @@ QString FleetDevice::displayName() const {
 
 FleetService::FleetService(QObject* parent) : QObject(parent) {}
 FleetService::~FleetService() = default;
+
+FleetSummary FleetService::summary(const QDateTime& now) const {
+    return summarize(devices(), now);
+}
 
 }  // namespace otafleet::fleet

@@ -32,6 +32,8 @@ struct FleetDevice {
     [[nodiscard]] QString displayName() const;
 };
 
+struct FleetSummary;
+
 class FleetService : public QObject {
     Q_OBJECT
 public:
@@ -39,6 +41,10 @@ public:
 
     [[nodiscard]] virtual QList<FleetDevice> devices() const = 0;
     [[nodiscard]] virtual std::optional<FleetDevice> device(qint64 id) const = 0;
+    // The dashboard's figures over devices() (fleet/FleetSummary.h); `now` decides who counts
+    // as online.
+    [[nodiscard]] FleetSummary summary(
+        const QDateTime& now = QDateTime::currentDateTimeUtc()) const;
 
     // `uri` is HOST:PORT or scheme://...; the device is contacted right after it is added.
     // Errors: link.bad-uri, link.unknown-scheme, store.duplicate, store.*.

@@ -39,7 +39,8 @@ FleetStore::FleetStore(QString path, QString connectionName)
       m_users(std::make_unique<UserRepository>(m_connectionName)),
       m_audit(std::make_unique<AuditLog>(m_connectionName)),
       m_fleetDevices(std::make_unique<FleetDeviceRepository>(m_connectionName)),
-      m_releases(std::make_unique<ReleaseRepository>(m_connectionName)) {}
+      m_releases(std::make_unique<ReleaseRepository>(m_connectionName)),
+      m_rollouts(std::make_unique<RolloutRepository>(m_connectionName)) {}
 
 FleetStore::~FleetStore() {
     m_devices.reset();
@@ -49,6 +50,7 @@ FleetStore::~FleetStore() {
     m_audit.reset();
     m_fleetDevices.reset();
     m_releases.reset();
+    m_rollouts.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         db.close();

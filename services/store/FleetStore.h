@@ -10,6 +10,7 @@
 #include "store/EventLog.h"
 #include "store/FleetDeviceRepository.h"
 #include "store/ReleaseRepository.h"
+#include "store/RolloutRepository.h"
 #include "store/TelemetryRepository.h"
 #include "store/UserRepository.h"
 
@@ -40,6 +41,7 @@ public:
     [[nodiscard]] AuditLog& audit() { return *m_audit; }
     [[nodiscard]] FleetDeviceRepository& fleetDevices() { return *m_fleetDevices; }
     [[nodiscard]] ReleaseRepository& releases() { return *m_releases; }
+    [[nodiscard]] RolloutRepository& rollouts() { return *m_rollouts; }
 
     // The newest schema this build knows.
     [[nodiscard]] static int latestSchemaVersion();
@@ -56,6 +58,7 @@ private:
     std::unique_ptr<AuditLog> m_audit;
     std::unique_ptr<FleetDeviceRepository> m_fleetDevices;
     std::unique_ptr<ReleaseRepository> m_releases;
+    std::unique_ptr<RolloutRepository> m_rollouts;
 };
 
 }  // namespace otafleet::store

@@ -92,6 +92,19 @@ const QList<QStringList>& migrations() {
                            " revoked INTEGER NOT NULL DEFAULT 0,"
                            " revoked_ms INTEGER NOT NULL DEFAULT 0)"),
         },
+        // 4: rollouts run by the console itself (embedded mode, RolloutRepository): the engine's
+        // whole state as JSON, rewritten after every change; `state` repeats the engine's state
+        // name so a list needs no JSON parsing.
+        {
+            QStringLiteral("CREATE TABLE rollouts ("
+                           " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                           " name TEXT NOT NULL,"
+                           " bundle_path TEXT NOT NULL,"
+                           " state TEXT NOT NULL,"
+                           " engine TEXT NOT NULL,"
+                           " created_ms INTEGER NOT NULL,"
+                           " updated_ms INTEGER NOT NULL)"),
+        },
     };
     return all;
 }

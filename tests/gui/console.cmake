@@ -15,3 +15,11 @@ if(TARGET otafleet_ui)
         LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
         LABELS gui TIMEOUT 60)
 endif()
+# The dashboard's figures and bar chart against three real agents; bars filter the device list.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_dashboard SOURCES tst_dashboard.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
+            Qt6::Network
+        LABELS gui TIMEOUT 120)
+    add_dependencies(tst_dashboard otafleet_lan otafleet-agent)
+endif()

@@ -12,3 +12,13 @@ endif()
 # What the console shows before a push: bundle reports and verdicts (fleet::inspectBundle).
 otafleet_add_test(NAME tst_bundleinspection SOURCES tst_bundleinspection.cpp
     LINK otafleet_fleet otafleet_store otafleet_link otafleet_testsupport LABELS unit)
+# Dashboard figures and device filter expressions over FleetDevice values (no store, no links).
+otafleet_add_test(NAME tst_fleetsummary SOURCES tst_fleetsummary.cpp
+    LINK otafleet_fleet otafleet_testsupport LABELS unit)
+# The rollouts table model over real EmbeddedRollouts, checked by QAbstractItemModelTester.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_rollouttablemodel SOURCES tst_rollouttablemodel.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
+        LABELS unit)
+    add_dependencies(tst_rollouttablemodel otafleet_lan)
+endif()

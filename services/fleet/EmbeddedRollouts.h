@@ -1,0 +1,104 @@
+// Rollouts run inside the console (embedded mode): RolloutEngine instances, their JSON state in
+// the fleet's SQLite store (store::RolloutRepository), ticked by a QTimer while any of them is
+// scheduled or running, and wired to the EmbeddedFleet: an offer becomes startUpdate() with the
+// rollout's bundle, and the device's update operation becomes the engine's events (progress ->
+// downloading, success -> succeeded, an error -> failed with the error code as reason).
+//
+// Devices are the fleet's ids, given to the engine as decimal strings. A device works for one
+// rollout at a time: an offer to a device that is busy (another rollout, a technician's update)
+// is reported to its engine as failed with reason link.busy, so retries and thresholds apply.
+// After a restart, offers that were in flight are not resumed (their transfer died with the
+// process); the engine times them out after the plan's device timeout and retries if allowed.
+//
+// Error codes: fleet.unknown-rollout, fleet.no-targets, fleet.bundle-missing, the engine's
+// rollout.* codes and the store's store.* codes.
+#pragma once
+
+#include "common/Error.h"
+#include "fleet/FleetService.h"
+#include "rollout/Clock.h"
+#include "rollout/RolloutEngine.h"
+
+#include <QHash>
+#include <QObject>
+#include <QTimer>
+
+#include <map>
+
+namespace otafleet::fleet {
+
+class EmbeddedFleet;
+
+struct RolloutSummary {
+    qint64 id = 0;
+    QString name;
+    QString bundlePath;
+    rollout::RolloutStatus status;
+};
+
+class EmbeddedRollouts : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kDefaultTickMs = 1000;  // the engine needs a tick at least every second
+
+    // Loads the rollouts saved in the fleet's store and resumes the running ones. `clock`
+    // must outlive this object. Errors: store.*, rollout.state / plan.* for a damaged row.
+    [[nodiscard]] static Result<std::unique_ptr<EmbeddedRollouts>> create(
+        EmbeddedFleet& fleet, const rollout::Clock& clock, QObject* parent = nullptr);
+    ~EmbeddedRollouts() override;
+
+    // A draft rollout of `bundlePath` to `deviceIds` (in that order) with `plan`.
+    [[nodiscard]] Result<qint64> createRollout(const QString& name, const QString& bundlePath,
+                                               const rollout::RolloutPlan& plan,
+                                               const QList<qint64>& deviceIds,
+                                               const QString& author);
+    [[nodiscard]] Status approve(qint64 id, const QString& user);
+    [[nodiscard]] Status start(qint64 id, const QString& user);
+    [[nodiscard]] Status pause(qint64 id, const QString& user);
+    [[nodiscard]] Status resume(qint64 id, const QString& user);
+    [[nodiscard]] Status abort(qint64 id, const QString& user);
+    [[nodiscard]] Status retryFailed(qint64 id, const QString& user);
+
+    [[nodiscard]] QList<RolloutSummary> rollouts() const;  // oldest first
+    [[nodiscard]] std::optional<RolloutSummary> rollout(qint64 id) const;
+    [[nodiscard]] const rollout::RolloutEngine* engine(qint64 id) const;
+
+    // How often the engines are ticked while one is scheduled or running (tests go faster).
+    void setTickInterval(int ms) { m_timer.setInterval(ms); }
+    // Ticks every active engine now (what the timer does).
+    void tick();
+
+Q_SIGNALS:
+    void rolloutAdded(qint64 id);
+    // State, counts, waves or pause reason may have changed.
+    void rolloutChanged(qint64 id);
+
+private:
+    struct Entry {
+        QString name;
+        QString bundlePath;
+        rollout::RolloutEngine engine;
+    };
+
+    EmbeddedRollouts(EmbeddedFleet& fleet, const rollout::Clock& clock, QObject* parent);
+    [[nodiscard]] Status load();
+    [[nodiscard]] Result<Entry*> entry(qint64 id);
+    // Runs `action` on the engine, then persists and announces the change.
+    [[nodiscard]] Status command(qint64 id,
+                                 const std::function<Status(rollout::RolloutEngine&)>& action);
+    [[nodiscard]] Status persist(qint64 id, const Entry& e);
+    void offer(qint64 rolloutId, Entry& e, const QString& deviceId);
+    void report(qint64 deviceId, const rollout::DeviceEvent& event);
+    void onProgress(qint64 deviceId);
+    void onFinished(qint64 deviceId, link::LinkOperation operation,
+                    const std::optional<Error>& error);
+    void updateTimer();
+
+    EmbeddedFleet& m_fleet;
+    const rollout::Clock& m_clock;
+    std::map<qint64, Entry> m_entries;
+    QHash<qint64, qint64> m_inFlight;  // device id -> rollout id, while its update runs
+    QTimer m_timer;
+};
+
+}  // namespace otafleet::fleet
