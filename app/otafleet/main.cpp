@@ -7,10 +7,13 @@
 #include "common/ProcessHardening.h"
 #include "common/Version.h"
 #include "fleet/EmbeddedFleet.h"
+#include "fleet/EmbeddedRollouts.h"
 #include "link/DeviceHub.h"
+#include "rollout/Clock.h"
 #include "store/FleetStore.h"
 #include "ui/MainWindow.h"
 #include "ui/PinDialog.h"
+#include "ui/RolloutsView.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -18,12 +21,23 @@
 #include <QMessageBox>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTabWidget>
 
 #include <cstdio>
 
 Q_LOGGING_CATEGORY(lcConsole, "otafleet.console")
 
 namespace {
+
+// Who the rollout engines record as acting from this workstation (embedded mode has no sign-in).
+QString localOperatorName() {
+    for (const char* variable : {"USER", "LOGNAME", "USERNAME"}) {
+        const QString name = qEnvironmentVariable(variable);
+        if (!name.isEmpty())
+            return name;
+    }
+    return QStringLiteral("operator");
+}
 
 int failStart(const otafleet::Error& error) {
     std::fprintf(stderr, "otafleet: %s\n", qPrintable(error.toString()));
@@ -151,7 +165,16 @@ int main(int argc, char** argv) {
     // Bundles are checked before they are pushed against the same root the devices trust.
     (*fleet)->setTrustedRootFile(QDir(pkiDir).filePath(QStringLiteral("root-ca.pem")));
 
+    // Rollouts run in the console itself in embedded mode; their state lives in the fleet file,
+    // so running ones resume here after a restart.
+    const otafleet::rollout::SystemClock clock;
+    auto rollouts = otafleet::fleet::EmbeddedRollouts::create(**fleet, clock);
+    if (!rollouts)
+        return failStart(rollouts.error());
+
     otafleet::ui::MainWindow window(**fleet);
+    window.tabs()->addTab(new otafleet::ui::RolloutsView(**rollouts, localOperatorName(), &window),
+                          QObject::tr("&Rollouts"));
     if (hub.transports().isEmpty()) {
         window.statusBar()->showMessage(
             QStringLiteral("No transport plugins were found; devices cannot be reached. Check "

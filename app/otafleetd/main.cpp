@@ -98,15 +98,17 @@ int main(int argc, char* argv[]) {
         return runSetup(args);
 
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-        "otafleet's fleet backend: serves ConsoleService (consoles, otafleetctl) and "
-        "DeviceService (agents that dial out) over TLS with the fleet root pinned.\n\n"
-        "  otafleetd setup --dir DIR --pki PKI --listen HOST:PORT [--agent-listen HOST:PORT] "
-        "[--pin-env VAR]\n  otafleetd --config DIR/otafleetd.conf\n\n"
-        "otafleetd.conf keys: [server] listen, agent_listen; [tls] certificate, key, root_ca, "
-        "device_ca; [store] database, blobs; [limits] max_release_size, token_lifetime, "
-        "max_message_size, upload_timeout.\n%1\nExit codes: 0 stopped cleanly, 1 failure, 2 usage.")
-                                         .arg(QString::fromLatin1(otafleet::crypto::tls13PolicyHelp())));
+    p.setApplicationDescription(
+        QStringLiteral(
+            "otafleet's fleet backend: serves ConsoleService (consoles, otafleetctl) and "
+            "DeviceService (agents that dial out) over TLS with the fleet root pinned.\n\n"
+            "  otafleetd setup --dir DIR --pki PKI --listen HOST:PORT [--agent-listen HOST:PORT] "
+            "[--pin-env VAR]\n  otafleetd --config DIR/otafleetd.conf\n\n"
+            "otafleetd.conf keys: [server] listen, agent_listen; [tls] certificate, key, root_ca, "
+            "device_ca; [store] database, blobs; [limits] max_release_size, token_lifetime, "
+            "max_message_size, upload_timeout.\n%1\nExit codes: 0 stopped cleanly, 1 failure, 2 "
+            "usage.")
+            .arg(QString::fromLatin1(otafleet::crypto::tls13PolicyHelp())));
     p.addHelpOption();
     p.addVersionOption();
     const QCommandLineOption config(QStringLiteral("config"),
