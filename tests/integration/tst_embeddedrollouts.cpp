@@ -76,7 +76,7 @@ private Q_SLOTS:
         }
         auto store = store::FleetStore::open(m_tmp.filePath(QStringLiteral("fleet.sqlite")));
         VERIFY_OK(store);
-        QCOMPARE((*store)->schemaVersion(), 3);
+        QCOMPARE((*store)->schemaVersion(), store::FleetStore::latestSchemaVersion());
         m_hub = std::make_unique<link::DeviceHub>(link::LinkContext{m_pki->pkiDir, {}, {}, {}},
                                                   QStringList{QStringLiteral(OTAFLEET_PLUGIN_DIR)});
         auto fleet = fleet::EmbeddedFleet::create(std::move(*store), *m_hub);
