@@ -28,7 +28,7 @@ otafleet_add_test(NAME tst_agentoperations SOURCES tst_agentoperations.cpp Agent
 otafleet_add_test(NAME tst_tlspolicy SOURCES tst_tlspolicy.cpp AgentTestBase.h
     LINK otafleet_agentclient otafleet_bundle otafleet_crypto otafleet_testsupport
     LABELS integration TIMEOUT 60)
-add_dependencies(tst_tlspolicy otafleet-agent otafleetctl)
+add_dependencies(tst_tlspolicy otafleet-agent otafleetctl otafleetd)
 # Resume and continue: `otafleetctl device push` re-run after an interruption at each phase, and
 # another release that waits (push.other-release-pending, --replace-pending).
 otafleet_add_test(NAME tst_pushresume SOURCES tst_pushresume.cpp AgentTestBase.h

@@ -1,9 +1,11 @@
-// TLS 1.3 only (crypto::requireTls13): a real agent and a real enrolment station refuse a client
+// TLS 1.3 only (crypto::requireTls13): a real agent, a real enrolment station and a real otafleetd
+// refuse a client
 // that offers only TLS 1.2 and complete a TLS 1.3 handshake, checked with `openssl s_client`
 // (an independent TLS stack, so the test cannot agree with itself).
 #include "AgentTestBase.h"
 
 #include "ProcessRun.h"
+#include "ServerProcess.h"
 
 #include <QRegularExpression>
 
@@ -106,6 +108,21 @@ private Q_SLOTS:
         QVERIFY2(current.output.contains("Protocol version: TLSv1.3"), current.output.constData());
     }
 
+    void serverAcceptsOnlyTls13() {
+        auto server =
+            test::ServerProcess::setUp(QStringLiteral(OTAFLEET_BIN_DIR),
+                                       m_tmp.filePath(QStringLiteral("server")), m_pki->pkiDir);
+        VERIFY_OK(server);
+        VERIFY_OK((*server)->start());
+        const QString address = (*server)->address();
+        const Handshake old = handshake(address, QStringLiteral("-tls1_2"), m_pki->pkiDir);
+        const Handshake current = handshake(address, QStringLiteral("-tls1_3"), m_pki->pkiDir);
+        (*server)->stop();
+        QVERIFY2(!old.established(), old.output.constData());
+        QVERIFY2(current.established(), current.output.constData());
+        QVERIFY2(current.output.contains("Protocol version: TLSv1.3"), current.output.constData());
+    }
+
     void helpSaysSo() {
         const auto agentHelp = test::runProcess(QStringLiteral(OTAFLEET_BIN_DIR "/otafleet-agent"),
                                                 {QStringLiteral("--help")});
@@ -115,6 +132,10 @@ private Q_SLOTS:
                                               {QStringLiteral("--help")});
         QCOMPARE(ctlHelp.exitCode, 0);
         QVERIFY2(ctlHelp.out.contains("only TLS 1.3"), ctlHelp.out.constData());
+        const auto serverHelp = test::runProcess(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetd"),
+                                                 {QStringLiteral("--help")});
+        QCOMPARE(serverHelp.exitCode, 0);
+        QVERIFY2(serverHelp.out.contains("only TLS 1.3"), serverHelp.out.constData());
     }
 };
 
