@@ -25,7 +25,7 @@ Result<Prechecks> Prechecks::parse(QStringView text) {
     }
     static const QRegularExpression percent(QStringLiteral("^(battery|link)>=(\\d{1,3})%?$"));
     static const QRegularExpression factor(QStringLiteral("^free>=(\\d{1,2})(?:\\.(\\d))?x$"));
-    static const QRegularExpression bytes(QStringLiteral("^free>=(\\d{1,9})([KMG])?(?:i?B)?$"));
+    static const QRegularExpression bytes(QStringLiteral("^free>=(\\d{1,16})([KMG])?(?:i?B)?$"));
     for (const auto& raw : text.split(u',')) {
         const QString item = raw.trimmed().toString().toLower().remove(u' ');
         if (item == u"health") {
@@ -49,7 +49,11 @@ Result<Prechecks> Prechecks::parse(QStringView text) {
                    b.hasMatch()) {
             const QString unit = b.captured(2);
             const int shift = unit == u"K" ? 10 : unit == u"M" ? 20 : unit == u"G" ? 30 : 0;
-            checks.minFreeBytes = b.captured(1).toLongLong() << shift;
+            const qint64 value = b.captured(1).toLongLong();
+            if (value > (kMaxFreeBytes >> shift)) {
+                return fail(badCheck(raw));
+            }
+            checks.minFreeBytes = value << shift;
         } else {
             return fail(badCheck(raw));
         }
@@ -66,7 +70,17 @@ QString Prechecks::toString() const {
         items << QStringLiteral("free>=%1x").arg(*minFreeFactor);
     }
     if (minFreeBytes) {
-        items << QStringLiteral("free>=%1").arg(*minFreeBytes);
+        // The largest unit that divides exactly, so that what parse() read reads back the same.
+        qint64 value = *minFreeBytes;
+        const char* unit = "";
+        for (const char* next : {"K", "M", "G"}) {
+            if (value == 0 || value % 1024 != 0) {
+                break;
+            }
+            value /= 1024;
+            unit = next;
+        }
+        items << QStringLiteral("free>=%1%2").arg(value).arg(QLatin1String(unit));
     }
     if (health) {
         items << QStringLiteral("health");

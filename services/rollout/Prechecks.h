@@ -18,6 +18,7 @@ namespace otafleet::rollout {
 
 struct Prechecks {
     static constexpr qsizetype kMaxLength = 256;
+    static constexpr qint64 kMaxFreeBytes = qint64{1} << 50;  // 1 PiB: beyond any device
 
     std::optional<int> minBatteryPercent;
     std::optional<double> minFreeFactor;  // times the download size

@@ -272,9 +272,17 @@ private Q_SLOTS:
         QCOMPARE(p->minFreeBytes, qint64(512) << 20);
         QCOMPARE(p->minLinkPercent, 40);
         QCOMPARE(p->minFreeFactor, 1.5);
-        QCOMPARE(p->toString(), QStringLiteral("free>=1.5x,free>=536870912,health,link>=40"));
+        QCOMPARE(p->toString(), QStringLiteral("free>=1.5x,free>=512M,health,link>=40"));
         QCOMPARE(*Prechecks::parse(p->toString()), *p);
         QVERIFY(Prechecks::parse(QString())->isEmpty());
+        // Found by fuzz_rollout_plan: 5 GiB written back as bytes had more digits than parse took.
+        for (const auto* text : {"free>=5g", "free>=1000000G", "free>=1536", "free>=1025K"}) {
+            auto big = Prechecks::parse(QString::fromLatin1(text));
+            QVERIFY2(big, text);
+            QCOMPARE(*Prechecks::parse(big->toString()), *big);
+        }
+        QCOMPARE(Prechecks::parse(QStringLiteral("free>=5g"))->toString(), QStringLiteral("free>=5G"));
+        QVERIFY(!Prechecks::parse(QStringLiteral("free>=9999999999G")));  // past 1 PiB
     }
 
     void jsonRejects_data() {
