@@ -15,6 +15,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # crypto, PKCS#11, storage, compression
   libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc libsqlite3-dev sqlite3 libzstd-dev zstd
+  # otafleetd's store on PostgreSQL (tst_serverstore starts its own server in a temp dir)
+  libqt6sql6-psql postgresql
   gnutls-bin
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-16 libclang-rt-16-dev

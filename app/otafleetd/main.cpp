@@ -55,7 +55,13 @@ int runSetup(const QStringList& arguments) {
         QStringLiteral("Environment variable holding the token PIN (the server CA's key is on "
                        "the token)."),
         QStringLiteral("VAR"));
-    p.addOptions({dir, pki, listen, agentListen, pinEnv});
+    const QCommandLineOption database(
+        QStringLiteral("database"),
+        QStringLiteral("Where the store lives: a PostgreSQL database as "
+                       "postgresql://USER@HOST:PORT/DBNAME (password from PGPASSWORD or "
+                       "~/.pgpass), or a SQLite file (default DIR/data/otafleetd.sqlite)."),
+        QStringLiteral("LOCATION"));
+    p.addOptions({dir, pki, listen, agentListen, pinEnv, database});
     if (!p.parse(arguments))
         return usage(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
@@ -64,8 +70,9 @@ int runSetup(const QStringList& arguments) {
     }
     if (!p.isSet(dir) || !p.isSet(pki) || !p.isSet(listen))
         return usage(QStringLiteral("setup needs --dir, --pki and --listen"));
-    otafleet::server::ServerSetupOptions options{p.value(dir), p.value(pki), p.value(listen),
-                                                 p.value(agentListen), p.value(pinEnv)};
+    otafleet::server::ServerSetupOptions options{p.value(dir),    p.value(pki),
+                                                 p.value(listen), p.value(agentListen),
+                                                 p.value(pinEnv), p.value(database)};
     if (auto ok = otafleet::server::setUpServer(options); !ok)
         return failWith(ok.error());
     std::fprintf(stdout, "otafleetd: server ready in %s; start it with 'otafleetd --config %s'\n",
@@ -105,7 +112,9 @@ int main(int argc, char* argv[]) {
             "  otafleetd setup --dir DIR --pki PKI --listen HOST:PORT [--agent-listen HOST:PORT] "
             "[--pin-env VAR]\n  otafleetd --config DIR/otafleetd.conf\n\n"
             "otafleetd.conf keys: [server] listen, agent_listen; [tls] certificate, key, root_ca, "
-            "device_ca; [store] database, blobs; [limits] max_release_size, token_lifetime, "
+            "device_ca; [store] database (a SQLite file, or postgresql://USER@HOST:PORT/DBNAME "
+            "with "
+            "the password in PGPASSWORD), blobs; [limits] max_release_size, token_lifetime, "
             "max_message_size, upload_timeout.\n%1\nExit codes: 0 stopped cleanly, 1 failure, 2 "
             "usage.")
             .arg(QString::fromLatin1(otafleet::crypto::tls13PolicyHelp())));

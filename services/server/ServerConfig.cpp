@@ -1,6 +1,7 @@
 #include "server/ServerConfig.h"
 
 #include "common/AtomicFile.h"
+#include "store/SqlDialect.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -76,7 +77,8 @@ Result<ServerConfig> ServerConfig::parse(QByteArrayView text, const QString& bas
         } else if (full == u"tls.device_ca") {
             c.deviceCa = resolve(baseDir, value);
         } else if (full == u"store.database") {
-            c.database = resolve(baseDir, value);
+            // A postgresql:// URL is kept as written; anything else is a SQLite file.
+            c.database = store::isPostgresLocation(value) ? value : resolve(baseDir, value);
         } else if (full == u"store.blobs") {
             c.blobs = resolve(baseDir, value);
         } else if (full == u"limits.max_release_size") {

@@ -6,7 +6,9 @@
 //   [tls]      certificate, key            server identity (server CA leaf + chain, key 0600)
 //              root_ca                     the fleet root: the only anchor for client chains
 //              device_ca                   device CA: DeviceService peers must be issued by it
-//   [store]    database                    SQLite file (WAL)
+//   [store]    database                    SQLite file (WAL), or a PostgreSQL database as
+//                                          postgresql://USER@HOST:PORT/DBNAME (password from
+//                                          PGPASSWORD or ~/.pgpass, never in the file)
 //              blobs                       directory of release bundles
 //   [limits]   max_release_size            bytes (default 2 GiB, at most 64 GiB)
 //              token_lifetime              seconds a password login's token lives (60..86400)

@@ -5,6 +5,7 @@
 #include "crypto/Pki.h"
 #include "server/ServerConfig.h"
 #include "store/FleetStore.h"
+#include "store/SqlDialect.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -126,8 +127,19 @@ Status setUpServer(const ServerSetupOptions& o) {
                         .arg(pki->operatorCertPath()));
     }
     const QString fingerprint = operatorCerts->first().sha256Fingerprint();
+    if (o.database.contains(u'\n') || o.database.contains(u'#')) {
+        return fail(QStringLiteral("server.setup-invalid"),
+                    QStringLiteral("--database must be one line without '#'; give a SQLite file "
+                                   "path or postgresql://USER@HOST:PORT/DBNAME."));
+    }
+    // Relative SQLite paths are relative to DIR, as in otafleetd.conf.
+    const QString database =
+        o.database.isEmpty() ? QStringLiteral("data/otafleetd.sqlite") : o.database;
+    const QString databaseLocation = store::isPostgresLocation(database)
+                                         ? database
+                                         : QDir::cleanPath(dir.absoluteFilePath(database));
     {
-        auto store = store::FleetStore::open(dir.filePath(QStringLiteral("data/otafleetd.sqlite")));
+        auto store = store::FleetStore::open(databaseLocation);
         if (!store)
             return fail(store.error());
         store::UserRecord admin{
@@ -151,11 +163,12 @@ Status setUpServer(const ServerSetupOptions& o) {
     if (!o.agentListen.isEmpty())
         conf += QStringLiteral("agent_listen = %1\n").arg(o.agentListen);
     conf += QStringLiteral(
-        "\n[tls]\ncertificate = tls/server.pem\nkey = tls/server.key\n"
-        "root_ca = trust/root-ca.pem\ndevice_ca = trust/device-ca.pem\n\n"
-        "[store]\ndatabase = data/otafleetd.sqlite\nblobs = blobs\n\n"
-        "[limits]\nmax_release_size = 2147483648\ntoken_lifetime = 900\n"
-        "max_message_size = 4194304\nupload_timeout = 60\n");
+                "\n[tls]\ncertificate = tls/server.pem\nkey = tls/server.key\n"
+                "root_ca = trust/root-ca.pem\ndevice_ca = trust/device-ca.pem\n\n"
+                "[store]\ndatabase = %1\nblobs = blobs\n\n"
+                "[limits]\nmax_release_size = 2147483648\ntoken_lifetime = 900\n"
+                "max_message_size = 4194304\nupload_timeout = 60\n")
+                .arg(database);
     if (auto parsed = ServerConfig::parse(conf.toUtf8(), dir.absolutePath()); !parsed)
         return fail(parsed.error());
     return writeFileAtomically(confPath, conf.toUtf8());

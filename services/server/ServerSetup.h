@@ -4,6 +4,7 @@
 //   DIR/trust/root-ca.pem         the fleet root: every client chain must reach it
 //   DIR/trust/device-ca.pem       the device CA (DeviceService callers)
 //   DIR/data/otafleetd.sqlite     the store (WAL), with user "admin" bound to PKI/operator.pem
+//                                 (or the PostgreSQL database --database names, same content)
 //   DIR/blobs/                    release bundles
 #pragma once
 
@@ -19,6 +20,7 @@ struct ServerSetupOptions {
     QString listen;       // HOST:PORT
     QString agentListen;  // optional HOST:PORT for DeviceService
     QString pinEnv;       // token PIN, when the PKI's keys are on a token
+    QString database;     // store location: SQLite file or postgresql:// URL; empty: the default
 };
 
 // Errors server.setup-invalid (options), server.setup-exists, pki.*, crypto.*, io.*, store.*.

@@ -1,5 +1,6 @@
 #include "store/AuditLog.h"
 
+#include "store/SqlDialect.h"
 #include "store/SqlError.h"
 
 #include <QCryptographicHash>
@@ -56,10 +57,16 @@ Result<AuditEntry> AuditLog::append(const QString& actor, const QString& subject
                                     const QString& action, const QString& detail,
                                     const QDateTime& time) {
     QSqlDatabase db = QSqlDatabase::database(m_connectionName);
-    // BEGIN IMMEDIATE takes the write lock before reading the chain's tail.
+    // The write lock is taken before reading the chain's tail.
+    const SqlBackend backend = backendOf(db);
     QSqlQuery query(db);
-    if (!query.exec(QStringLiteral("BEGIN IMMEDIATE")))
-        return fail(sqlError(QStringLiteral("start an audit entry"), query.lastError()));
+    for (const QString& statement : beginWriteLocked(backend, QStringLiteral("audit"))) {
+        if (!query.exec(statement)) {
+            const Error error = sqlError(QStringLiteral("start an audit entry"), query.lastError());
+            QSqlQuery(db).exec(QStringLiteral("ROLLBACK"));
+            return fail(error);
+        }
+    }
     const auto rollback = [&db] { QSqlQuery(db).exec(QStringLiteral("ROLLBACK")); };
     AuditEntry e;
     e.time = QDateTime::fromMSecsSinceEpoch(time.toMSecsSinceEpoch(), Qt::UTC);
@@ -68,8 +75,8 @@ Result<AuditEntry> AuditLog::append(const QString& actor, const QString& subject
     e.action = action.left(kMaxFieldLength);
     e.detail = detail.left(kMaxDetailLength);
     if (!query.exec(QStringLiteral("SELECT entry_hash, (SELECT COALESCE(MAX(id), 0) FROM audit),"
-                                   " (SELECT seq FROM sqlite_sequence WHERE name = 'audit')"
-                                   " FROM audit ORDER BY id DESC LIMIT 1"))) {
+                                   " (%1) FROM audit ORDER BY id DESC LIMIT 1")
+                        .arg(highWaterQuery(backend, QStringLiteral("audit"))))) {
         const Error error =
             sqlError(QStringLiteral("read the audit log's tail"), query.lastError());
         rollback();
@@ -97,6 +104,14 @@ Result<AuditEntry> AuditLog::append(const QString& actor, const QString& subject
     if (auto ok = exec(query, QStringLiteral("append to the audit log")); !ok) {
         rollback();
         return fail(ok.error());
+    }
+    if (const QString raise = raiseHighWater(backend, QStringLiteral("audit")); !raise.isEmpty()) {
+        query.prepare(raise);
+        query.addBindValue(e.id);
+        if (auto ok = exec(query, QStringLiteral("append to the audit log")); !ok) {
+            rollback();
+            return fail(ok.error());
+        }
     }
     if (!query.exec(QStringLiteral("COMMIT"))) {
         const Error error = sqlError(QStringLiteral("finish an audit entry"), query.lastError());
@@ -163,10 +178,12 @@ Result<AuditVerdict> AuditLog::verify() const {
         previous = e.entryHash;
         previousId = e.id;
     }
-    // SQLite remembers the largest id ever handed out: entries cut from the end show there.
-    QSqlQuery sequence(QSqlDatabase::database(m_connectionName));
-    if (sequence.exec(QStringLiteral("SELECT seq FROM sqlite_sequence WHERE name = 'audit'")) &&
-        sequence.next() && sequence.value(0).toLongLong() > previousId) {
+    // The database remembers the largest id ever handed out: entries cut from the end show
+    // there.
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName);
+    QSqlQuery sequence(db);
+    if (sequence.exec(highWaterQuery(backendOf(db), QStringLiteral("audit"))) && sequence.next() &&
+        sequence.value(0).toLongLong() > previousId) {
         verdict.intact = false;
         verdict.firstBadId = previousId + 1;
         verdict.reason = QStringLiteral(

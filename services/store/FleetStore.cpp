@@ -1,6 +1,7 @@
 #include "store/FleetStore.h"
 
 #include "store/Migrations.h"
+#include "store/SqlDialect.h"
 #include "store/SqlError.h"
 
 #include <QDir>
@@ -59,6 +60,8 @@ FleetStore::~FleetStore() {
 }
 
 Result<std::unique_ptr<FleetStore>> FleetStore::open(const QString& path) {
+    if (isPostgresLocation(path))
+        return openPostgres(path);
     const QFileInfo info(path);
     if (!QDir().mkpath(info.absolutePath()))
         return fail(openError(path, QStringLiteral("its folder cannot be created")));
@@ -87,14 +90,37 @@ Result<std::unique_ptr<FleetStore>> FleetStore::open(const QString& path) {
     return store;
 }
 
+Result<std::unique_ptr<FleetStore>> FleetStore::openPostgres(const QString& url) {
+    const QString name = uniqueConnectionName();
+    std::unique_ptr<FleetStore> store(new FleetStore(url, name));
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+    if (auto configured = configurePostgres(db, url); !configured)
+        return fail(configured.error());
+    if (!db.open()) {
+        return fail(Error{QStringLiteral("store.open-failed"),
+                          QStringLiteral("The PostgreSQL database %1 could not be opened (%2). "
+                                         "Check that the server runs, the database exists and "
+                                         "the user may connect.")
+                              .arg(db.databaseName(), db.lastError().text().trimmed())});
+    }
+    if (auto migrated = migrate(db); !migrated)
+        return fail(migrated.error());
+    return store;
+}
+
+bool FleetStore::isPostgres() const {
+    return backendOf(QSqlDatabase::database(m_connectionName, false)) == SqlBackend::Postgres;
+}
+
 int FleetStore::schemaVersion() const {
-    QSqlQuery query(QSqlDatabase::database(m_connectionName));
-    if (!query.exec(QStringLiteral("PRAGMA user_version")) || !query.next())
-        return -1;
-    return query.value(0).toInt();
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName);
+    auto version = schemaVersionOf(db);
+    return version ? *version : -1;
 }
 
 QString FleetStore::journalMode() const {
+    if (isPostgres())
+        return QStringLiteral("postgresql");
     QSqlQuery query(QSqlDatabase::database(m_connectionName));
     if (!query.exec(QStringLiteral("PRAGMA journal_mode")) || !query.next())
         return QString();

@@ -1,6 +1,7 @@
-// The fleet's database: one SQLite file in WAL mode (so a reader never waits for the writer),
-// its schema brought up to date on open by numbered migrations (PRAGMA user_version, each in a
-// transaction), and the repositories that read and write it. Each FleetStore owns its own
+// The fleet's database: one SQLite file in WAL mode (so a reader never waits for the writer) or a
+// PostgreSQL database (store/SqlDialect.h: a postgresql:// URL), its schema brought up to date on
+// open by numbered migrations (each in a transaction), and the repositories that read and write
+// it; the same repositories run on both. Each FleetStore owns its own
 // uniquely named Qt SQL connection, so several stores (tests, threads) never share one.
 #pragma once
 
@@ -22,8 +23,9 @@ namespace otafleet::store {
 
 class FleetStore {
 public:
-    // Errors: store.open-failed (path and reason), store.migration-failed, store.too-new (the
-    // file was written by a newer otafleet).
+    // `path`: a SQLite file, or a postgresql:// URL. Errors: store.open-failed (location and
+    // reason), store.migration-failed, store.too-new (written by a newer otafleet),
+    // store.location-invalid and store.driver-missing (PostgreSQL only).
     [[nodiscard]] static Result<std::unique_ptr<FleetStore>> open(const QString& path);
     ~FleetStore();
     FleetStore(const FleetStore&) = delete;
@@ -31,7 +33,8 @@ public:
 
     [[nodiscard]] QString path() const { return m_path; }
     [[nodiscard]] int schemaVersion() const;
-    [[nodiscard]] QString journalMode() const;  // "wal" once open
+    [[nodiscard]] QString journalMode() const;  // "wal" once open; "postgresql" there
+    [[nodiscard]] bool isPostgres() const;
 
     [[nodiscard]] DeviceRepository& devices() { return *m_devices; }
     [[nodiscard]] EventLog& events() { return *m_events; }
@@ -48,6 +51,7 @@ public:
 
 private:
     FleetStore(QString path, QString connectionName);
+    [[nodiscard]] static Result<std::unique_ptr<FleetStore>> openPostgres(const QString& url);
 
     QString m_path;
     QString m_connectionName;

@@ -1,5 +1,6 @@
 #include "store/Migrations.h"
 
+#include "store/SqlDialect.h"
 #include "store/SqlError.h"
 
 #include <QSqlQuery>
@@ -109,21 +110,49 @@ const QList<QStringList>& migrations() {
     return all;
 }
 
-Result<int> userVersion(QSqlDatabase& db) {
+// SQLite keeps the schema version in the file header (PRAGMA user_version); PostgreSQL has no
+// such slot, so it lives in a one-row table created on first use.
+const QString kPostgresVersionTable = QStringLiteral("otafleet_schema");
+
+QStringList setVersion(SqlBackend backend, int version) {
+    if (backend == SqlBackend::Sqlite)
+        return {QStringLiteral("PRAGMA user_version = %1").arg(version)};
+    return {QStringLiteral("DELETE FROM %1").arg(kPostgresVersionTable),
+            QStringLiteral("INSERT INTO %1 (version) VALUES (%2)")
+                .arg(kPostgresVersionTable)
+                .arg(version)};
+}
+
+}  // namespace
+
+Result<int> schemaVersionOf(QSqlDatabase& db) {
     QSqlQuery query(db);
+    if (backendOf(db) == SqlBackend::Postgres) {
+        // to_regclass() rather than CREATE ... IF NOT EXISTS, which logs a notice every open.
+        if (!query.exec(
+                QStringLiteral("SELECT to_regclass('%1') IS NULL").arg(kPostgresVersionTable)) ||
+            !query.next() ||
+            (query.value(0).toBool() &&
+             !query.exec(QStringLiteral("CREATE TABLE %1 (version INTEGER NOT NULL)")
+                             .arg(kPostgresVersionTable))) ||
+            !query.exec(QStringLiteral("SELECT MAX(version) FROM %1").arg(kPostgresVersionTable)) ||
+            !query.next()) {
+            return fail(sqlError(QStringLiteral("read its schema version"), query.lastError()));
+        }
+        return query.value(0).isNull() ? 0 : query.value(0).toInt();
+    }
     if (!query.exec(QStringLiteral("PRAGMA user_version")) || !query.next())
         return fail(sqlError(QStringLiteral("read its schema version"), query.lastError()));
     return query.value(0).toInt();
 }
-
-}  // namespace
 
 int latestMigration() {
     return static_cast<int>(migrations().size());
 }
 
 Status migrate(QSqlDatabase& db) {
-    auto current = userVersion(db);
+    const SqlBackend backend = backendOf(db);
+    auto current = schemaVersionOf(db);
     if (!current)
         return fail(current.error());
     if (*current > latestMigration()) {
@@ -138,8 +167,10 @@ Status migrate(QSqlDatabase& db) {
         if (!db.transaction())
             return fail(sqlError(QStringLiteral("start a migration"), db.lastError()));
         QSqlQuery query(db);
-        QStringList statements = migrations().at(version - 1);
-        statements.append(QStringLiteral("PRAGMA user_version = %1").arg(version));
+        QStringList statements;
+        for (const QString& statement : migrations().at(version - 1))
+            statements.append(ddlFor(statement, backend));
+        statements.append(setVersion(backend, version));
         for (const QString& statement : statements) {
             if (!query.exec(statement)) {
                 const QSqlError error = query.lastError();

@@ -29,8 +29,8 @@ Status TelemetryRepository::append(const QList<TelemetryRecord>& records) {
         return fail(sqlError(QStringLiteral("start storing telemetry"), db.lastError()));
     QSqlQuery query(db);
     query.prepare(
-        QStringLiteral("INSERT OR IGNORE INTO telemetry (device_id, seq, time_ms, type, "
-                       "data) VALUES (?, ?, ?, ?, ?)"));
+        QStringLiteral("INSERT INTO telemetry (device_id, seq, time_ms, type, data)"
+                       " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id, seq) DO NOTHING"));
     for (const TelemetryRecord& r : records) {
         query.addBindValue(r.deviceId);
         query.addBindValue(qint64(r.seq));

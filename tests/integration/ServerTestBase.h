@@ -53,14 +53,17 @@ protected:
 
     QString binDir() const { return QStringLiteral(OTAFLEET_BIN_DIR); }
 
-    // PKI on a token, otafleetd set up and started; `configure` may edit otafleetd.conf first.
-    void startServer(const std::function<void(QString&)>& configure = {}) {
+    // PKI on a token, otafleetd set up (with extra `otafleetd setup` arguments) and started;
+    // `configure` may edit otafleetd.conf first.
+    void startServer(const std::function<void(QString&)>& configure = {},
+                     const QStringList& setupArgs = {}) {
         QVERIFY(m_tmp.isValid());
         auto pki = TestPki::create(m_tmp.path(), true);
         VERIFY_OK(pki);
         m_pki = std::move(*pki);
-        auto server = ServerProcess::setUp(binDir(), m_tmp.filePath(QStringLiteral("server")),
-                                           m_pki->pkiDir, QString::fromLatin1(TestPki::kPinEnv));
+        auto server =
+            ServerProcess::setUp(binDir(), m_tmp.filePath(QStringLiteral("server")), m_pki->pkiDir,
+                                 QString::fromLatin1(TestPki::kPinEnv), setupArgs);
         VERIFY_OK(server);
         m_server = std::move(*server);
         if (configure) {

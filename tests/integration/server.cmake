@@ -6,3 +6,8 @@ foreach(test tst_serverrbac tst_serverinput)
         TIMEOUT 180)
     add_dependencies(${test} otafleetd otafleetctl)
 endforeach()
+# otafleetd with its store on a PostgreSQL server the test starts itself (skipped without one).
+otafleet_add_test(NAME tst_serverpostgres SOURCES tst_serverpostgres.cpp ServerTestBase.h
+    LINK otafleet_testsupport otafleet_proto gRPC::grpc++ Qt6::Sql LABELS integration
+    TIMEOUT 180)
+add_dependencies(tst_serverpostgres otafleetd otafleetctl)

@@ -25,7 +25,8 @@ ServerProcess::~ServerProcess() {
 Result<std::unique_ptr<ServerProcess>> ServerProcess::setUp(const QString& binDir,
                                                             const QString& dir,
                                                             const QString& pkiDir,
-                                                            const QString& pinEnv) {
+                                                            const QString& pinEnv,
+                                                            const QStringList& extraArgs) {
     std::unique_ptr<ServerProcess> server(new ServerProcess());
     server->d->binDir = binDir;
     server->d->dir = dir;
@@ -38,6 +39,7 @@ Result<std::unique_ptr<ServerProcess>> ServerProcess::setUp(const QString& binDi
                      QStringLiteral("127.0.0.1:0")};
     if (!pinEnv.isEmpty())
         args << QStringLiteral("--pin-env") << pinEnv;
+    args << extraArgs;
     QProcess setup;
     setup.setProcessChannelMode(QProcess::MergedChannels);
     setup.start(QDir(binDir).filePath(QStringLiteral("otafleetd")), args);

@@ -7,6 +7,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 
@@ -14,11 +15,11 @@ namespace otafleet::test {
 
 class ServerProcess {
 public:
-    // Runs `otafleetd setup` (from binDir) into `dir`; pinEnv is passed as --pin-env when set.
-    [[nodiscard]] static Result<std::unique_ptr<ServerProcess>> setUp(const QString& binDir,
-                                                                      const QString& dir,
-                                                                      const QString& pkiDir,
-                                                                      const QString& pinEnv = {});
+    // Runs `otafleetd setup` (from binDir) into `dir`; pinEnv is passed as --pin-env when set,
+    // extraArgs (e.g. --database URL) after the others.
+    [[nodiscard]] static Result<std::unique_ptr<ServerProcess>> setUp(
+        const QString& binDir, const QString& dir, const QString& pkiDir,
+        const QString& pinEnv = {}, const QStringList& extraArgs = {});
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
     ~ServerProcess();  // stops if running

@@ -1,29 +1,57 @@
-// otafleetd's repositories on real SQLite files: scrypt password hashes, users and roles, the
-// hash-chained audit log (and its verification naming the first altered row, whatever was done
-// to the file), fleet devices with tags, groups, paging and the summary, and releases.
+// otafleetd's repositories, run twice: on real SQLite files and on a real PostgreSQL server that
+// the test starts in a temp dir (skipped, saying so, where PostgreSQL is not installed): scrypt
+// password hashes, users and roles, the hash-chained audit log (and its verification naming the
+// first altered row, whatever was done to the database), fleet devices with tags, groups, paging
+// and the summary, and releases.
+#include "PostgresServer.h"
 #include "VerifyOk.h"
 #include "store/FleetStore.h"
 #include "store/PasswordHash.h"
 
+#include <QCoreApplication>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <memory>
+
 using namespace otafleet;
 using namespace otafleet::store;
+
+enum class Backend { Sqlite, Postgres };
 
 class TestServerStore : public QObject {
     Q_OBJECT
 
-private:
-    QTemporaryDir m_tmp;
-    int m_files = 0;
-    QString newPath() { return m_tmp.filePath(QStringLiteral("server-%1.sqlite").arg(++m_files)); }
+public:
+    explicit TestServerStore(Backend backend) : m_backend(backend) {}
 
-    // Writes behind the store's back, as an attacker with the file would.
-    static void tamper(const QString& path, const QString& statement) {
+private:
+    Backend m_backend;
+    QTemporaryDir m_tmp;
+    std::unique_ptr<test::PostgresServer> m_postgres;
+    int m_files = 0;
+
+    // A new, empty store: a SQLite file, or a fresh database on the PostgreSQL server.
+    QString newPath() {
+        if (m_backend == Backend::Sqlite)
+            return m_tmp.filePath(QStringLiteral("server-%1.sqlite").arg(++m_files));
+        QString why;
+        const QString url = m_postgres->createDatabase(&why);
+        if (url.isEmpty())
+            qFatal("cannot create a PostgreSQL database: %s", qPrintable(why));
+        return url;
+    }
+
+    // Writes behind the store's back, as an attacker with the file (or database) would.
+    void tamper(const QString& path, const QString& statement) {
+        if (m_backend == Backend::Postgres) {
+            QString why;
+            QVERIFY2(m_postgres->execute(path, statement, &why), qPrintable(why));
+            return;
+        }
         const QString name = QStringLiteral("tamper-%1").arg(reinterpret_cast<quintptr>(&path));
         {
             QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
@@ -44,7 +72,59 @@ private:
     }
 
 private Q_SLOTS:
-    void initTestCase() { QVERIFY(m_tmp.isValid()); }
+    void initTestCase() {
+        QVERIFY(m_tmp.isValid());
+        if (m_backend == Backend::Sqlite)
+            return;
+        QString why;
+        if (!test::PostgresServer::installed(&why))
+            QSKIP(qPrintable(QStringLiteral("PostgreSQL run skipped: %1.").arg(why)));
+        m_postgres = std::make_unique<test::PostgresServer>();
+        QVERIFY2(m_postgres->start(&why), qPrintable(why));
+    }
+
+    void storeIsOnItsBackend() {
+        auto opened = FleetStore::open(newPath());
+        VERIFY_OK(opened);
+        QCOMPARE((*opened)->isPostgres(), m_backend == Backend::Postgres);
+        QCOMPARE((*opened)->journalMode(), m_backend == Backend::Postgres
+                                               ? QStringLiteral("postgresql")
+                                               : QStringLiteral("wal"));
+        QCOMPARE((*opened)->schemaVersion(), FleetStore::latestSchemaVersion());
+        // Reopening migrates nothing and keeps what was written.
+        const QString path = (*opened)->path();
+        VERIFY_OK((*opened)->audit().append(QStringLiteral("admin"), QStringLiteral("x"),
+                                            QStringLiteral("test"), QString()));
+        opened->reset();
+        auto again = FleetStore::open(path);
+        VERIFY_OK(again);
+        QCOMPARE((*again)->schemaVersion(), FleetStore::latestSchemaVersion());
+        QCOMPARE((*again)->audit().verify()->entries, 1);
+    }
+
+    void badPostgresLocations_data() {
+        QTest::addColumn<QString>("location");
+        QTest::addColumn<QString>("code");
+        QTest::newRow("no database") << QStringLiteral("postgresql://u@localhost:1/")
+                                     << QStringLiteral("store.location-invalid");
+        QTest::newRow("password in url") << QStringLiteral("postgresql://u:secret@localhost/db")
+                                         << QStringLiteral("store.location-invalid");
+        QTest::newRow("bad option") << QStringLiteral("postgresql://u@localhost/db?a;b=1")
+                                    << QStringLiteral("store.location-invalid");
+        QTest::newRow("nobody listens")
+            << QStringLiteral("postgresql://u@/db?host=%1&port=9").arg(m_tmp.path())
+            << QStringLiteral("store.open-failed");
+    }
+    void badPostgresLocations() {
+        if (m_backend == Backend::Sqlite)
+            QSKIP("PostgreSQL locations are checked in the PostgreSQL run");
+        QFETCH(QString, location);
+        QFETCH(QString, code);
+        auto opened = FleetStore::open(location);
+        QVERIFY(!opened);
+        QCOMPARE(opened.error().code, code);
+        QVERIFY(!opened.error().message.contains(QStringLiteral("secret")));
+    }
 
     void passwordHashRoundTrip() {
         auto hash = PasswordHash::make("correct horse battery");
@@ -251,5 +331,17 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestServerStore)
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    int failures = 0;
+    {
+        TestServerStore sqlite(Backend::Sqlite);
+        failures += QTest::qExec(&sqlite, argc, argv);
+    }
+    {
+        TestServerStore postgres(Backend::Postgres);
+        failures += QTest::qExec(&postgres, argc, argv);
+    }
+    return failures;
+}
 #include "tst_serverstore.moc"
