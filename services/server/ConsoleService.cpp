@@ -192,9 +192,14 @@ grpc::ServerUnaryReactor* ConsoleService::Login(grpc::CallbackServerContext* c,
         return finishUnary(c, ok);
     const QString name = QString::fromStdString(r->user());
     auto user = m_store.run([&](FleetStore& s) { return s.users().get(name); });
-    const bool good =
-        user && !user->disabled &&
-        store::PasswordHash::matches(QByteArray::fromStdString(r->password()), user->passwordHash);
+    // Unknown, disabled and certificate-only users cost the same scrypt run as a real one: how
+    // long a refusal takes must not tell which user names exist.
+    static const QString decoy =
+        store::PasswordHash::make("otafleet decoy password, matches nothing").value_or(QString());
+    const bool hasPassword = user && !user->passwordHash.isEmpty();
+    const bool matches = store::PasswordHash::matches(QByteArray::fromStdString(r->password()),
+                                                      hasPassword ? user->passwordHash : decoy);
+    const bool good = hasPassword && !user->disabled && matches;
     if (!good) {
         (void)audit(name, userSubject(r->user()), QStringLiteral("login.refused"),
                     QStringLiteral("peer %1").arg(QString::fromStdString(c->peer())));
