@@ -27,6 +27,7 @@ QList<Command> allCommands() {
     commands += mcuCommands();
     commands += userAuditCommands();
     commands += fleetReleaseCommands();
+    commands += fleetTelemetryCommands();
     return commands;
 }
 

@@ -77,6 +77,13 @@ public:
     grpc::ServerUnaryReactor* DecommissionDevice(grpc::CallbackServerContext* c,
                                                  const cpb::DecommissionDeviceRequest* r,
                                                  cpb::FleetDevice* reply) override;
+    // ConsoleTelemetry.cpp
+    grpc::ServerUnaryReactor* TelemetryReport(grpc::CallbackServerContext* c,
+                                              const cpb::TelemetryReportRequest* r,
+                                              cpb::TelemetryReportReply* reply) override;
+    grpc::ServerUnaryReactor* ListAnomalies(grpc::CallbackServerContext* c,
+                                            const cpb::ListAnomaliesRequest* r,
+                                            cpb::AnomalyList* reply) override;
     // ConsoleReleases.cpp
     grpc::ServerReadReactor<cpb::ReleaseChunk>* UploadRelease(grpc::CallbackServerContext* c,
                                                               cpb::Release* reply) override;

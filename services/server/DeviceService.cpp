@@ -1,6 +1,7 @@
 #include "server/DeviceService.h"
 
 #include "server/ConsoleService.h"
+#include "server/FleetTelemetry.h"
 #include "server/RequestCheck.h"
 #include "server/ServerLogging.h"
 
@@ -68,6 +69,13 @@ public:
         // A device that never reported must send its inventory before it counts as online.
         m_online = static_cast<bool>(m_service.store().run(
             [&](FleetStore& s) { return s.fleetDevices().setOnline(m_deviceId, true, now); }));
+        m_origin.deviceId = m_deviceId;
+        if (auto known = m_service.store().run(
+                [&](FleetStore& s) { return s.fleetDevices().get(m_deviceId); })) {
+            m_origin.model = known->model;
+            m_origin.hardware = known->hardware;
+            m_origin.version = known->version;
+        }
         armWatchdog();
         StartRead(&m_message);
     }
@@ -131,13 +139,23 @@ private:
             case dpb::AgentMessage::kInventory:
                 if (auto ok = m_service.record(m_deviceId, m_message.inventory()); !ok)
                     return ok;
+                m_origin.model = qs(m_message.inventory().model());
+                m_origin.hardware = qs(m_message.inventory().hardware());
+                m_origin.version = qs(m_message.inventory().version());
                 m_online = static_cast<bool>(m_service.store().run([&](FleetStore& s) {
                     return s.fleetDevices().setOnline(m_deviceId, true, now);
                 }));
                 return {};
-            case dpb::AgentMessage::kHeartbeat:
             case dpb::AgentMessage::kTelemetry:
-                // Telemetry is not stored by the server yet; it still proves the link alive.
+                // Kept once per (device, seq); an event without a body is only a sign of life.
+                if (auto record = telemetryRecord(m_origin, m_message.telemetry())) {
+                    auto stored = m_service.store().run(
+                        [&](FleetStore& s) { return s.deviceTelemetry().append({*record}); });
+                    if (!stored)
+                        return stored;
+                }
+                [[fallthrough]];
+            case dpb::AgentMessage::kHeartbeat:
                 if (m_online) {
                     return m_service.store().run([&](FleetStore& s) {
                         return s.fleetDevices().setOnline(m_deviceId, true, now);
@@ -177,6 +195,7 @@ private:
     std::shared_ptr<Guard> m_guard;
     std::unique_ptr<grpc::Alarm> m_alarm;
     dpb::AgentMessage m_message;
+    TelemetryOrigin m_origin;
     bool m_online = false;
 };
 

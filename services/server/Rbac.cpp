@@ -47,6 +47,10 @@ QString actionName(Action action) {
             return QStringLiteral("release.inspect");
         case Action::ReleaseRevoke:
             return QStringLiteral("release.revoke");
+        case Action::FleetTelemetry:
+            return QStringLiteral("fleet.telemetry");
+        case Action::FleetAnomalies:
+            return QStringLiteral("fleet.anomalies");
     }
     return QStringLiteral("unknown");
 }
@@ -58,6 +62,8 @@ QList<Role> allowedRoles(Action action) {
         case Action::FleetSummary:
         case Action::ReleaseList:
         case Action::ReleaseInspect:
+        case Action::FleetTelemetry:
+        case Action::FleetAnomalies:
             return kEveryone;
         case Action::UserAdd:
         case Action::UserList:
@@ -85,7 +91,7 @@ bool allowed(Role role, Action action) {
 
 QList<Action> allActions() {
     QList<Action> all;
-    for (int a = static_cast<int>(Action::WhoAmI); a <= static_cast<int>(Action::ReleaseRevoke);
+    for (int a = static_cast<int>(Action::WhoAmI); a <= static_cast<int>(Action::FleetAnomalies);
          ++a) {
         all << static_cast<Action>(a);
     }

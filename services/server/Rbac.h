@@ -28,6 +28,8 @@ enum class Action {
     ReleaseList,
     ReleaseInspect,
     ReleaseRevoke,
+    FleetTelemetry,
+    FleetAnomalies,
 };
 
 // "user.add", "fleet.tag", ...: the audit log's action names (refusals: "denied:user.add").

@@ -41,7 +41,8 @@ FleetStore::FleetStore(QString path, QString connectionName)
       m_audit(std::make_unique<AuditLog>(m_connectionName)),
       m_fleetDevices(std::make_unique<FleetDeviceRepository>(m_connectionName)),
       m_releases(std::make_unique<ReleaseRepository>(m_connectionName)),
-      m_rollouts(std::make_unique<RolloutRepository>(m_connectionName)) {}
+      m_rollouts(std::make_unique<RolloutRepository>(m_connectionName)),
+      m_deviceTelemetry(std::make_unique<DeviceTelemetryRepository>(m_connectionName)) {}
 
 FleetStore::~FleetStore() {
     m_devices.reset();
@@ -52,6 +53,7 @@ FleetStore::~FleetStore() {
     m_fleetDevices.reset();
     m_releases.reset();
     m_rollouts.reset();
+    m_deviceTelemetry.reset();
     {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         db.close();

@@ -8,6 +8,7 @@
 #include "common/Error.h"
 #include "store/AuditLog.h"
 #include "store/DeviceRepository.h"
+#include "store/DeviceTelemetryRepository.h"
 #include "store/EventLog.h"
 #include "store/FleetDeviceRepository.h"
 #include "store/ReleaseRepository.h"
@@ -45,6 +46,7 @@ public:
     [[nodiscard]] FleetDeviceRepository& fleetDevices() { return *m_fleetDevices; }
     [[nodiscard]] ReleaseRepository& releases() { return *m_releases; }
     [[nodiscard]] RolloutRepository& rollouts() { return *m_rollouts; }
+    [[nodiscard]] DeviceTelemetryRepository& deviceTelemetry() { return *m_deviceTelemetry; }
 
     // The newest schema this build knows.
     [[nodiscard]] static int latestSchemaVersion();
@@ -63,6 +65,7 @@ private:
     std::unique_ptr<FleetDeviceRepository> m_fleetDevices;
     std::unique_ptr<ReleaseRepository> m_releases;
     std::unique_ptr<RolloutRepository> m_rollouts;
+    std::unique_ptr<DeviceTelemetryRepository> m_deviceTelemetry;
 };
 
 }  // namespace otafleet::store

@@ -106,6 +106,24 @@ const QList<QStringList>& migrations() {
                            " created_ms INTEGER NOT NULL,"
                            " updated_ms INTEGER NOT NULL)"),
         },
+        // 5: telemetry of the devices that dial in to otafleetd (DeviceTelemetryRepository),
+        // flattened into the columns its reports group by.
+        {
+            QStringLiteral("CREATE TABLE device_telemetry ("
+                           " device_id TEXT NOT NULL,"
+                           " seq INTEGER NOT NULL,"
+                           " time_ms INTEGER NOT NULL,"
+                           " model TEXT NOT NULL,"
+                           " hardware TEXT NOT NULL,"
+                           " version TEXT NOT NULL,"
+                           " event TEXT NOT NULL,"
+                           " error_code TEXT NOT NULL,"
+                           " duration_ms INTEGER NOT NULL,"
+                           " bytes INTEGER NOT NULL,"
+                           " throughput REAL NOT NULL,"
+                           " PRIMARY KEY (device_id, seq))"),
+            QStringLiteral("CREATE INDEX device_telemetry_by_time ON device_telemetry (time_ms)"),
+        },
     };
     return all;
 }

@@ -74,6 +74,9 @@ QString ddlFor(const QString& statement, SqlBackend backend) {
     s.replace(QStringLiteral("INTEGER PRIMARY KEY AUTOINCREMENT"),
               QStringLiteral("BIGSERIAL PRIMARY KEY"));
     s.replace(integer, QStringLiteral("BIGINT"));
+    // PostgreSQL's REAL is single precision; SQLite's is a double.
+    static const QRegularExpression real(QStringLiteral("\\bREAL\\b"));
+    s.replace(real, QStringLiteral("DOUBLE PRECISION"));
     return s;
 }
 

@@ -27,7 +27,7 @@ enum class SqlBackend { Sqlite, Postgres };
 
 // A migration's CREATE statement, written for SQLite, for the given database: integer columns
 // hold milliseconds since 1970 and 64-bit ids, so they are BIGINT on PostgreSQL, and an
-// AUTOINCREMENT key is a BIGSERIAL there.
+// AUTOINCREMENT key is a BIGSERIAL there; REAL (a double in SQLite) is DOUBLE PRECISION.
 [[nodiscard]] QString ddlFor(const QString& statement, SqlBackend backend);
 
 // Starts a transaction that holds the write lock on `table` before anything is read, so a

@@ -2,6 +2,7 @@
 // picks a ConsoleService or DeviceService request type (or otafleetd.conf); the rest is decoded
 // as that message and run through the server's checks (server/RequestCheck.h). Nothing may crash
 // or read past the input, and what the checks accept must be within the documented bounds.
+#include "server/FleetTelemetry.h"
 #include "server/RequestCheck.h"
 #include "server/ServerConfig.h"
 
@@ -31,7 +32,7 @@ void require(bool condition) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0)
         return 0;
-    const std::uint8_t selector = data[0] % 14;
+    const std::uint8_t selector = data[0] % 16;
     ++data;
     --size;
     switch (selector) {
@@ -118,6 +119,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             dpb::DownloadRequest m;
             if (decode(m, data, size))
                 (void)checkRequest(m);
+            break;
+        }
+        case 13: {
+            cpb::TelemetryReportRequest m;
+            if (decode(m, data, size)) {
+                const QDateTime now = QDateTime::fromMSecsSinceEpoch(1767225600000, Qt::UTC);
+                if (auto q = telemetryQuery(m, now))
+                    require(q->since < q->until &&
+                            q->since.msecsTo(q->until) <= kMaxTelemetryRangeMs &&
+                            q->model.size() <= 128);
+            }
+            break;
+        }
+        case 14: {
+            dpb::TelemetryEvent m;
+            const TelemetryOrigin origin{QStringLiteral("dev-1"), QStringLiteral("gw-x1"),
+                                         QStringLiteral("rev-a"), QStringLiteral("1.0.0")};
+            if (decode(m, data, size)) {
+                if (auto r = telemetryRecord(origin, m))
+                    require(r->seq > 0 && r->time.isValid() && !r->event.isEmpty() &&
+                            r->deviceId == origin.deviceId);
+            }
             break;
         }
         default: {

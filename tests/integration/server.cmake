@@ -11,3 +11,7 @@ otafleet_add_test(NAME tst_serverpostgres SOURCES tst_serverpostgres.cpp ServerT
     LINK otafleet_testsupport otafleet_proto gRPC::grpc++ Qt6::Sql LABELS integration
     TIMEOUT 180)
 add_dependencies(tst_serverpostgres otafleetd otafleetctl)
+# Fleet telemetry on a real otafleetd: events over device sessions, the report, the anomalies.
+otafleet_add_test(NAME tst_servertelemetry SOURCES tst_servertelemetry.cpp ServerTestBase.h
+    LINK otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration TIMEOUT 180)
+add_dependencies(tst_servertelemetry otafleetd otafleetctl)

@@ -68,6 +68,8 @@ const std::map<QString, QStringList>& expectedAllowed() {
         {QStringLiteral("release.inspect"), all},
         {QStringLiteral("release.revoke"),
          {QStringLiteral("release-manager"), QStringLiteral("admin")}},
+        {QStringLiteral("fleet.telemetry"), all},
+        {QStringLiteral("fleet.anomalies"), all},
     };
     return table;
 }
@@ -208,6 +210,12 @@ private:
                                                         : m_baseRelease.toStdString());
                         r.set_reason("bad build");
                         return unary(c, &S::RevokeRelease, r);
+                    }});
+        out.append({QStringLiteral("fleet.telemetry"), [](Console& c, int) {
+                        return unary(c, &S::TelemetryReport, cpb::TelemetryReportRequest());
+                    }});
+        out.append({QStringLiteral("fleet.anomalies"), [](Console& c, int) {
+                        return unary(c, &S::ListAnomalies, cpb::ListAnomaliesRequest());
                     }});
         return out;
     }

@@ -297,6 +297,80 @@ private Q_SLOTS:
         QCOMPARE(devices.summary()->online, 0);
     }
 
+    void deviceTelemetryAggregates() {
+        auto opened = FleetStore::open(newPath());
+        VERIFY_OK(opened);
+        DeviceTelemetryRepository& t = (*opened)->deviceTelemetry();
+        const QDateTime hour = QDateTime::fromMSecsSinceEpoch(1767225600000, Qt::UTC);
+        const auto record = [&](const QString& device, quint64 seq, int minutes,
+                                const QString& event, const QString& code = {},
+                                quint64 durationMs = 0) {
+            DeviceTelemetryRecord r;
+            r.deviceId = device;
+            r.seq = seq;
+            r.time = hour.addSecs(minutes * 60);
+            r.model = QStringLiteral("gw-x1");
+            r.hardware = QStringLiteral("rev-a");
+            r.version = QStringLiteral("2.0.0");
+            r.event = event;
+            r.errorCode = code;
+            r.durationMs = durationMs;
+            r.bytes = 1000;
+            return r;
+        };
+        VERIFY_OK(
+            t.append({record(QStringLiteral("d1"), 1, 5, QStringLiteral("install-done"), {}, 1000),
+                      record(QStringLiteral("d2"), 1, 10, QStringLiteral("install-done"), {}, 3000),
+                      record(QStringLiteral("d3"), 1, 20, QStringLiteral("install-failed"),
+                             QStringLiteral("crypto.signature-invalid")),
+                      record(QStringLiteral("d3"), 2, 70, QStringLiteral("boot"),
+                             QStringLiteral("agent.tamper-detected")),
+                      record(QStringLiteral("d4"), 1, 75, QStringLiteral("revert"),
+                             QStringLiteral("agent.health-check-failed"))}));
+        // Sent again after a reconnect: kept once.
+        VERIFY_OK(t.append({record(QStringLiteral("d1"), 1, 5, QStringLiteral("install-done"))}));
+        QCOMPARE(*t.count(), 5);
+        QCOMPARE(t.append({DeviceTelemetryRecord{}}).error().code,
+                 QStringLiteral("store.invalid-input"));
+
+        TelemetryQuery all;
+        all.since = hour;
+        all.until = hour.addSecs(2 * 3600);
+        auto buckets = t.hourly(all);
+        VERIFY_OK(buckets);
+        QCOMPARE(buckets->size(), 4);  // hour 1: install-done, install-failed; hour 2: boot, revert
+        const TelemetryBucketRow& done = buckets->at(0);
+        QCOMPARE(done.hour, hour);
+        QCOMPARE(done.event, QStringLiteral("install-done"));
+        QCOMPARE(done.count, 2);
+        QCOMPARE(done.devices, 2);
+        QCOMPARE(done.avgDurationMs, 2000.0);
+        QCOMPARE(done.bytes, 2000);
+        QCOMPARE(buckets->at(2).hour, hour.addSecs(3600));
+
+        auto reasons = t.failureReasons(all);
+        VERIFY_OK(reasons);
+        QCOMPARE(reasons->size(), 3);
+        TelemetryQuery otherModel = all;
+        otherModel.model = QStringLiteral("gw-x2");
+        QVERIFY(t.hourly(otherModel)->isEmpty());
+
+        auto outcomes = t.outcomes(hour, hour.addSecs(2 * 3600));
+        VERIFY_OK(outcomes);
+        QCOMPARE(outcomes->finished, 4);
+        QCOMPARE(outcomes->failed, 2);
+
+        auto tampered = t.latestWithError({QStringLiteral("agent.tamper-detected")}, {});
+        VERIFY_OK(tampered);
+        QCOMPARE(tampered->size(), 1);
+        QCOMPARE(tampered->first().deviceId, QStringLiteral("d3"));
+        QCOMPARE(tampered->first().event, QStringLiteral("boot"));
+        auto signatures = t.latestWithError({}, {QStringLiteral("crypto.signature-")});
+        VERIFY_OK(signatures);
+        QCOMPARE(signatures->size(), 1);
+        QCOMPARE(signatures->first().errorCode, QStringLiteral("crypto.signature-invalid"));
+    }
+
     void releases() {
         auto opened = FleetStore::open(newPath());
         VERIFY_OK(opened);
