@@ -13,7 +13,6 @@
 #include "store/FleetStore.h"
 #include "ui/MainWindow.h"
 #include "ui/PinDialog.h"
-#include "ui/RolloutsView.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -173,8 +172,7 @@ int main(int argc, char** argv) {
         return failStart(rollouts.error());
 
     otafleet::ui::MainWindow window(**fleet);
-    window.tabs()->addTab(new otafleet::ui::RolloutsView(**rollouts, localOperatorName(), &window),
-                          QObject::tr("&Rollouts"));
+    window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
     if (hub.transports().isEmpty()) {
         window.statusBar()->showMessage(
             QStringLiteral("No transport plugins were found; devices cannot be reached. Check "
