@@ -200,6 +200,7 @@ QWizardPage* RolloutWizard::makeTargetsPage() {
     m_countTimer->setInterval(kSettleMs);
     connect(m_countTimer, &QTimer::timeout, this, &RolloutWizard::countTargets);
     connect(m_filter, &QLineEdit::textChanged, this, [this] {
+        ++m_countRequest;  // a count still running is about the old text: drop its answer
         m_counting = true;
         m_count->setStyleSheet(QString());
         m_count->setText(tr("Counting…"));
@@ -363,13 +364,16 @@ void RolloutWizard::checkPlan() {
         else if (code == QLatin1String("plan.precheck"))
             culprit = m_precheck;
         qsizetype first = message.size();
+        QLineEdit* mentioned = nullptr;
         for (const PlanField& f : std::as_const(m_planFields)) {
             const qsizetype at = message.indexOf(f.option);
-            if (!culprit && at >= 0 && at < first) {
+            if (at >= 0 && at < first) {
                 first = at;
-                culprit = f.edit;
+                mentioned = f.edit;
             }
         }
+        if (!culprit)
+            culprit = mentioned;
         if (!culprit && message.contains(QLatin1String("--emergency")))
             culprit = m_soak;
     }
