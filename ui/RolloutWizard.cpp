@@ -208,7 +208,9 @@ QWizardPage* RolloutWizard::makeTargetsPage() {
         m_countTimer->start();
     });
     auto* layout = new QVBoxLayout(page);
-    layout->addWidget(new QLabel(tr("&Devices matching:")));
+    auto* label = new QLabel(tr("&Devices matching:"));
+    label->setBuddy(m_filter);
+    layout->addWidget(label);
     layout->addWidget(m_filter);
     layout->addWidget(m_count);
     layout->addStretch();

@@ -54,6 +54,8 @@ RolloutsView::RolloutsView(fleet::RolloutService& rollouts, fleet::FleetService&
     splitter->addWidget(m_monitor);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 3);
+    // Room for a handful of rollouts above the monitor; the splitter lets a user change it.
+    splitter->setSizes({m_table->verticalHeader()->defaultSectionSize() * 6, 600});
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
 

@@ -30,3 +30,10 @@ if(TARGET otafleet_ui)
         LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link LABELS gui TIMEOUT 60)
     add_dependencies(tst_rolloutwizard otafleet_lan)
 endif()
+# Every main view rendered to PNG under Xvfb by the script the README's images come from.
+if(TARGET otafleet_ui)
+    add_test(NAME render_views
+        COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/render_views.sh
+            ${CMAKE_BINARY_DIR}/bin/otafleet ${CMAKE_CURRENT_BINARY_DIR}/rendered-views)
+    set_tests_properties(render_views PROPERTIES LABELS gui TIMEOUT 120)
+endif()
