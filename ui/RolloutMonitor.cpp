@@ -220,7 +220,10 @@ void RolloutMonitor::refresh() {
     m_plan->setText(
         tr("Release %1, created by %2. %3")
             .arg(QFileInfo(rollout->bundlePath).fileName(), s.author, rollout->plan.describe()));
-    m_reason->setText(s.pauseReason.isEmpty() ? QString() : tr("Paused: %1").arg(s.pauseReason));
+    // A person's pause already reads "Paused by bob."; the engine's reasons need the prefix.
+    m_reason->setText(s.pauseReason.startsWith(QLatin1String("Paused")) ? s.pauseReason
+                      : s.pauseReason.isEmpty()                         ? QString()
+                                                : tr("Paused: %1").arg(s.pauseReason));
     m_reason->setVisible(!s.pauseReason.isEmpty());
     showWaves(s);
     for (DeviceState ds : rollout::kAllDeviceStates) {
