@@ -23,6 +23,7 @@ namespace {
 
 // Typing pauses this long before the bundle is inspected or the targets counted again.
 constexpr int kSettleMs = 250;
+constexpr qsizetype kPreviewDevices = 5;
 const QString kErrorStyle = QStringLiteral("color: #b00020;");
 const QString kBadFieldStyle = QStringLiteral("QLineEdit { border: 2px solid #b00020; }");
 
@@ -195,6 +196,9 @@ QWizardPage* RolloutWizard::makeTargetsPage() {
     m_count->setObjectName(QStringLiteral("targetCount"));
     m_count->setWordWrap(true);
     m_count->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_preview = new QLabel;
+    m_preview->setObjectName(QStringLiteral("targetPreview"));
+    m_preview->setWordWrap(true);
     m_countTimer = new QTimer(this);
     m_countTimer->setSingleShot(true);
     m_countTimer->setInterval(kSettleMs);
@@ -204,6 +208,7 @@ QWizardPage* RolloutWizard::makeTargetsPage() {
         m_counting = true;
         m_count->setStyleSheet(QString());
         m_count->setText(tr("Counting…"));
+        m_preview->clear();
         recheck(this, TargetsPage);
         m_countTimer->start();
     });
@@ -213,6 +218,7 @@ QWizardPage* RolloutWizard::makeTargetsPage() {
     layout->addWidget(label);
     layout->addWidget(m_filter);
     layout->addWidget(m_count);
+    layout->addWidget(m_preview);
     layout->addStretch();
     return page;
 }
@@ -233,6 +239,7 @@ void RolloutWizard::countTargets() {
         m_counting = false;
         m_targetsValid = result.has_value();
         m_targets = result ? *result : QList<qint64>();
+        m_preview->clear();
         if (!result) {
             m_count->setStyleSheet(kErrorStyle);
             m_count->setText(result.error().message);
@@ -243,6 +250,17 @@ void RolloutWizard::countTargets() {
                              : m_targets.size() == 1
                                  ? tr("1 device matches.")
                                  : tr("%1 devices match.").arg(m_targets.size()));
+            // A few names, so the selection can be recognised (first in offer order).
+            QStringList names;
+            for (qsizetype i = 0; i < std::min<qsizetype>(kPreviewDevices, m_targets.size()); ++i)
+                if (const auto device = m_fleet.device(m_targets.at(i)))
+                    names.append(device->displayName());
+            const qsizetype more = m_targets.size() - names.size();
+            m_preview->setText(
+                names.isEmpty() ? QString()
+                : more > 0
+                    ? tr("First: %1 and %2 more.").arg(names.join(QStringLiteral(", "))).arg(more)
+                    : tr("Devices: %1.").arg(names.join(QStringLiteral(", "))));
         }
         recheck(this, TargetsPage);
         Q_EMIT targetsCounted();

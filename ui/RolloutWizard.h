@@ -90,6 +90,7 @@ private:
 
     QLineEdit* m_filter = nullptr;
     QLabel* m_count = nullptr;
+    QLabel* m_preview = nullptr;  // the first few matching devices by name
     QTimer* m_countTimer = nullptr;
     quint64 m_countRequest = 0;  // only the latest request's answer counts
     bool m_counting = false;

@@ -170,6 +170,8 @@ private Q_SLOTS:
         QVERIFY(!wizard->isCounting());
         QCOMPARE(count->text(), QStringLiteral("2 devices match."));
         QCOMPARE(wizard->targets().size(), kSensors);
+        QCOMPARE(child<QLabel>(wizard, "targetPreview")->text(),
+                 QStringLiteral("Devices: sensor-07, sensor-08."));
 
         // A filter that does not parse: the language's own sentence, and no way on.
         filter->setText(QStringLiteral("model = "));
@@ -204,6 +206,8 @@ private Q_SLOTS:
         QCOMPARE(wizard->currentId(), ui::RolloutWizard::TargetsPage);
         QTRY_VERIFY_WITH_TIMEOUT(!wizard->isCounting(), kTimeoutMs);
         QCOMPARE(child<QLabel>(wizard, "targetCount")->text(), QStringLiteral("6 devices match."));
+        QCOMPARE(child<QLabel>(wizard, "targetPreview")->text(),
+                 QStringLiteral("First: gw-01, gw-02, gw-03, gw-04, gw-05 and 1 more."));
         QVERIFY(next->isEnabled());
         next->click();
 
