@@ -1,10 +1,13 @@
 #include "ui/MainWindow.h"
 
 #include "ui/AddDeviceDialog.h"
+#include "ui/ApprovalInbox.h"
 #include "ui/DashboardView.h"
 #include "ui/DeviceDetailsPane.h"
 #include "ui/DeviceFilterProxy.h"
 #include "ui/DeviceTableModel.h"
+#include "ui/RolloutWizard.h"
+#include "ui/RolloutsView.h"
 #include "ui/UpdateDialog.h"
 
 #include <QAction>
@@ -288,6 +291,55 @@ UpdateDialog* MainWindow::openBundleReport(const QString& path) {
     dialog->setBundlePath(path);
     dialog->open();
     return dialog;
+}
+
+void MainWindow::addRollouts(fleet::RolloutService& rollouts, const QString& user,
+                             const QString& releaseDirectory) {
+    if (m_rollouts)
+        return;
+    m_rollouts = &rollouts;
+    m_rolloutUser = user;
+    m_releaseDirectory = releaseDirectory;
+    m_rolloutsView = new RolloutsView(rollouts, m_fleet, user);
+    m_inbox = new ApprovalInbox(rollouts, user);
+    m_tabs->addTab(m_rolloutsView, tr("&Rollouts"));
+    const int inboxTab = m_tabs->addTab(m_inbox, tr("A&pprovals"));
+    const auto showPending = [this, inboxTab](int pending) {
+        m_tabs->setTabText(inboxTab,
+                           pending > 0 ? tr("A&pprovals (%1)").arg(pending) : tr("A&pprovals"));
+    };
+    connect(m_inbox, &ApprovalInbox::pendingCountChanged, this, showPending);
+    showPending(m_inbox->model()->rowCount());
+    connect(m_rolloutsView, &RolloutsView::newRolloutRequested, this,
+            &MainWindow::openRolloutWizard);
+
+    auto* newRollout = new QAction(tr("&New rollout…"), this);
+    newRollout->setShortcut(tr("Ctrl+Shift+N"));
+    newRollout->setToolTip(tr("Roll a release out to the devices the filter selects, in waves"));
+    connect(newRollout, &QAction::triggered, this, &MainWindow::openRolloutWizard);
+    QMenu* menu = menuBar()->addMenu(tr("&Rollout"));
+    menu->addAction(newRollout);
+    if (auto* toolbar = findChild<QToolBar*>(QStringLiteral("mainToolbar"))) {
+        toolbar->addSeparator();
+        toolbar->addAction(newRollout);
+    }
+}
+
+RolloutWizard* MainWindow::openRolloutWizard() {
+    if (!m_rollouts)
+        return nullptr;
+    auto* wizard = new RolloutWizard(m_fleet, *m_rollouts, m_rolloutUser, this);
+    wizard->setAttribute(Qt::WA_DeleteOnClose);
+    if (!m_releaseDirectory.isEmpty())
+        wizard->setReleaseDirectory(m_releaseDirectory);
+    wizard->setTargetFilter(m_filter->expression());
+    connect(wizard, &RolloutWizard::rolloutCreated, this, [this](qint64 id) {
+        m_tabs->setCurrentWidget(m_rolloutsView);
+        m_rolloutsView->selectRollout(id);
+        statusBar()->showMessage(tr("Rollout created."), kStatusMessageMs);
+    });
+    wizard->open();
+    return wizard;
 }
 
 void MainWindow::rollbackSelected() {

@@ -1,10 +1,12 @@
-// The console's main window: a toolbar (Add device…, Update…, Roll back, Refresh), two tabs (the
-// dashboard, and the device table with its filter bar and the details pane of the selected
-// device) and a status bar. It only wires widgets to the
+// The console's main window: a toolbar (Add device…, Update…, Roll back, Refresh), tabs (the
+// device table with its filter bar and the details pane of the selected device, the dashboard,
+// and once addRollouts() gave it a RolloutService: the rollouts with their monitor and the
+// approval inbox) and a status bar. It only wires widgets to the
 // FleetService; every rule lives in services/, every dialog in its own class.
 #pragma once
 
 #include "fleet/FleetService.h"
+#include "fleet/RolloutService.h"
 
 #include <QMainWindow>
 
@@ -17,10 +19,13 @@ class QTableView;
 namespace otafleet::ui {
 
 class AddDeviceDialog;
+class ApprovalInbox;
 class DashboardView;
 class DeviceDetailsPane;
 class DeviceFilterProxy;
 class DeviceTableModel;
+class RolloutWizard;
+class RolloutsView;
 class UpdateDialog;
 
 class MainWindow : public QMainWindow {
@@ -36,7 +41,13 @@ public:
     [[nodiscard]] DeviceFilterProxy* deviceFilter() const { return m_filter; }
     [[nodiscard]] QLineEdit* filterBar() const { return m_filterBar; }
     [[nodiscard]] QTabWidget* tabs() const { return m_tabs; }
+    [[nodiscard]] RolloutsView* rolloutsView() const { return m_rolloutsView; }
+    [[nodiscard]] ApprovalInbox* approvalInbox() const { return m_inbox; }
     [[nodiscard]] qint64 selectedDeviceId() const;
+    // Adds the Rollouts and Approvals tabs and "New rollout…". `user` is who acts on rollouts
+    // from this window; the wizard offers the bundles of `releaseDirectory` (may be empty).
+    void addRollouts(fleet::RolloutService& rollouts, const QString& user,
+                     const QString& releaseDirectory = {});
     void selectDevice(qint64 id);
     // Asking before a rollback is right for people; tests switch it off.
     void setConfirmRollback(bool confirm) { m_confirmRollback = confirm; }
@@ -48,6 +59,9 @@ public Q_SLOTS:
     // The report of one bundle (the console was started with a .otab, e.g. from the file
     // manager): checked against the selected device, or against the fleet's trust alone.
     UpdateDialog* openBundleReport(const QString& path);
+    // The rollout wizard, its targets pre-filled with the device filter in use; null before
+    // addRollouts().
+    RolloutWizard* openRolloutWizard();
     void rollbackSelected();
     void refreshAll();
     // Shows the device list filtered by `expression` (fleet::DeviceQuery); a bad expression is
@@ -80,6 +94,11 @@ private:
     QAction* m_rebootAction = nullptr;
     QAction* m_removeAction = nullptr;
     bool m_confirmRollback = true;
+    fleet::RolloutService* m_rollouts = nullptr;
+    QString m_rolloutUser;
+    QString m_releaseDirectory;
+    RolloutsView* m_rolloutsView = nullptr;
+    ApprovalInbox* m_inbox = nullptr;
 };
 
 }  // namespace otafleet::ui

@@ -2,10 +2,10 @@
 
 namespace otafleet::ui {
 
-RolloutTableModel::RolloutTableModel(fleet::EmbeddedRollouts& rollouts, QObject* parent)
+RolloutTableModel::RolloutTableModel(fleet::RolloutService& rollouts, QObject* parent)
     : QAbstractTableModel(parent), m_rollouts(rollouts), m_rows(rollouts.rollouts()) {
-    connect(&m_rollouts, &fleet::EmbeddedRollouts::rolloutAdded, this, &RolloutTableModel::onAdded);
-    connect(&m_rollouts, &fleet::EmbeddedRollouts::rolloutChanged, this,
+    connect(&m_rollouts, &fleet::RolloutService::rolloutAdded, this, &RolloutTableModel::onAdded);
+    connect(&m_rollouts, &fleet::RolloutService::rolloutChanged, this,
             &RolloutTableModel::onChanged);
 }
 
@@ -30,6 +30,8 @@ QVariant RolloutTableModel::data(const QModelIndex& index, int role) const {
             return succeeded;
         case TotalRole:
             return s.total;
+        case AwaitsApprovalRole:
+            return fleet::awaitsApproval(r);
         case Qt::DisplayRole:
             switch (index.column()) {
                 case Name:
@@ -42,6 +44,8 @@ QVariant RolloutTableModel::data(const QModelIndex& index, int role) const {
                     return s.currentWave == 0
                                ? tr("not started")
                                : tr("%1 of %2").arg(s.currentWave).arg(s.waves.size());
+                case Author:
+                    return s.author;
                 case PauseReason:
                     return s.pauseReason;
                 default:
@@ -68,6 +72,8 @@ QVariant RolloutTableModel::headerData(int section, Qt::Orientation orientation,
             return tr("Progress");
         case Wave:
             return tr("Wave");
+        case Author:
+            return tr("Author");
         case PauseReason:
             return tr("Paused because");
         default:

@@ -1,9 +1,9 @@
-// Rollouts run by the console (fleet::EmbeddedRollouts) as a table: one row per rollout, oldest
-// first, with its state, progress, current wave and the engine's reason when it paused itself.
-// Rows follow rolloutAdded/rolloutChanged. The base of the Rollouts view (not built yet).
+// The fleet's rollouts (fleet::RolloutService) as a table: one row per rollout, oldest first,
+// with its state, progress, current wave, author and the engine's reason when it paused itself.
+// Rows follow rolloutAdded/rolloutChanged. The base of the Rollouts view and the approval inbox.
 #pragma once
 
-#include "fleet/EmbeddedRollouts.h"
+#include "fleet/RolloutService.h"
 
 #include <QAbstractTableModel>
 #include <QList>
@@ -13,10 +13,15 @@ namespace otafleet::ui {
 class RolloutTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Name, State, Progress, Wave, PauseReason, ColumnCount };
-    enum Role { RolloutIdRole = Qt::UserRole + 1, SucceededRole, TotalRole };
+    enum Column { Name, State, Progress, Wave, Author, PauseReason, ColumnCount };
+    enum Role {
+        RolloutIdRole = Qt::UserRole + 1,
+        SucceededRole,
+        TotalRole,
+        AwaitsApprovalRole,  // bool: fleet::awaitsApproval()
+    };
 
-    explicit RolloutTableModel(fleet::EmbeddedRollouts& rollouts, QObject* parent = nullptr);
+    explicit RolloutTableModel(fleet::RolloutService& rollouts, QObject* parent = nullptr);
 
     [[nodiscard]] int rowCount(const QModelIndex& parent = {}) const override;
     [[nodiscard]] int columnCount(const QModelIndex& parent = {}) const override;
@@ -30,7 +35,7 @@ private:
     void onAdded(qint64 id);
     void onChanged(qint64 id);
 
-    fleet::EmbeddedRollouts& m_rollouts;
+    fleet::RolloutService& m_rollouts;
     QList<fleet::RolloutSummary> m_rows;
 };
 

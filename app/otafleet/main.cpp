@@ -3,6 +3,8 @@
 #include "ConsoleLogging.h"
 #include "ConsolePaths.h"
 #include "DemoEnvironment.h"
+#include "SampleFleet.h"
+#include "ViewRenderer.h"
 
 #include "common/ProcessHardening.h"
 #include "common/Version.h"
@@ -13,7 +15,6 @@
 #include "store/FleetStore.h"
 #include "ui/MainWindow.h"
 #include "ui/PinDialog.h"
-#include "ui/RolloutsView.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -110,7 +111,16 @@ int main(int argc, char** argv) {
         QStringLiteral("demo"),
         QStringLiteral("Start a local demo: development PKI on a SoftHSM token, two devices, "
                        "two signed bundles."));
-    parser.addOptions({dataDirOption, pkiOption, demoOption});
+    const QCommandLineOption sampleOption(
+        QStringLiteral("sample-fleet"),
+        QStringLiteral("Fill an empty fleet with a few hundred simulated devices and a rollout "
+                       "history, to try the views. They are not contacted."));
+    const QCommandLineOption renderOption(
+        QStringLiteral("render-views"),
+        QStringLiteral("Draw every main view to PNG files in DIR, then quit (documentation, "
+                       "tests/gui/render_views.sh)."),
+        QStringLiteral("DIR"));
+    parser.addOptions({dataDirOption, pkiOption, demoOption, sampleOption, renderOption});
     parser.addPositionalArgument(
         QStringLiteral("BUNDLE"),
         QStringLiteral("A signed bundle (.otab) whose report to show at start (what opening a "
@@ -159,6 +169,13 @@ int main(int argc, char** argv) {
         otafleet::store::FleetStore::open(QDir(dataDir).filePath(QStringLiteral("fleet.sqlite")));
     if (!store)
         return failStart(store.error());
+    const bool sample = parser.isSet(sampleOption);
+    if (sample) {
+        auto seeded = otafleet::app::SampleFleet::seed(**store, QDateTime::currentDateTimeUtc());
+        if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
+            return failStart(seeded.error());
+        qCInfo(lcConsole) << "sample fleet:" << (seeded ? "created" : "already there");
+    }
     auto fleet = otafleet::fleet::EmbeddedFleet::create(std::move(*store), hub);
     if (!fleet)
         return failStart(fleet.error());
@@ -173,8 +190,7 @@ int main(int argc, char** argv) {
         return failStart(rollouts.error());
 
     otafleet::ui::MainWindow window(**fleet);
-    window.tabs()->addTab(new otafleet::ui::RolloutsView(**rollouts, localOperatorName(), &window),
-                          QObject::tr("&Rollouts"));
+    window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
     if (hub.transports().isEmpty()) {
         window.statusBar()->showMessage(
             QStringLiteral("No transport plugins were found; devices cannot be reached. Check "
@@ -190,7 +206,27 @@ int main(int argc, char** argv) {
             QStringLiteral("Demo: select a device and choose Update… with a bundle from %1")
                 .arg(QDir::toNativeSeparators(demo->bundleDirectory())));
     }
-    (*fleet)->refreshAll();
+    if (parser.isSet(renderOption)) {
+        // What the store holds is drawn; nobody is contacted.
+        const QString out = QDir::current().absoluteFilePath(parser.value(renderOption));
+        if (auto rendered = otafleet::app::ViewRenderer::renderAll(window, out); !rendered) {
+            std::fprintf(stderr, "otafleet: %s\n", qPrintable(rendered.error().toString()));
+            return 1;
+        }
+        std::fprintf(stderr, "otafleet: rendered %lld views to %s\n",
+                     static_cast<long long>(otafleet::app::ViewRenderer::fileNames().size()),
+                     qPrintable(QDir::toNativeSeparators(out)));
+        return 0;
+    }
+    if (sample) {
+        // The sample devices live at documentation addresses; contacting them would only
+        // turn every one of them into a failure.
+        window.statusBar()->showMessage(
+            QStringLiteral("Sample fleet: simulated devices with a rollout history; they are "
+                           "not contacted."));
+    } else {
+        (*fleet)->refreshAll();
+    }
     window.show();
     if (!bundles.isEmpty())
         window.openBundleReport(QDir::current().absoluteFilePath(bundles.first()));

@@ -34,7 +34,7 @@ bool isActive(RolloutState state) {
 
 EmbeddedRollouts::EmbeddedRollouts(EmbeddedFleet& fleet, const rollout::Clock& clock,
                                    QObject* parent)
-    : QObject(parent), m_fleet(fleet), m_clock(clock) {
+    : RolloutService(parent), m_fleet(fleet), m_clock(clock) {
     m_timer.setInterval(kDefaultTickMs);
     connect(&m_timer, &QTimer::timeout, this, &EmbeddedRollouts::tick);
     connect(&m_fleet, &FleetService::operationProgress, this,
@@ -159,7 +159,7 @@ Status EmbeddedRollouts::persist(qint64 id, const Entry& e) {
 QList<RolloutSummary> EmbeddedRollouts::rollouts() const {
     QList<RolloutSummary> list;
     for (const auto& [id, e] : m_entries)
-        list.append({id, e.name, e.bundlePath, e.engine.status()});
+        list.append({id, e.name, e.bundlePath, e.engine.plan(), e.engine.status()});
     return list;
 }
 
@@ -167,7 +167,19 @@ std::optional<RolloutSummary> EmbeddedRollouts::rollout(qint64 id) const {
     const auto it = m_entries.find(id);
     if (it == m_entries.end())
         return std::nullopt;
-    return RolloutSummary{id, it->second.name, it->second.bundlePath, it->second.engine.status()};
+    const Entry& e = it->second;
+    return RolloutSummary{id, e.name, e.bundlePath, e.engine.plan(), e.engine.status()};
+}
+
+QList<RolloutDevice> EmbeddedRollouts::rolloutDevices(qint64 id) const {
+    QList<RolloutDevice> list;
+    const RolloutEngine* found = engine(id);
+    if (!found)
+        return list;
+    list.reserve(static_cast<qsizetype>(found->devices().size()));
+    for (const rollout::DeviceProgress& d : found->devices())
+        list.append({d.id.toLongLong(), d.state, d.wave + 1, d.attempts, d.reason});
+    return list;
 }
 
 const RolloutEngine* EmbeddedRollouts::engine(qint64 id) const {

@@ -16,6 +16,7 @@
 
 #include "common/Error.h"
 #include "fleet/FleetService.h"
+#include "fleet/RolloutService.h"
 #include "rollout/Clock.h"
 #include "rollout/RolloutEngine.h"
 
@@ -29,14 +30,7 @@ namespace otafleet::fleet {
 
 class EmbeddedFleet;
 
-struct RolloutSummary {
-    qint64 id = 0;
-    QString name;
-    QString bundlePath;
-    rollout::RolloutStatus status;
-};
-
-class EmbeddedRollouts : public QObject {
+class EmbeddedRollouts : public RolloutService {
     Q_OBJECT
 public:
     static constexpr int kDefaultTickMs = 1000;  // the engine needs a tick at least every second
@@ -47,31 +41,26 @@ public:
         EmbeddedFleet& fleet, const rollout::Clock& clock, QObject* parent = nullptr);
     ~EmbeddedRollouts() override;
 
-    // A draft rollout of `bundlePath` to `deviceIds` (in that order) with `plan`.
     [[nodiscard]] Result<qint64> createRollout(const QString& name, const QString& bundlePath,
                                                const rollout::RolloutPlan& plan,
                                                const QList<qint64>& deviceIds,
-                                               const QString& author);
-    [[nodiscard]] Status approve(qint64 id, const QString& user);
-    [[nodiscard]] Status start(qint64 id, const QString& user);
-    [[nodiscard]] Status pause(qint64 id, const QString& user);
-    [[nodiscard]] Status resume(qint64 id, const QString& user);
-    [[nodiscard]] Status abort(qint64 id, const QString& user);
-    [[nodiscard]] Status retryFailed(qint64 id, const QString& user);
+                                               const QString& author) override;
+    [[nodiscard]] Status approve(qint64 id, const QString& user) override;
+    [[nodiscard]] Status start(qint64 id, const QString& user) override;
+    [[nodiscard]] Status pause(qint64 id, const QString& user) override;
+    [[nodiscard]] Status resume(qint64 id, const QString& user) override;
+    [[nodiscard]] Status abort(qint64 id, const QString& user) override;
+    [[nodiscard]] Status retryFailed(qint64 id, const QString& user) override;
 
-    [[nodiscard]] QList<RolloutSummary> rollouts() const;  // oldest first
-    [[nodiscard]] std::optional<RolloutSummary> rollout(qint64 id) const;
+    [[nodiscard]] QList<RolloutSummary> rollouts() const override;
+    [[nodiscard]] std::optional<RolloutSummary> rollout(qint64 id) const override;
+    [[nodiscard]] QList<RolloutDevice> rolloutDevices(qint64 id) const override;
     [[nodiscard]] const rollout::RolloutEngine* engine(qint64 id) const;
 
     // How often the engines are ticked while one is scheduled or running (tests go faster).
     void setTickInterval(int ms) { m_timer.setInterval(ms); }
     // Ticks every active engine now (what the timer does).
     void tick();
-
-Q_SIGNALS:
-    void rolloutAdded(qint64 id);
-    // State, counts, waves or pause reason may have changed.
-    void rolloutChanged(qint64 id);
 
 private:
     struct Entry {

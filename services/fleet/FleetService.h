@@ -11,6 +11,7 @@
 #include "link/DeviceSnapshot.h"
 
 #include <QDateTime>
+#include <QFuture>
 #include <QList>
 #include <QObject>
 #include <QString>
@@ -45,6 +46,13 @@ public:
     // as online.
     [[nodiscard]] FleetSummary summary(
         const QDateTime& now = QDateTime::currentDateTimeUtc()) const;
+
+    // The ids of the devices matching `expression` (fleet::DeviceQuery; empty: every device) at
+    // `now`, worked out off the calling thread so a view can show a live count without waiting.
+    // The future holds the filter's error (filter.*) for an expression that does not parse.
+    // The default takes devices() as they are now and matches them on the global thread pool.
+    [[nodiscard]] virtual QFuture<Result<QList<qint64>>> devicesMatching(
+        const QString& expression, const QDateTime& now = QDateTime::currentDateTimeUtc()) const;
 
     // `uri` is HOST:PORT or scheme://...; the device is contacted right after it is added.
     // Errors: link.bad-uri, link.unknown-scheme, store.duplicate, store.*.

@@ -23,3 +23,17 @@ if(TARGET otafleet_ui)
         LABELS gui TIMEOUT 120)
     add_dependencies(tst_dashboard otafleet_lan otafleet-agent)
 endif()
+# The rollout wizard, approval inbox and monitor in MainWindow over an EmbeddedFleet on a temp
+# SQLite store: create, approve and start a production rollout, watch it pause on a failing wave.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_rolloutwizard SOURCES tst_rolloutwizard.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link LABELS gui TIMEOUT 60)
+    add_dependencies(tst_rolloutwizard otafleet_lan)
+endif()
+# Every main view rendered to PNG under Xvfb by the script the README's images come from.
+if(TARGET otafleet_ui)
+    add_test(NAME render_views
+        COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/render_views.sh
+            ${CMAKE_BINARY_DIR}/bin/otafleet ${CMAKE_CURRENT_BINARY_DIR}/rendered-views)
+    set_tests_properties(render_views PROPERTIES LABELS gui TIMEOUT 120)
+endif()

@@ -15,6 +15,9 @@ otafleet_add_test(NAME tst_bundleinspection SOURCES tst_bundleinspection.cpp
 # Dashboard figures and device filter expressions over FleetDevice values (no store, no links).
 otafleet_add_test(NAME tst_fleetsummary SOURCES tst_fleetsummary.cpp
     LINK otafleet_fleet otafleet_testsupport LABELS unit)
+# The approval rule of fleet::RolloutService (who may approve which rollout), as plain values.
+otafleet_add_test(NAME tst_rolloutservice SOURCES tst_rolloutservice.cpp
+    LINK otafleet_fleet LABELS unit)
 # The rollouts table model over real EmbeddedRollouts, checked by QAbstractItemModelTester.
 if(TARGET otafleet_ui)
     otafleet_add_test(NAME tst_rollouttablemodel SOURCES tst_rollouttablemodel.cpp

@@ -102,7 +102,7 @@ private Q_SLOTS:
                  m_rollouts->rollout(*id)->status.pauseReason);
 
         // The view: one bar per wave, the engine's reason, and only the buttons that apply.
-        ui::RolloutsView view(*m_rollouts, QStringLiteral("bob"));
+        ui::RolloutsView view(*m_rollouts, *m_fleet, QStringLiteral("bob"));
         view.resize(900, 420);
         view.show();
         QCOMPARE(view.selectedRollout(), *id);
