@@ -47,6 +47,24 @@ QString actionName(Action action) {
             return QStringLiteral("release.inspect");
         case Action::ReleaseRevoke:
             return QStringLiteral("release.revoke");
+        case Action::RolloutCreate:
+            return QStringLiteral("rollout.create");
+        case Action::RolloutApprove:
+            return QStringLiteral("rollout.approve");
+        case Action::RolloutStart:
+            return QStringLiteral("rollout.start");
+        case Action::RolloutPause:
+            return QStringLiteral("rollout.pause");
+        case Action::RolloutResume:
+            return QStringLiteral("rollout.resume");
+        case Action::RolloutAbort:
+            return QStringLiteral("rollout.abort");
+        case Action::RolloutRetryFailed:
+            return QStringLiteral("rollout.retry-failed");
+        case Action::RolloutStatus:
+            return QStringLiteral("rollout.status");
+        case Action::RolloutList:
+            return QStringLiteral("rollout.list");
     }
     return QStringLiteral("unknown");
 }
@@ -58,6 +76,8 @@ QList<Role> allowedRoles(Action action) {
         case Action::FleetSummary:
         case Action::ReleaseList:
         case Action::ReleaseInspect:
+        case Action::RolloutStatus:
+        case Action::RolloutList:
             return kEveryone;
         case Action::UserAdd:
         case Action::UserList:
@@ -74,7 +94,19 @@ QList<Role> allowedRoles(Action action) {
             return {Role::Technician, Role::ReleaseManager, Role::Admin};
         case Action::ReleaseUpload:
         case Action::ReleaseRevoke:
+        case Action::RolloutCreate:
+        case Action::RolloutStart:
+        case Action::RolloutResume:
+        case Action::RolloutRetryFailed:
             return {Role::ReleaseManager, Role::Admin};
+        // Who approves is not who releases; the engine also refuses a production rollout's
+        // author as its approver.
+        case Action::RolloutApprove:
+            return {Role::Approver, Role::Admin};
+        // Stopping a rollout is a brake anyone responsible for releases may pull.
+        case Action::RolloutPause:
+        case Action::RolloutAbort:
+            return {Role::ReleaseManager, Role::Approver, Role::Admin};
     }
     return {};
 }
@@ -85,7 +117,7 @@ bool allowed(Role role, Action action) {
 
 QList<Action> allActions() {
     QList<Action> all;
-    for (int a = static_cast<int>(Action::WhoAmI); a <= static_cast<int>(Action::ReleaseRevoke);
+    for (int a = static_cast<int>(Action::WhoAmI); a <= static_cast<int>(Action::RolloutList);
          ++a) {
         all << static_cast<Action>(a);
     }

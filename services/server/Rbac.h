@@ -28,6 +28,15 @@ enum class Action {
     ReleaseList,
     ReleaseInspect,
     ReleaseRevoke,
+    RolloutCreate,
+    RolloutApprove,
+    RolloutStart,
+    RolloutPause,
+    RolloutResume,
+    RolloutAbort,
+    RolloutRetryFailed,
+    RolloutStatus,
+    RolloutList,
 };
 
 // "user.add", "fleet.tag", ...: the audit log's action names (refusals: "denied:user.add").

@@ -105,6 +105,13 @@ const QList<QStringList>& migrations() {
                            " created_ms INTEGER NOT NULL,"
                            " updated_ms INTEGER NOT NULL)"),
         },
+        // 5: otafleetd's rollouts share the table: the release (id) they roll out and the target
+        // filter expression they were created with ('' for the console's embedded rollouts,
+        // which name a bundle file instead).
+        {
+            QStringLiteral("ALTER TABLE rollouts ADD COLUMN release_id TEXT NOT NULL DEFAULT ''"),
+            QStringLiteral("ALTER TABLE rollouts ADD COLUMN target TEXT NOT NULL DEFAULT ''"),
+        },
     };
     return all;
 }
