@@ -37,6 +37,7 @@ QList<Command> mcubootCommands();
 QList<Command> mcuCommands();           // MCUmgr SMP devices (McuCommands.cpp)
 QList<Command> userAuditCommands();     // user, audit (UserAuditCommands.cpp)
 QList<Command> fleetReleaseCommands();  // fleet, release (FleetReleaseCommands.cpp)
+QList<Command> rolloutCommands();       // rollout (RolloutCommands.cpp)
 
 // Output.
 void printError(const Error& error, bool json = false);

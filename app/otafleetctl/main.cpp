@@ -27,6 +27,7 @@ QList<Command> allCommands() {
     commands += mcuCommands();
     commands += userAuditCommands();
     commands += fleetReleaseCommands();
+    commands += rolloutCommands();
     return commands;
 }
 
@@ -96,7 +97,7 @@ int main(int argc, char* argv[]) {
                                         [&](const Command& c) { return c.group == group; });
     if (!groupKnown) {
         return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
-                                         "device, mcuboot, user, audit, fleet and release")
+                                         "device, mcuboot, user, audit, fleet, release and rollout")
                               .arg(group));
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {
