@@ -1,9 +1,9 @@
 // otafleetd's RBAC matrix on a real server process (TLS on loopback, PKI on a SoftHSM token):
 // every ConsoleService RPC called as every role, the rollout RPCs included. What a role may do
-// succeeds; what it may not fails with PERMISSION_DENIED, changes nothing (users, devices and
-// releases compared before and after) and leaves exactly one audit entry "denied:ACTION" naming the
-// caller. Then the audit chain verifies through otafleetctl, and a row changed in the SQLite file
-// is named.
+// succeeds; what it may not fails with PERMISSION_DENIED, changes nothing (users, devices,
+// releases and rollouts compared before and after) and leaves exactly one audit entry
+// "denied:ACTION" naming the caller. Then the audit chain verifies through otafleetctl, and a row
+// changed in the SQLite file is named.
 #include "CliRun.h"
 #include "ServerTestBase.h"
 #include "TestBundles.h"
