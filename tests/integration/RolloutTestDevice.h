@@ -50,13 +50,15 @@ public:
         m_stop = false;
         m_thread = std::thread([this] { run(); });
     }
-    void stop() {
+    // Asks the thread to end (many devices stop at once this way); stop() also waits for it.
+    void requestStop() {
         m_stop = true;
-        {
-            std::lock_guard lock(m_mutex);
-            if (m_context)
-                m_context->TryCancel();
-        }
+        std::lock_guard lock(m_mutex);
+        if (m_context)
+            m_context->TryCancel();
+    }
+    void stop() {
+        requestStop();
         if (m_thread.joinable())
             m_thread.join();
     }

@@ -565,6 +565,8 @@ private Q_SLOTS:
 
     void cleanupTestCase() {
         for (auto& d : m_devices)
+            d->requestStop();
+        for (auto& d : m_devices)
             d->stop();
         if (m_server)
             m_server->stop();
