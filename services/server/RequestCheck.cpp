@@ -351,8 +351,9 @@ Result<rollout::DeviceEvent> checkRequest(const dpb::Progress& r) {
     if (*state == rollout::DeviceState::Skipped)
         event.reason = message.isEmpty() ? code : message;
     else if (rollout::isFailure(*state))
-        event.reason =
-            code.isEmpty() ? message : (message.isEmpty() ? code : code + QLatin1String(": ") + message);
+        event.reason = code.isEmpty()
+                           ? message
+                           : (message.isEmpty() ? code : code + QLatin1String(": ") + message);
     return event;
 }
 

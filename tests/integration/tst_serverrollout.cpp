@@ -7,7 +7,8 @@
 //   - kill -9 of otafleetd mid-rollout, restart: it completes, every device counted once;
 //   - approval: a production rollout waits for an approver who is not its author, emergency
 //     included; devices offline when offered get the offer when they connect;
-//   - a revoked release pauses its rollout and cannot be resumed.
+//   - a revoked release pauses its rollout and cannot be resumed;
+//   - with --late-joiners a device that matches the target later is picked up.
 #include "CliRun.h"
 #include "RolloutTestDevice.h"
 #include "ServerTestBase.h"
@@ -84,13 +85,22 @@ private:
                                          grpc::SslCredentials(tls), args);
     }
 
-    // `count` devices "PREFIX-00".. of `model`; the first `failing` of them fail every install.
+    // `count` devices "PREFIX-00".. of `model`; those `fails` names fail every install.
     QList<RolloutTestDevice*> addDevices(const QString& prefix, const QString& model, int count,
                                          const std::function<bool(int)>& fails = {},
                                          int stepMs = 30, bool connect = true) {
+        QStringList ids;
+        for (int i = 0; i < count; ++i)
+            ids << QStringLiteral("%1-%2").arg(prefix).arg(i, 2, 10, QLatin1Char('0'));
+        return addDevicesNamed(ids, model, fails, stepMs, connect);
+    }
+
+    QList<RolloutTestDevice*> addDevicesNamed(const QStringList& ids, const QString& model,
+                                              const std::function<bool(int)>& fails = {},
+                                              int stepMs = 30, bool connect = true) {
         QList<RolloutTestDevice*> out;
-        for (int i = 0; i < count; ++i) {
-            const QString id = QStringLiteral("%1-%2").arg(prefix).arg(i, 2, 10, QLatin1Char('0'));
+        for (int i = 0; i < ids.size(); ++i) {
+            const QString& id = ids.at(i);
             auto channel = deviceChannel(id);
             if (!channel)
                 return {};
@@ -530,6 +540,32 @@ private Q_SLOTS:
                         as(QStringLiteral("alice")));
         QCOMPARE(again.exitCode, 1);
         QVERIFY(again.err.contains("server.release-revoked"));
+    }
+
+    // A device that matches the target after the rollout started joins its last wave.
+    void lateJoinerIsPickedUp() {
+        const auto first = addDevices(QStringLiteral("f"), QStringLiteral("gw-f"), 1, {}, 1000);
+        QCOMPARE(first.size(), 1);
+        const qint64 id = createByCli(
+            {QStringLiteral("--target"), QStringLiteral("model=gw-f"), QStringLiteral("--waves"),
+             QStringLiteral("100%"), QStringLiteral("--late-joiners")},
+            as(QStringLiteral("alice")));
+        QVERIFY(id > 0);
+        cpb::RolloutRequest byId;
+        byId.set_id(id);
+        cpb::Rollout r;
+        QVERIFY(m_admin.stub->StartRollout(m_admin.context().get(), byId, &r).ok());
+        QCOMPARE(r.total(), 1U);
+        QVERIFY(waitFor([&] { return first.at(0)->offersOf(id) == 1; }, 10000));
+        // Joins while f-00 still installs (4 s), so the rollout is still running.
+        const auto joiner = addDevicesNamed({QStringLiteral("g-00")}, QStringLiteral("gw-f"));
+        QCOMPARE(joiner.size(), 1);
+        QVERIFY(waitFor([&] { return status(id).total() == 2; }, 5000));
+        QVERIFY(waitState(id, "completed", 20000));
+        const cpb::Rollout done = status(id);
+        QCOMPARE(count(done, "succeeded"), 2U);
+        QCOMPARE(joiner.at(0)->offersOf(id), 1);
+        QCOMPARE(joiner.at(0)->version(), QStringLiteral("2.0.0"));
     }
 
     void badPlansAndTargets() {
