@@ -38,6 +38,7 @@ QList<Command> mcuCommands();             // MCUmgr SMP devices (McuCommands.cpp
 QList<Command> userAuditCommands();       // user, audit (UserAuditCommands.cpp)
 QList<Command> fleetReleaseCommands();    // fleet, release (FleetReleaseCommands.cpp)
 QList<Command> fleetTelemetryCommands();  // fleet telemetry|anomalies (FleetTelemetryCommands.cpp)
+QList<Command> rolloutCommands();         // rollout (RolloutCommands.cpp)
 
 // Output.
 void printError(const Error& error, bool json = false);

@@ -28,6 +28,7 @@ QList<Command> allCommands() {
     commands += userAuditCommands();
     commands += fleetReleaseCommands();
     commands += fleetTelemetryCommands();
+    commands += rolloutCommands();
     return commands;
 }
 
@@ -97,7 +98,7 @@ int main(int argc, char* argv[]) {
                                         [&](const Command& c) { return c.group == group; });
     if (!groupKnown) {
         return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
-                                         "device, mcuboot, user, audit, fleet and release")
+                                         "device, mcuboot, user, audit, fleet, release and rollout")
                               .arg(group));
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {

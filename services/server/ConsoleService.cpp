@@ -77,8 +77,16 @@ grpc::StatusCode grpcCodeFor(const QString& code) {
         code.startsWith(u"crypto.") || code.startsWith(u"filter.")) {
         return grpc::StatusCode::INVALID_ARGUMENT;
     }
-    if (code == u"store.not-found")
+    if (code == u"rollout.targets" || code.startsWith(u"plan."))
+        return grpc::StatusCode::INVALID_ARGUMENT;
+    if (code == u"store.not-found" || code == u"server.unknown-rollout")
         return grpc::StatusCode::NOT_FOUND;
+    if (code.startsWith(u"rollout.") || code == u"server.no-targets" ||
+        code == u"server.incompatible-target") {
+        return grpc::StatusCode::FAILED_PRECONDITION;
+    }
+    if (code == u"server.unavailable")
+        return grpc::StatusCode::UNAVAILABLE;
     if (code == u"store.duplicate")
         return grpc::StatusCode::ALREADY_EXISTS;
     if (code == u"store.already-revoked" || code == u"server.release-revoked" ||

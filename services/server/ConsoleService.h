@@ -8,6 +8,7 @@
 #include "common/Error.h"
 #include "crypto/Cms.h"
 #include "server/Rbac.h"
+#include "server/RolloutDriver.h"
 #include "server/ServerConfig.h"
 #include "server/StoreWorker.h"
 #include "server/Tokens.h"
@@ -97,6 +98,39 @@ public:
                                             const cpb::RevokeReleaseRequest* r,
                                             cpb::Release* reply) override;
 
+    // ConsoleRollouts.cpp
+    grpc::ServerUnaryReactor* CreateRollout(grpc::CallbackServerContext* c,
+                                            const cpb::CreateRolloutRequest* r,
+                                            cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* ApproveRollout(grpc::CallbackServerContext* c,
+                                             const cpb::RolloutRequest* r,
+                                             cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* StartRollout(grpc::CallbackServerContext* c,
+                                           const cpb::RolloutRequest* r,
+                                           cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* PauseRollout(grpc::CallbackServerContext* c,
+                                           const cpb::RolloutRequest* r,
+                                           cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* ResumeRollout(grpc::CallbackServerContext* c,
+                                            const cpb::RolloutRequest* r,
+                                            cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* AbortRollout(grpc::CallbackServerContext* c,
+                                           const cpb::RolloutRequest* r,
+                                           cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* RetryFailedRollout(grpc::CallbackServerContext* c,
+                                                 const cpb::RolloutRequest* r,
+                                                 cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* GetRollout(grpc::CallbackServerContext* c,
+                                         const cpb::RolloutRequest* r,
+                                         cpb::Rollout* reply) override;
+    grpc::ServerUnaryReactor* ListRollouts(grpc::CallbackServerContext* c,
+                                           const cpb::ListRolloutsRequest* r,
+                                           cpb::RolloutList* reply) override;
+
+    // The rollouts the rollout RPCs drive (otafleetd sets it before serving; without one they
+    // fail with server.unavailable).
+    void setRollouts(RolloutDriver* rollouts) { m_rollouts = rollouts; }
+
     // Identifies the caller and checks `action`. Errors server.unauthenticated,
     // server.token-invalid, server.user-disabled (audited), server.permission-denied (audited
     // with `subject`).
@@ -113,11 +147,15 @@ public:
 
 private:
     [[nodiscard]] Result<Caller> identify(const grpc::CallbackServerContext* context);
+    grpc::ServerUnaryReactor* rolloutCommand(grpc::CallbackServerContext* c,
+                                             const cpb::RolloutRequest* r, cpb::Rollout* reply,
+                                             Action action, RolloutCommand command);
 
     StoreWorker& m_store;
     Tokens& m_tokens;
     ServerConfig m_config;
     crypto::TrustStore m_releaseTrust;
+    RolloutDriver* m_rollouts = nullptr;
 };
 
 // Ends a unary call with `result`'s status (OK on success).

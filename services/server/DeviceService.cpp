@@ -16,7 +16,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <deque>
 #include <mutex>
+#include <optional>
 
 namespace otafleet::server {
 namespace {
@@ -58,12 +60,84 @@ store::FleetDeviceRecord toRecord(const dpb::Inventory& r) {
     return d;
 }
 
+using SessionBase = grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage>;
+
+// What the driver writes to a session: a queue with one StartWrite outstanding at a time (gRPC
+// allows no more), and Finish only once no write is outstanding. Every call into the reactor
+// happens under the mutex; the reactor clears `reactor` in OnDone, after which sends fail.
+class SessionOutbox final : public SessionLink {
+public:
+    explicit SessionOutbox(SessionBase* reactor) : m_reactor(reactor) {}
+
+    bool send(const dpb::ServerMessage& message) override {
+        std::lock_guard lock(m_mutex);
+        if (!m_reactor || m_finishing)
+            return false;
+        m_queue.push_back(message);
+        if (!m_writing) {
+            m_writing = true;
+            m_reactor->StartWrite(&m_queue.front());
+        }
+        return true;
+    }
+
+    void writeDone(bool ok) {
+        std::lock_guard lock(m_mutex);
+        m_queue.pop_front();
+        if (!ok) {
+            m_queue.clear();
+            m_finishing = true;  // the stream is broken; nothing more goes out
+        }
+        if (!m_queue.empty() && !m_finishing) {
+            m_reactor->StartWrite(&m_queue.front());
+            return;
+        }
+        m_writing = false;
+        if (m_finishStatus) {
+            m_reactor->Finish(*m_finishStatus);
+            m_finishStatus.reset();
+        }
+    }
+
+    // Finishes now, or after the write in flight; once only.
+    void finish(const grpc::Status& status) {
+        std::lock_guard lock(m_mutex);
+        if (!m_reactor || m_finished)
+            return;
+        m_finished = true;
+        m_finishing = true;
+        if (m_writing) {
+            m_finishStatus = status;
+            return;
+        }
+        m_reactor->Finish(status);
+    }
+
+    void closed() {
+        std::lock_guard lock(m_mutex);
+        m_reactor = nullptr;
+        m_queue.clear();
+    }
+
+private:
+    std::mutex m_mutex;
+    SessionBase* m_reactor;
+    std::deque<dpb::ServerMessage> m_queue;  // front: being written
+    bool m_writing = false;
+    bool m_finishing = false;
+    bool m_finished = false;
+    std::optional<grpc::Status> m_finishStatus;
+};
+
 // Session: reads until the agent goes away or stays silent too long. The watchdog alarm is
 // re-armed on every message; its callback only touches the shared guard.
-class SessionReactor final : public grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage> {
+class SessionReactor final : public SessionBase {
 public:
     SessionReactor(DeviceService& service, grpc::CallbackServerContext* context, QString deviceId)
-        : m_service(service), m_deviceId(std::move(deviceId)), m_guard(std::make_shared<Guard>()) {
+        : m_service(service),
+          m_deviceId(std::move(deviceId)),
+          m_guard(std::make_shared<Guard>()),
+          m_outbox(std::make_shared<SessionOutbox>(this)) {
         m_guard->context = context;
         const QDateTime now = QDateTime::currentDateTimeUtc();
         // A device that never reported must send its inventory before it counts as online.
@@ -78,25 +152,32 @@ public:
         }
         armWatchdog();
         StartRead(&m_message);
+        // Offers it holds or that waited for it go out now.
+        if (RolloutDriver* rollouts = m_service.rollouts())
+            rollouts->attach(m_deviceId, m_outbox);
     }
 
     void OnReadDone(bool ok) override {
         if (!ok) {
-            Finish(grpc::Status::OK);
+            m_outbox->finish(grpc::Status::OK);
             return;
         }
         armWatchdog();
         Status handled = handle();
         if (!handled) {
-            Finish(toGrpcStatus(handled.error()));
+            m_outbox->finish(toGrpcStatus(handled.error()));
             return;
         }
         StartRead(&m_message);
     }
 
-    void OnWriteDone(bool) override {}
+    void OnWriteDone(bool ok) override { m_outbox->writeDone(ok); }
 
     void OnDone() override {
+        // Detach first (it takes the driver's lock, under which the driver sends), then close.
+        if (RolloutDriver* rollouts = m_service.rollouts())
+            rollouts->detach(m_deviceId, m_outbox.get());
+        m_outbox->closed();
         {
             std::lock_guard lock(m_guard->mutex);
             m_guard->context = nullptr;
@@ -164,18 +245,24 @@ private:
                 return {};
             case dpb::AgentMessage::kProgress: {
                 const auto& p = m_message.progress();
-                if (auto ok = checkText(p.state(), 32, "progress state"); !ok)
-                    return ok;
-                if (auto ok = checkText(p.error_code(), 128, "error code"); !ok)
-                    return ok;
-                if (p.state() == "succeeded" || p.state() == "failed" || p.state() == "reverted") {
+                auto event = checkRequest(p);
+                if (!event)
+                    return fail(event.error());
+                RolloutDriver* rollouts = m_service.rollouts();
+                if (!rollouts)
+                    return {};
+                auto counted = rollouts->onProgress(m_deviceId, qs(p.offer_id()), *event);
+                if (!counted)
+                    return fail(counted.error());
+                // A device's final word on an offer, once (repeats after a reconnect are not).
+                if (*counted && rollout::isFinished(event->kind)) {
                     auto appended = m_service.store().run([&](FleetStore& s) {
                         return s.audit().append(
                             QStringLiteral("device:%1").arg(m_deviceId),
                             QStringLiteral("device:%1").arg(m_deviceId),
                             QStringLiteral("device.update-%1").arg(qs(p.state())),
                             QStringLiteral("offer %1 %2")
-                                .arg(qs(p.offer_id()).left(64), qs(p.error_code())));
+                                .arg(qs(p.offer_id()).left(kMaxOfferIdLength), event->reason));
                     });
                     if (!appended)
                         return fail(appended.error());
@@ -193,6 +280,7 @@ private:
     DeviceService& m_service;
     QString m_deviceId;
     std::shared_ptr<Guard> m_guard;
+    std::shared_ptr<SessionOutbox> m_outbox;
     std::unique_ptr<grpc::Alarm> m_alarm;
     dpb::AgentMessage m_message;
     TelemetryOrigin m_origin;

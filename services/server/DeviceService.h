@@ -2,11 +2,14 @@
 // The caller's identity is its certificate: issued by the fleet's device CA (checked with the
 // CA's key) with the device id as common name; a decommissioned device is refused. A device is
 // online while its Session stream is open; a session silent for three heartbeat intervals is
-// cancelled, so a dead link does not keep a device "online".
+// cancelled, so a dead link does not keep a device "online". Each open session is registered
+// with the RolloutDriver, which queues update offers on it (written one at a time) and receives
+// the agent's progress.
 #pragma once
 
 #include "common/Error.h"
 #include "crypto/Certificate.h"
+#include "server/RolloutDriver.h"
 #include "server/ServerConfig.h"
 #include "server/StoreWorker.h"
 
@@ -42,6 +45,9 @@ public:
     [[nodiscard]] Status record(const QString& deviceId, const dpb::Inventory& inventory);
 
     StoreWorker& store() { return m_store; }
+    // Where sessions are registered and progress goes (otafleetd sets it before serving).
+    void setRollouts(RolloutDriver* rollouts) { m_rollouts = rollouts; }
+    RolloutDriver* rollouts() { return m_rollouts; }
 
 private:
     DeviceService(StoreWorker& store, QList<crypto::Certificate> deviceCas)
@@ -49,6 +55,7 @@ private:
 
     StoreWorker& m_store;
     QList<crypto::Certificate> m_deviceCas;
+    RolloutDriver* m_rollouts = nullptr;
 };
 
 }  // namespace otafleet::server

@@ -51,6 +51,24 @@ QString actionName(Action action) {
             return QStringLiteral("fleet.telemetry");
         case Action::FleetAnomalies:
             return QStringLiteral("fleet.anomalies");
+        case Action::RolloutCreate:
+            return QStringLiteral("rollout.create");
+        case Action::RolloutApprove:
+            return QStringLiteral("rollout.approve");
+        case Action::RolloutStart:
+            return QStringLiteral("rollout.start");
+        case Action::RolloutPause:
+            return QStringLiteral("rollout.pause");
+        case Action::RolloutResume:
+            return QStringLiteral("rollout.resume");
+        case Action::RolloutAbort:
+            return QStringLiteral("rollout.abort");
+        case Action::RolloutRetryFailed:
+            return QStringLiteral("rollout.retry-failed");
+        case Action::RolloutStatus:
+            return QStringLiteral("rollout.status");
+        case Action::RolloutList:
+            return QStringLiteral("rollout.list");
     }
     return QStringLiteral("unknown");
 }
@@ -64,6 +82,8 @@ QList<Role> allowedRoles(Action action) {
         case Action::ReleaseInspect:
         case Action::FleetTelemetry:
         case Action::FleetAnomalies:
+        case Action::RolloutStatus:
+        case Action::RolloutList:
             return kEveryone;
         case Action::UserAdd:
         case Action::UserList:
@@ -80,7 +100,19 @@ QList<Role> allowedRoles(Action action) {
             return {Role::Technician, Role::ReleaseManager, Role::Admin};
         case Action::ReleaseUpload:
         case Action::ReleaseRevoke:
+        case Action::RolloutCreate:
+        case Action::RolloutStart:
+        case Action::RolloutResume:
+        case Action::RolloutRetryFailed:
             return {Role::ReleaseManager, Role::Admin};
+        // Who approves is not who releases; the engine also refuses a production rollout's
+        // author as its approver.
+        case Action::RolloutApprove:
+            return {Role::Approver, Role::Admin};
+        // Stopping a rollout is a brake anyone responsible for releases may pull.
+        case Action::RolloutPause:
+        case Action::RolloutAbort:
+            return {Role::ReleaseManager, Role::Approver, Role::Admin};
     }
     return {};
 }
@@ -91,7 +123,7 @@ bool allowed(Role role, Action action) {
 
 QList<Action> allActions() {
     QList<Action> all;
-    for (int a = static_cast<int>(Action::WhoAmI); a <= static_cast<int>(Action::FleetAnomalies);
+    for (int a = static_cast<int>(Action::WhoAmI); a <= static_cast<int>(Action::RolloutList);
          ++a) {
         all << static_cast<Action>(a);
     }

@@ -30,6 +30,15 @@ enum class Action {
     ReleaseRevoke,
     FleetTelemetry,
     FleetAnomalies,
+    RolloutCreate,
+    RolloutApprove,
+    RolloutStart,
+    RolloutPause,
+    RolloutResume,
+    RolloutAbort,
+    RolloutRetryFailed,
+    RolloutStatus,
+    RolloutList,
 };
 
 // "user.add", "fleet.tag", ...: the audit log's action names (refusals: "denied:user.add").

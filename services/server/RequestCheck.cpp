@@ -255,6 +255,108 @@ Status checkRequest(const dpb::Inventory& r) {
     return {};
 }
 
+Result<rollout::PlanOptions> checkRequest(const cpb::CreateRolloutRequest& r) {
+    if (auto ok = checkReleaseId(r.release_id()); !ok)
+        return fail(ok.error());
+    if (auto ok = checkText(r.target(), kMaxFilterLength, "target expression"); !ok)
+        return fail(ok.error());
+    const cpb::RolloutPlanOptions& p = r.plan();
+    const auto option = [](const std::string& text, const char* name) -> Result<QString> {
+        if (!checkText(text, kMaxPlanOptionLength, name)) {
+            return invalid("server.invalid-rollout",
+                           QStringLiteral("The plan option %1 must be text of at most %2 bytes.")
+                               .arg(QLatin1String(name))
+                               .arg(kMaxPlanOptionLength));
+        }
+        return QString::fromStdString(text);
+    };
+    rollout::PlanOptions options;
+    auto waves = option(p.waves(), "waves");
+    if (!waves)
+        return fail(waves.error());
+    options.waves = *waves;
+    struct Optional {
+        bool set;
+        const std::string& text;
+        const char* name;
+        std::optional<QString>* out;
+    };
+    const Optional optionals[] = {
+        {p.has_success_threshold(), p.success_threshold(), "success-threshold",
+         &options.successThreshold},
+        {p.has_failure_threshold(), p.failure_threshold(), "failure-threshold",
+         &options.failureThreshold},
+        {p.has_min_executed(), p.min_executed(), "min-executed", &options.minExecuted},
+        {p.has_soak(), p.soak(), "soak", &options.soak},
+        {p.has_rate(), p.rate(), "rate", &options.rate},
+        {p.has_ramp(), p.ramp(), "ramp", &options.ramp},
+        {p.has_device_timeout(), p.device_timeout(), "device-timeout", &options.deviceTimeout},
+        {p.has_retries(), p.retries(), "retries", &options.retries},
+        {p.has_window(), p.window(), "window", &options.window},
+        {p.has_precheck(), p.precheck(), "precheck", &options.precheck},
+    };
+    for (const Optional& o : optionals) {
+        if (!o.set)
+            continue;
+        auto value = option(o.text, o.name);
+        if (!value)
+            return fail(value.error());
+        *o.out = *value;
+    }
+    options.production = p.production();
+    options.emergency = p.emergency();
+    options.includeLateJoiners = p.include_late_joiners();
+    return options;
+}
+
+Status checkRequest(const cpb::RolloutRequest& r) {
+    if (r.id() < 1 || r.id() > kMaxRolloutId) {
+        return invalid("server.invalid-rollout",
+                       QStringLiteral("A rollout id is a positive number (got %1); 'otafleetctl "
+                                      "rollout list' shows them.")
+                           .arg(r.id()));
+    }
+    return {};
+}
+
+Result<Paging> checkRequest(const cpb::ListRolloutsRequest& r) {
+    return checkPaging(r.page(), r.page_size());
+}
+
+Result<rollout::DeviceEvent> checkRequest(const dpb::Progress& r) {
+    const auto bad = [](const QString& sentence) {
+        return invalid("server.invalid-progress", sentence);
+    };
+    if (r.offer_id().empty() || !checkText(r.offer_id(), kMaxOfferIdLength, "offer id"))
+        return bad(QStringLiteral("A progress report names its offer (1 to %1 bytes of text).")
+                       .arg(kMaxOfferIdLength));
+    if (!checkText(r.error_code(), 128, "error code") ||
+        !checkText(r.error_message(), kMaxReasonLength, "error message")) {
+        return bad(QStringLiteral("A progress report's error code has at most 128 bytes and its "
+                                  "message at most %1, as text.")
+                       .arg(kMaxReasonLength));
+    }
+    const auto state = r.state().size() <= 32
+                           ? rollout::deviceStateFromName(QString::fromStdString(r.state()))
+                           : std::nullopt;
+    if (!state || *state == rollout::DeviceState::Pending ||
+        *state == rollout::DeviceState::TimedOut) {
+        return bad(
+            QStringLiteral("A progress state is one of offered, downloading, verifying, "
+                           "installing, rebooting, succeeded, failed, reverted, skipped."));
+    }
+    rollout::DeviceEvent event{*state, {}};
+    const QString code = QString::fromStdString(r.error_code());
+    const QString message = QString::fromStdString(r.error_message());
+    if (*state == rollout::DeviceState::Skipped)
+        event.reason = message.isEmpty() ? code : message;
+    else if (rollout::isFailure(*state))
+        event.reason = code.isEmpty()
+                           ? message
+                           : (message.isEmpty() ? code : code + QLatin1String(": ") + message);
+    return event;
+}
+
 Status checkRequest(const dpb::DownloadRequest& r) {
     return checkReleaseId(r.release_id());
 }

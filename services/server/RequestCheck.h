@@ -9,10 +9,14 @@
 //   server.invalid-release   release id not 64 lowercase hex
 //   server.invalid-text      reason / filter / file name too long or with control characters
 //   server.invalid-inventory an agent's inventory field too long or missing
+//   server.invalid-rollout   rollout id not 1..2^53, or a plan option too long / not text
+//   server.invalid-progress  an agent's progress with an unknown state or oversized fields
 //   store.password-invalid   password length outside 8..1024
 #pragma once
 
 #include "common/Error.h"
+#include "rollout/RolloutPlan.h"
+#include "rollout/RolloutTypes.h"
 #include "store/UserRepository.h"
 
 #include "otafleet/console/v1/console.pb.h"
@@ -25,6 +29,9 @@ inline constexpr qint64 kMaxPageIndex = 1'000'000;
 inline constexpr qsizetype kMaxFilterLength = 1024;
 inline constexpr qsizetype kMaxReasonLength = 512;
 inline constexpr qsizetype kMaxFileNameLength = 255;
+inline constexpr qsizetype kMaxPlanOptionLength = 256;
+inline constexpr qsizetype kMaxOfferIdLength = 256;
+inline constexpr qint64 kMaxRolloutId = qint64(1) << 53;
 
 struct Paging {
     int page = 0;
@@ -56,7 +63,16 @@ struct Paging {
 // server.release-too-large (RESOURCE_EXHAUSTED) above maxSize, server.upload-protocol without a
 // header.
 [[nodiscard]] Status checkUploadHeader(const console::v1::ReleaseChunk& first, qint64 maxSize);
+// A rollout: the release id, the target expression's length and every plan option's length
+// (their meaning is checked by DeviceFilter::parse and RolloutPlan::fromOptions).
+[[nodiscard]] Result<rollout::PlanOptions> checkRequest(const console::v1::CreateRolloutRequest& r);
+[[nodiscard]] Status checkRequest(const console::v1::RolloutRequest& r);
+[[nodiscard]] Result<Paging> checkRequest(const console::v1::ListRolloutsRequest& r);
 [[nodiscard]] Status checkRequest(const device::v1::Inventory& r);
+// An agent's progress as the engine's event: a known state name (offered, downloading, verifying,
+// installing, rebooting, succeeded, failed, reverted, skipped), an offer id of 1..256 bytes, and
+// the reason "error_code: error_message" (failed, reverted) or the error message (skipped).
+[[nodiscard]] Result<rollout::DeviceEvent> checkRequest(const device::v1::Progress& r);
 [[nodiscard]] Status checkRequest(const device::v1::DownloadRequest& r);
 
 }  // namespace otafleet::server

@@ -82,6 +82,13 @@ Status runServer(const QString& configPath) {
     auto devices = DeviceService::create(**worker, *config);
     if (!devices)
         return fail(devices.error());
+    // Rollouts resume from the store before any device can connect.
+    rollout::SystemClock clock;
+    auto rollouts = RolloutDriver::create(**worker, clock);
+    if (!rollouts)
+        return fail(rollouts.error());
+    console.setRollouts(rollouts->get());
+    (*devices)->setRollouts(rollouts->get());
 
     // Client certificates are asked for and, when sent, must chain to the fleet root; password
     // users send none. Which certificate may do what is decided per call (operator fingerprint
@@ -137,6 +144,7 @@ Status runServer(const QString& configPath) {
     std::fflush(stderr);
     (void)console.audit(QStringLiteral("system"), QStringLiteral("server"),
                         QStringLiteral("server.start"), config->listen);
+    (*rollouts)->startTicking();
 
     int received = 0;
     sigwait(&signals, &received);

@@ -124,6 +124,13 @@ const QList<QStringList>& migrations() {
                            " PRIMARY KEY (device_id, seq))"),
             QStringLiteral("CREATE INDEX device_telemetry_by_time ON device_telemetry (time_ms)"),
         },
+        // 6: otafleetd's rollouts share the table: the release (id) they roll out and the target
+        // filter expression they were created with ('' for the console's embedded rollouts,
+        // which name a bundle file instead).
+        {
+            QStringLiteral("ALTER TABLE rollouts ADD COLUMN release_id TEXT NOT NULL DEFAULT ''"),
+            QStringLiteral("ALTER TABLE rollouts ADD COLUMN target TEXT NOT NULL DEFAULT ''"),
+        },
     };
     return all;
 }

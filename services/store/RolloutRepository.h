@@ -1,6 +1,7 @@
-// Rollouts the console runs itself (embedded mode): one row per rollout holding the engine's
-// whole state (RolloutEngine::toJson()), rewritten after every change so a restart, even after
-// kill -9, resumes exactly. The store does not read the JSON; fleet/EmbeddedRollouts does,
+// Rollouts the console runs itself (embedded mode, a bundle file) and those otafleetd runs (a
+// release id and a target expression, schema 5): one row per rollout holding the engine's whole
+// state (RolloutEngine::toJson()), rewritten after every change so a restart, even after kill -9,
+// resumes exactly. The store does not read the JSON; fleet/EmbeddedRollouts does,
 // through RolloutEngine::fromJsonBytes (bounded and validated).
 #pragma once
 
@@ -17,7 +18,9 @@ struct RolloutRecord {
     qint64 id = 0;
     QString name;
     QString bundlePath;
-    QString state;  // the engine's state name ("running", "paused", ...)
+    QString releaseId;  // otafleetd's rollouts: the release; "" for embedded ones
+    QString target;     // otafleetd's rollouts: the filter expression as given
+    QString state;      // the engine's state name ("running", "paused", ...)
     QByteArray engineJson;
     QDateTime created;
     QDateTime updated;
@@ -35,6 +38,10 @@ public:
     [[nodiscard]] Result<qint64> add(const QString& name, const QString& bundlePath,
                                      const QString& state, const QByteArray& engineJson,
                                      const QDateTime& now = QDateTime::currentDateTimeUtc());
+    // otafleetd's rollouts: name, releaseId, target, state and engineJson of `record` (id,
+    // bundlePath and the times are ignored). Errors as add().
+    [[nodiscard]] Result<qint64> addForRelease(
+        const RolloutRecord& record, const QDateTime& now = QDateTime::currentDateTimeUtc());
     // Errors: store.unknown-rollout, store.rollout-too-large, store.*.
     [[nodiscard]] Status save(qint64 id, const QString& state, const QByteArray& engineJson,
                               const QDateTime& now = QDateTime::currentDateTimeUtc());

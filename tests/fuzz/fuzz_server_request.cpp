@@ -1,9 +1,12 @@
 // Fuzz target: what otafleetd decodes from the network and its configuration. The first byte
 // picks a ConsoleService or DeviceService request type (or otafleetd.conf); the rest is decoded
-// as that message and run through the server's checks (server/RequestCheck.h). Nothing may crash
-// or read past the input, and what the checks accept must be within the documented bounds.
+// as that message and run through the server's checks (server/RequestCheck.h); a rollout's plan
+// options go on through RolloutPlan::fromOptions, an agent's offer id through parseOfferId. Nothing
+// may crash or read past the input, and what the checks accept must be within the documented
+// bounds.
 #include "server/FleetTelemetry.h"
 #include "server/RequestCheck.h"
+#include "server/RolloutDriver.h"
 #include "server/ServerConfig.h"
 
 #include <QByteArrayView>
@@ -32,7 +35,7 @@ void require(bool condition) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0)
         return 0;
-    const std::uint8_t selector = data[0] % 16;
+    const std::uint8_t selector = data[0] % 20;
     ++data;
     --size;
     switch (selector) {
@@ -121,7 +124,48 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 (void)checkRequest(m);
             break;
         }
-        case 13: {
+        case 14: {
+            cpb::CreateRolloutRequest m;
+            if (decode(m, data, size)) {
+                if (auto options = checkRequest(m)) {
+                    require(m.release_id().size() == 64 &&
+                            m.target().size() <= size_t(kMaxFilterLength) &&
+                            options->waves.size() <= kMaxPlanOptionLength);
+                    if (auto plan = otafleet::rollout::RolloutPlan::fromOptions(*options))
+                        require(!plan->waves.isEmpty());
+                }
+            }
+            break;
+        }
+        case 15: {
+            cpb::RolloutRequest m;
+            if (decode(m, data, size) && checkRequest(m))
+                require(m.id() >= 1 && m.id() <= kMaxRolloutId);
+            break;
+        }
+        case 16: {
+            cpb::ListRolloutsRequest m;
+            if (decode(m, data, size)) {
+                if (auto paging = checkRequest(m))
+                    require(paging->pageSize >= 1 && paging->pageSize <= kMaxPageSize);
+            }
+            break;
+        }
+        case 17: {
+            dpb::Progress m;
+            if (decode(m, data, size)) {
+                if (auto event = checkRequest(m)) {
+                    require(event->kind != otafleet::rollout::DeviceState::Pending &&
+                            !m.offer_id().empty() &&
+                            m.offer_id().size() <= size_t(kMaxOfferIdLength));
+                    if (auto offer = parseOfferId(QString::fromStdString(m.offer_id())))
+                        require(offer->rollout >= 1 && offer->attempt >= 1 &&
+                                !offer->device.isEmpty());
+                }
+            }
+            break;
+        }
+        case 18: {
             cpb::TelemetryReportRequest m;
             if (decode(m, data, size)) {
                 const QDateTime now = QDateTime::fromMSecsSinceEpoch(1767225600000, Qt::UTC);
@@ -132,7 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             break;
         }
-        case 14: {
+        case 19: {
             dpb::TelemetryEvent m;
             const TelemetryOrigin origin{QStringLiteral("dev-1"), QStringLiteral("gw-x1"),
                                          QStringLiteral("rev-a"), QStringLiteral("1.0.0")};
@@ -143,7 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             break;
         }
-        default: {
+        default: {  // 13
             const QByteArrayView text(data, static_cast<qsizetype>(size));
             if (auto config = ServerConfig::parse(text, QStringLiteral("/srv/otafleetd")))
                 require(!config->listen.isEmpty() && config->maxMessageSize >= 64 * 1024);

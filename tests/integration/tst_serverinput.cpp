@@ -268,6 +268,79 @@ private Q_SLOTS:
             {"revoke empty",
              [](Console& c) { return unary(c, &S::RevokeRelease, cpb::RevokeReleaseRequest()); },
              Code::INVALID_ARGUMENT, "server.invalid-release"},
+            {"create rollout empty",
+             [](Console& c) { return unary(c, &S::CreateRollout, cpb::CreateRolloutRequest()); },
+             Code::INVALID_ARGUMENT, "server.invalid-release"},
+            {"create rollout oversized target",
+             [&](Console& c) {
+                 cpb::CreateRolloutRequest r;
+                 r.set_release_id(hex64);
+                 r.set_target(std::string(2000, 'm'));
+                 r.mutable_plan()->set_waves("100%");
+                 return unary(c, &S::CreateRollout, r);
+             },
+             Code::INVALID_ARGUMENT, "server.invalid-text"},
+            {"create rollout oversized plan option",
+             [&](Console& c) {
+                 cpb::CreateRolloutRequest r;
+                 r.set_release_id(hex64);
+                 r.mutable_plan()->set_waves("100%");
+                 r.mutable_plan()->set_window(std::string(300, 'w'));
+                 return unary(c, &S::CreateRollout, r);
+             },
+             Code::INVALID_ARGUMENT, "server.invalid-rollout"},
+            {"create rollout no waves",
+             [&](Console& c) {
+                 cpb::CreateRolloutRequest r;
+                 r.set_release_id(hex64);
+                 return unary(c, &S::CreateRollout, r);
+             },
+             Code::INVALID_ARGUMENT, "plan.waves"},
+            {"create rollout bad threshold",
+             [&](Console& c) {
+                 cpb::CreateRolloutRequest r;
+                 r.set_release_id(hex64);
+                 r.mutable_plan()->set_waves("100%");
+                 r.mutable_plan()->set_failure_threshold("250%");
+                 return unary(c, &S::CreateRollout, r);
+             },
+             Code::INVALID_ARGUMENT, "plan.percent"},
+            {"create rollout unknown release",
+             [&](Console& c) {
+                 cpb::CreateRolloutRequest r;
+                 r.set_release_id(hex64);
+                 r.mutable_plan()->set_waves("100%");
+                 return unary(c, &S::CreateRollout, r);
+             },
+             Code::NOT_FOUND, "store.not-found"},
+            {"rollout id zero",
+             [](Console& c) { return unary(c, &S::GetRollout, cpb::RolloutRequest()); },
+             Code::INVALID_ARGUMENT, "server.invalid-rollout"},
+            {"rollout id negative",
+             [](Console& c) {
+                 cpb::RolloutRequest r;
+                 r.set_id(-5);
+                 return unary(c, &S::StartRollout, r);
+             },
+             Code::INVALID_ARGUMENT, "server.invalid-rollout"},
+            {"rollout unknown",
+             [](Console& c) {
+                 cpb::RolloutRequest r;
+                 r.set_id(4242);
+                 return unary(c, &S::PauseRollout, r);
+             },
+             Code::NOT_FOUND, "server.unknown-rollout"},
+            {"list rollouts page size zero",
+             [](Console& c) { return unary(c, &S::ListRollouts, cpb::ListRolloutsRequest()); },
+             Code::INVALID_ARGUMENT, "server.invalid-paging"},
+            {"list rollouts page out of range",
+             [](Console& c) {
+                 cpb::ListRolloutsRequest r;
+                 r.set_page(4'000'000'000U);
+                 r.set_page_size(10);
+                 return unary(c, &S::ListRollouts, r);
+             },
+             Code::INVALID_ARGUMENT, "server.invalid-paging"},
         };
         for (const Case& test : cases) {
             const grpc::Status status = test.call(m_admin);
@@ -401,6 +474,31 @@ private Q_SLOTS:
         QFile file(m_bundle);
         QVERIFY(file.open(QIODevice::ReadOnly));
         QCOMPARE(received, file.readAll().mid(1000));
+    }
+
+    // Progress with an unknown state ends the session with INVALID_ARGUMENT and a sentence;
+    // progress for an offer the server never made is ignored and the session goes on.
+    void badProgressEndsTheSession() {
+        auto stub = deviceStub(QStringLiteral("dev-2"));
+        QVERIFY(stub);
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+        auto stream = stub->Session(&context);
+        dpb::AgentMessage message;
+        *message.mutable_inventory() = inventory(QStringLiteral("dev-2"), QStringLiteral("1.0.0"));
+        QVERIFY(stream->Write(message));
+        message.mutable_progress()->set_offer_id("77/dev-2/1");
+        message.mutable_progress()->set_state("succeeded");
+        QVERIFY(stream->Write(message));
+        message.mutable_progress()->set_state("exploded");
+        QVERIFY(stream->Write(message));
+        dpb::ServerMessage reply;
+        while (stream->Read(&reply)) {
+        }
+        const grpc::Status status = stream->Finish();
+        QCOMPARE(status.error_code(), Code::INVALID_ARGUMENT);
+        QCOMPARE(status.error_details(), std::string("server.invalid-progress"));
+        QVERIFY(status.error_message().size() > 20);
     }
 
     void deviceServiceRefusesWhatItMust() {

@@ -1,8 +1,9 @@
 // otafleetd's RBAC matrix on a real server process (TLS on loopback, PKI on a SoftHSM token):
-// every ConsoleService RPC called as every role. What a role may do succeeds; what it may not
-// fails with PERMISSION_DENIED, changes nothing (users, devices and releases compared before and
-// after) and leaves exactly one audit entry "denied:ACTION" naming the caller. Then the audit
-// chain verifies through otafleetctl, and a row changed in the SQLite file is named.
+// every ConsoleService RPC called as every role, the rollout RPCs included. What a role may do
+// succeeds; what it may not fails with PERMISSION_DENIED, changes nothing (users, devices,
+// releases and rollouts compared before and after) and leaves exactly one audit entry
+// "denied:ACTION" naming the caller. Then the audit chain verifies through otafleetctl, and a row
+// changed in the SQLite file is named.
 #include "CliRun.h"
 #include "ServerTestBase.h"
 #include "TestBundles.h"
@@ -70,6 +71,21 @@ const std::map<QString, QStringList>& expectedAllowed() {
          {QStringLiteral("release-manager"), QStringLiteral("admin")}},
         {QStringLiteral("fleet.telemetry"), all},
         {QStringLiteral("fleet.anomalies"), all},
+        {QStringLiteral("rollout.create"),
+         {QStringLiteral("release-manager"), QStringLiteral("admin")}},
+        {QStringLiteral("rollout.approve"), {QStringLiteral("approver"), QStringLiteral("admin")}},
+        {QStringLiteral("rollout.start"),
+         {QStringLiteral("release-manager"), QStringLiteral("admin")}},
+        {QStringLiteral("rollout.pause"),
+         {QStringLiteral("release-manager"), QStringLiteral("approver"), QStringLiteral("admin")}},
+        {QStringLiteral("rollout.resume"),
+         {QStringLiteral("release-manager"), QStringLiteral("admin")}},
+        {QStringLiteral("rollout.abort"),
+         {QStringLiteral("release-manager"), QStringLiteral("approver"), QStringLiteral("admin")}},
+        {QStringLiteral("rollout.retry-failed"),
+         {QStringLiteral("release-manager"), QStringLiteral("admin")}},
+        {QStringLiteral("rollout.status"), all},
+        {QStringLiteral("rollout.list"), all},
     };
     return table;
 }
@@ -85,6 +101,11 @@ private:
     QStringList m_bundles;            // one per role, plus the base one at the end
     QString m_baseRelease;
     std::map<int, std::string> m_uploaded;  // role -> release id it uploaded
+    // Per role, made by the release manager before the matrix: a production draft to approve,
+    // a draft to start, and a started rollout to pause, resume and abort.
+    std::map<int, qint64> m_toApprove;
+    std::map<int, qint64> m_toStart;
+    std::map<int, qint64> m_running;
 
     using Call = std::function<grpc::Status(Console&, int role)>;
 
@@ -217,7 +238,58 @@ private:
         out.append({QStringLiteral("fleet.anomalies"), [](Console& c, int) {
                         return unary(c, &S::ListAnomalies, cpb::ListAnomaliesRequest());
                     }});
+        const auto byId = [](qint64 id) {
+            cpb::RolloutRequest r;
+            r.set_id(id);
+            return r;
+        };
+        out.append({QStringLiteral("rollout.create"), [this](Console& c, int) {
+                        return unary(c, &S::CreateRollout, rolloutRequest(false));
+                    }});
+        out.append({QStringLiteral("rollout.approve"), [this, byId](Console& c, int role) {
+                        return unary(c, &S::ApproveRollout, byId(m_toApprove.at(role)));
+                    }});
+        out.append({QStringLiteral("rollout.start"), [this, byId](Console& c, int role) {
+                        return unary(c, &S::StartRollout, byId(m_toStart.at(role)));
+                    }});
+        out.append({QStringLiteral("rollout.pause"), [this, byId](Console& c, int role) {
+                        return unary(c, &S::PauseRollout, byId(m_running.at(role)));
+                    }});
+        out.append({QStringLiteral("rollout.resume"), [this, byId](Console& c, int role) {
+                        return unary(c, &S::ResumeRollout, byId(m_running.at(role)));
+                    }});
+        out.append({QStringLiteral("rollout.abort"), [this, byId](Console& c, int role) {
+                        return unary(c, &S::AbortRollout, byId(m_running.at(role)));
+                    }});
+        out.append({QStringLiteral("rollout.retry-failed"), [this, byId](Console& c, int role) {
+                        const grpc::Status status =
+                            unary(c, &S::RetryFailedRollout, byId(m_toStart.at(role)));
+                        // Past the role check the engine finds no failed device to retry (or the
+                        // rollout not running yet): refused for its state, not for the role.
+                        if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+                            (status.error_details() == "rollout.nothing-to-retry" ||
+                             status.error_details() == "rollout.transition"))
+                            return grpc::Status::OK;
+                        return status;
+                    }});
+        out.append({QStringLiteral("rollout.status"), [this, byId](Console& c, int role) {
+                        return unary(c, &S::GetRollout, byId(m_toApprove.at(role)));
+                    }});
+        out.append({QStringLiteral("rollout.list"), [](Console& c, int) {
+                        cpb::ListRolloutsRequest r;
+                        r.set_page_size(100);
+                        return unary(c, &S::ListRollouts, r);
+                    }});
         return out;
+    }
+
+    cpb::CreateRolloutRequest rolloutRequest(bool production) const {
+        cpb::CreateRolloutRequest r;
+        r.set_release_id(m_baseRelease.toStdString());
+        r.set_target("id=dev-1");
+        r.mutable_plan()->set_waves("100%");
+        r.mutable_plan()->set_production(production);
+        return r;
     }
 
     // Everything a refused call could have changed, as the admin sees it.
@@ -234,6 +306,18 @@ private:
         cpb::ReleaseList releases;
         if (m_admin.stub->ListReleases(m_admin.context().get(), {}, &releases).ok())
             state += releases.SerializeAsString();
+        // Rollouts as far as a caller changes them: the engine moves a started rollout from
+        // scheduled to running and offers on its own, so those do not count.
+        cpb::ListRolloutsRequest list;
+        list.set_page_size(1000);
+        cpb::RolloutList rollouts;
+        if (m_admin.stub->ListRollouts(m_admin.context().get(), list, &rollouts).ok()) {
+            for (const cpb::Rollout& r : rollouts.rollouts()) {
+                const std::string rolloutState = r.state() == "scheduled" ? "running" : r.state();
+                state += std::to_string(r.id()) + ' ' + rolloutState + ' ' + r.approved_by() + ' ' +
+                         r.pause_reason() + '\n';
+            }
+        }
         return state;
     }
 
@@ -311,6 +395,23 @@ private Q_SLOTS:
         const grpc::Status uploaded = upload(m_admin, m_bundles.last(), &base);
         QVERIFY2(uploaded.ok(), uploaded.error_message().c_str());
         m_baseRelease = QString::fromStdString(base);
+        Console& manager = m_consoles[2];
+        QCOMPARE(kRoles.at(2), QStringLiteral("release-manager"));
+        for (int role = 0; role < kRoles.size(); ++role) {
+            cpb::Rollout r;
+            QVERIFY(manager.stub->CreateRollout(manager.context().get(), rolloutRequest(true), &r)
+                        .ok());
+            m_toApprove[role] = r.id();
+            QVERIFY(manager.stub->CreateRollout(manager.context().get(), rolloutRequest(false), &r)
+                        .ok());
+            m_toStart[role] = r.id();
+            QVERIFY(manager.stub->CreateRollout(manager.context().get(), rolloutRequest(false), &r)
+                        .ok());
+            m_running[role] = r.id();
+            cpb::RolloutRequest start;
+            start.set_id(r.id());
+            QVERIFY(manager.stub->StartRollout(manager.context().get(), start, &r).ok());
+        }
     }
 
     void everyRpcAsEveryRole() {

@@ -103,6 +103,13 @@ void ServerProcess::stop() {
     }
 }
 
+void ServerProcess::kill() {
+    if (d->process.state() == QProcess::NotRunning)
+        return;
+    d->process.kill();
+    d->process.waitForFinished(5000);
+}
+
 QString ServerProcess::address() const {
     return d->address;
 }

@@ -164,6 +164,42 @@ private Q_SLOTS:
         QCOMPARE((*reopened)->events().forDevice(id)->size(), 1);
     }
 
+    // Schema 6: otafleetd's rollouts keep their release and target beside the console's
+    // embedded ones (bundle file), in one table, and read back after reopening.
+    void rolloutsOfBothKinds() {
+        const QString path = newPath();
+        {
+            auto opened = FleetStore::open(path);
+            VERIFY_OK(opened);
+            auto embedded =
+                (*opened)->rollouts().add(QStringLiteral("lab"), QStringLiteral("/b/fw.otab"),
+                                          QStringLiteral("draft"), QByteArrayLiteral("{\"a\":1}"));
+            VERIFY_OK(embedded);
+            store::RolloutRecord server;
+            server.name = QStringLiteral("gw 2.0.0 to tag=pilot");
+            server.releaseId = QString(64, u'a');
+            server.target = QStringLiteral("tag=pilot");
+            server.state = QStringLiteral("draft");
+            server.engineJson = QByteArrayLiteral("{\"b\":2}");
+            auto id = (*opened)->rollouts().addForRelease(server);
+            VERIFY_OK(id);
+            VERIFY_OK((*opened)->rollouts().save(*id, QStringLiteral("running"),
+                                                 QByteArrayLiteral("{\"b\":3}")));
+        }
+        auto reopened = FleetStore::open(path);
+        VERIFY_OK(reopened);
+        auto all = (*reopened)->rollouts().all();
+        VERIFY_OK(all);
+        QCOMPARE(all->size(), 2);
+        QCOMPARE(all->at(0).bundlePath, QStringLiteral("/b/fw.otab"));
+        QCOMPARE(all->at(0).releaseId, QString());
+        QCOMPARE(all->at(1).releaseId, QString(64, u'a'));
+        QCOMPARE(all->at(1).target, QStringLiteral("tag=pilot"));
+        QCOMPARE(all->at(1).state, QStringLiteral("running"));
+        QCOMPARE(all->at(1).engineJson, QByteArrayLiteral("{\"b\":3}"));
+        QCOMPARE(all->at(1).bundlePath, QString());
+    }
+
     void twoStoresOnOneFileShareData() {
         const QString path = newPath();
         auto first = FleetStore::open(path);

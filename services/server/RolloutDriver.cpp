@@ -1,0 +1,498 @@
+#include "server/RolloutDriver.h"
+
+#include "server/ServerLogging.h"
+#include "store/FleetStore.h"
+
+#include <QJsonDocument>
+
+namespace otafleet::server {
+namespace {
+
+namespace cpb = otafleet::console::v1;
+namespace dpb = otafleet::device::v1;
+using rollout::DeviceState;
+using rollout::RolloutEngine;
+using rollout::RolloutState;
+using store::FleetStore;
+
+constexpr auto kSystem = "system";
+
+std::string str(const QString& s) {
+    return s.toStdString();
+}
+
+QString subjectOf(qint64 id) {
+    return QStringLiteral("rollout:%1").arg(id);
+}
+
+Error unknownRollout(qint64 id) {
+    return Error{QStringLiteral("server.unknown-rollout"),
+                 QStringLiteral("Rollout %1 does not exist on this server; 'otafleetctl rollout "
+                                "list' shows the rollouts.")
+                     .arg(id)};
+}
+
+Error revokedRelease(const QString& releaseId) {
+    return Error{QStringLiteral("server.release-revoked"),
+                 QStringLiteral("Release %1 was revoked; it is offered to no device. Create a "
+                                "rollout of a good release instead.")
+                     .arg(releaseId.left(16))};
+}
+
+bool isActive(RolloutState state) {
+    return state == RolloutState::Scheduled || state == RolloutState::Running;
+}
+
+rollout::DeviceFacts factsOf(const store::FleetDeviceRecord& d) {
+    rollout::DeviceFacts facts;
+    facts.id = d.deviceId;
+    facts.name = d.name;
+    facts.model = d.model;
+    facts.hardware = d.hardware;
+    facts.version = d.version;
+    facts.tags = d.tags;
+    if (!d.group.isEmpty())
+        facts.groups = QStringList{d.group};
+    facts.online = d.online;
+    return facts;
+}
+
+}  // namespace
+
+QString makeOfferId(qint64 rollout, const QString& device, int attempt) {
+    return QStringLiteral("%1/%2/%3").arg(rollout).arg(device).arg(attempt);
+}
+
+std::optional<OfferId> parseOfferId(const QString& offerId) {
+    const QStringList parts = offerId.split(u'/');
+    if (parts.size() != 3 || parts.at(1).isEmpty())
+        return std::nullopt;
+    bool okRollout = false;
+    bool okAttempt = false;
+    OfferId out{parts.at(0).toLongLong(&okRollout), parts.at(1), parts.at(2).toInt(&okAttempt)};
+    if (!okRollout || !okAttempt || out.rollout < 1 || out.attempt < 1)
+        return std::nullopt;
+    return out;
+}
+
+RolloutDriver::RolloutDriver(StoreWorker& store, const rollout::Clock& clock)
+    : m_store(store), m_clock(clock) {}
+
+RolloutDriver::~RolloutDriver() {
+    {
+        std::lock_guard lock(m_tickMutex);
+        m_stop = true;
+    }
+    m_tickWake.notify_all();
+    if (m_ticker.joinable())
+        m_ticker.join();
+}
+
+Result<std::unique_ptr<RolloutDriver>> RolloutDriver::create(StoreWorker& store,
+                                                             const rollout::Clock& clock) {
+    std::unique_ptr<RolloutDriver> driver(new RolloutDriver(store, clock));
+    if (auto loaded = driver->load(); !loaded)
+        return fail(loaded.error());
+    return driver;
+}
+
+Status RolloutDriver::load() {
+    auto records = m_store.run([](FleetStore& s) { return s.rollouts().all(); });
+    if (!records)
+        return fail(records.error());
+    for (const store::RolloutRecord& r : std::as_const(*records)) {
+        if (r.releaseId.isEmpty())
+            continue;  // the console's embedded rollouts
+        const auto damaged = [&](const Error& error) {
+            return fail(error.code,
+                        QStringLiteral("Rollout %1 in %2 cannot be resumed (%3); restore the "
+                                       "database from a backup or abort the rollout there.")
+                            .arg(r.id)
+                            .arg(QStringLiteral("the fleet database"), error.message));
+        };
+        auto engine = RolloutEngine::fromJsonBytes(r.engineJson, m_clock);
+        if (!engine)
+            return damaged(engine.error());
+        auto filter = rollout::DeviceFilter::parse(r.target);
+        if (!filter)
+            return damaged(filter.error());
+        auto release = m_store.run([&](FleetStore& s) { return s.releases().get(r.releaseId); });
+        Entry e{r.id,
+                r.releaseId,
+                release ? release->version : QString(),
+                release ? release->size : 0,
+                r.target,
+                std::move(*filter),
+                std::move(*engine),
+                r.created,
+                r.updated,
+                {}};
+        m_entries.emplace(r.id, std::move(e));
+        qCInfo(lcServer) << "resumed rollout" << r.id << "state" << r.state;
+    }
+    return {};
+}
+
+void RolloutDriver::startTicking() {
+    m_ticker = std::thread([this] {
+        std::unique_lock lock(m_tickMutex);
+        while (!m_stop) {
+            m_tickWake.wait_for(lock, kTickInterval, [this] { return m_stop; });
+            if (m_stop)
+                break;
+            lock.unlock();
+            tick();
+            lock.lock();
+        }
+    });
+}
+
+void RolloutDriver::audit(const QString& subject, const QString& action,
+                          const QString& detail) const {
+    auto appended = m_store.run([&](FleetStore& s) {
+        return s.audit().append(QString::fromLatin1(kSystem), subject, action, detail);
+    });
+    if (!appended) {
+        qCCritical(lcServer).noquote()
+            << "audit entry lost:" << action << subject << appended.error().toString();
+    }
+}
+
+Status RolloutDriver::persist(Entry& e) {
+    e.updated = m_clock.now();
+    const QByteArray json = e.engine.toJsonBytes();
+    const QString state = rollout::rolloutStateName(e.engine.state());
+    auto saved = m_store.run([&](FleetStore& s) { return s.rollouts().save(e.id, state, json); });
+    if (!saved) {
+        qCCritical(lcServer).noquote()
+            << "rollout" << e.id << "not saved:" << saved.error().toString();
+    }
+    return saved;
+}
+
+void RolloutDriver::noteEngineChange(const Entry& e, RolloutState before) {
+    const RolloutState now = e.engine.state();
+    if (now == before)
+        return;
+    if (now == RolloutState::Paused) {
+        qCWarning(lcServer).noquote()
+            << "rollout" << e.id << "paused itself:" << e.engine.pauseReason();
+        audit(subjectOf(e.id), QStringLiteral("rollout.auto-pause"), e.engine.pauseReason());
+    } else if (now == RolloutState::Completed) {
+        qCInfo(lcServer) << "rollout" << e.id << "completed";
+        audit(subjectOf(e.id), QStringLiteral("rollout.complete"),
+              QStringLiteral("%1 devices").arg(e.engine.status().total));
+    }
+}
+
+bool RolloutDriver::releaseRevoked(const Entry& e) const {
+    auto release = m_store.run([&](FleetStore& s) { return s.releases().get(e.releaseId); });
+    // A release that vanished from the store is as good as revoked.
+    return !release || release->revoked;
+}
+
+void RolloutDriver::pauseForRevokedRelease(Entry& e) {
+    if (!isActive(e.engine.state()))
+        return;
+    const RolloutState before = e.engine.state();
+    if (!e.engine.pause(
+            QStringLiteral("the server: release %1 was revoked").arg(e.releaseId.left(16)))) {
+        return;
+    }
+    (void)persist(e);
+    noteEngineChange(e, before);
+}
+
+void RolloutDriver::scanLateJoiners(Entry& e) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - e.lastScan < kLateJoinerScan)
+        return;
+    e.lastScan = now;
+    auto devices = m_store.run([](FleetStore& s) { return s.fleetDevices().all(); });
+    if (!devices)
+        return;
+    bool joined = false;
+    for (const store::FleetDeviceRecord& d : std::as_const(*devices)) {
+        if (d.decommissioned || !e.filter.matches(factsOf(d)))
+            continue;
+        auto added = e.engine.addTarget(d.deviceId);
+        if (added && *added) {
+            joined = true;
+            qCInfo(lcServer) << "device" << d.deviceId << "joined rollout" << e.id;
+        }
+    }
+    if (joined)
+        (void)persist(e);
+}
+
+void RolloutDriver::offer(const Entry& e, const QString& deviceId) {
+    const auto session = m_sessions.constFind(deviceId);
+    if (session == m_sessions.cend())
+        return;  // offline: it gets the offer when it connects (attach)
+    const auto device = e.engine.device(deviceId);
+    if (!device || !rollout::isInFlight(device->state))
+        return;
+    dpb::ServerMessage message;
+    dpb::UpdateOffer* offer = message.mutable_offer();
+    offer->set_offer_id(str(makeOfferId(e.id, deviceId, device->attempts)));
+    offer->set_release_id(str(e.releaseId));
+    offer->set_version(str(e.releaseVersion));
+    offer->set_size(quint64(e.releaseSize));
+    offer->set_sha256(str(e.releaseId));  // a release's id is its bundle's SHA-256
+    offer->set_prechecks(str(e.engine.plan().prechecks.toString()));
+    offer->set_rollout_id(str(QString::number(e.id)));
+    offer->set_wave(quint32(device->wave + 1));
+    if (!(*session)->send(message))
+        qCInfo(lcServer) << "session of" << deviceId << "is closing; offer waits";
+}
+
+void RolloutDriver::tick() {
+    std::lock_guard lock(m_mutex);
+    for (auto& [id, e] : m_entries) {
+        if (!isActive(e.engine.state()))
+            continue;
+        if (releaseRevoked(e)) {
+            pauseForRevokedRelease(e);
+            continue;
+        }
+        if (e.engine.plan().includeLateJoiners)
+            scanLateJoiners(e);
+        const RolloutState before = e.engine.state();
+        const rollout::TickResult result = e.engine.tick();
+        if (!result.changed && result.offers.isEmpty() && result.timedOut.isEmpty())
+            continue;
+        // Saved before any offer leaves: after a crash the engine never knows less than the
+        // devices do.
+        (void)persist(e);
+        noteEngineChange(e, before);
+        for (const QString& deviceId : result.timedOut)
+            qCInfo(lcServer) << "rollout" << id << "timed out waiting for" << deviceId;
+        for (const QString& deviceId : result.offers)
+            offer(e, deviceId);
+    }
+}
+
+Result<cpb::Rollout> RolloutDriver::createRollout(const QString& author, const QString& releaseId,
+                                                  const QString& target,
+                                                  const rollout::PlanOptions& options) {
+    auto filter = rollout::DeviceFilter::parse(target);
+    if (!filter)
+        return fail(filter.error());
+    auto plan = rollout::RolloutPlan::fromOptions(options);
+    if (!plan)
+        return fail(plan.error());
+    auto release = m_store.run([&](FleetStore& s) { return s.releases().get(releaseId); });
+    if (!release) {
+        if (release.error().code == u"store.not-found") {
+            return fail(QStringLiteral("store.not-found"),
+                        QStringLiteral("Release %1 is not on this server; 'otafleetctl release "
+                                       "list' shows the releases.")
+                            .arg(releaseId.left(16)));
+        }
+        return fail(release.error());
+    }
+    if (release->revoked)
+        return fail(revokedRelease(releaseId));
+    auto devices = m_store.run([](FleetStore& s) { return s.fleetDevices().all(); });
+    if (!devices)
+        return fail(devices.error());
+    QStringList targets;
+    QStringList incompatible;
+    for (const store::FleetDeviceRecord& d : std::as_const(*devices)) {
+        if (d.decommissioned || !filter->matches(factsOf(d)))
+            continue;
+        if (!release->hardware.isEmpty() && !release->hardware.contains(d.hardware))
+            incompatible << d.deviceId;
+        targets << d.deviceId;
+    }
+    if (!incompatible.isEmpty()) {
+        return fail(QStringLiteral("server.incompatible-target"),
+                    QStringLiteral("%1 targeted devices (first %2) have hardware that release %3 "
+                                   "is not built for (%4); narrow --target, e.g. add 'and "
+                                   "hardware=%5'.")
+                        .arg(incompatible.size())
+                        .arg(incompatible.first().left(64), release->version,
+                             release->hardware.join(u','), release->hardware.first()));
+    }
+    if (targets.isEmpty() && !plan->includeLateJoiners) {
+        return fail(QStringLiteral("server.no-targets"),
+                    QStringLiteral("The target '%1' selects no device; check it with "
+                                   "'otafleetctl fleet devices --filter'.")
+                        .arg(target.left(128)));
+    }
+    auto engine = RolloutEngine::create(*plan, author, targets, m_clock);
+    if (!engine)
+        return fail(engine.error());
+    store::RolloutRecord record;
+    record.name = QStringLiteral("%1 %2 to %3")
+                      .arg(release->product, release->version,
+                           target.isEmpty() ? QStringLiteral("all devices") : target);
+    record.releaseId = releaseId;
+    record.target = target;
+    record.state = rollout::rolloutStateName(engine->state());
+    record.engineJson = engine->toJsonBytes();
+    const QDateTime now = m_clock.now();
+    std::lock_guard lock(m_mutex);
+    auto id = m_store.run([&](FleetStore& s) { return s.rollouts().addForRelease(record, now); });
+    if (!id)
+        return fail(id.error());
+    Entry e{*id,
+            releaseId,
+            release->version,
+            release->size,
+            target,
+            std::move(*filter),
+            std::move(*engine),
+            now,
+            now,
+            std::chrono::steady_clock::now()};
+    const auto [it, inserted] = m_entries.emplace(*id, std::move(e));
+    Q_UNUSED(inserted);
+    qCInfo(lcServer) << "rollout" << *id << "created by" << author << "for" << targets.size()
+                     << "devices";
+    return describe(it->second, true);
+}
+
+Result<cpb::Rollout> RolloutDriver::command(qint64 id, RolloutCommand command,
+                                            const QString& user) {
+    std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(id);
+    if (it == m_entries.end())
+        return fail(unknownRollout(id));
+    Entry& e = it->second;
+    const bool offersAgain =
+        command == RolloutCommand::Start || command == RolloutCommand::Resume ||
+        command == RolloutCommand::RetryFailed || command == RolloutCommand::Approve;
+    if (offersAgain && releaseRevoked(e))
+        return fail(revokedRelease(e.releaseId));
+    Status done = [&]() -> Status {
+        switch (command) {
+            case RolloutCommand::Approve:
+                return e.engine.approve(user);
+            case RolloutCommand::Start:
+                return e.engine.start(user);
+            case RolloutCommand::Pause:
+                return e.engine.pause(user);
+            case RolloutCommand::Resume:
+                return e.engine.resume(user);
+            case RolloutCommand::Abort:
+                return e.engine.abort(user);
+            case RolloutCommand::RetryFailed:
+                return e.engine.retryFailed(user);
+        }
+        return {};
+    }();
+    if (!done)
+        return fail(done.error());
+    if (auto saved = persist(e); !saved)
+        return fail(saved.error());
+    return describe(e, true);
+}
+
+Result<cpb::Rollout> RolloutDriver::get(qint64 id) const {
+    std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(id);
+    if (it == m_entries.end())
+        return fail(unknownRollout(id));
+    return describe(it->second, true);
+}
+
+QList<cpb::Rollout> RolloutDriver::list(int page, int pageSize, qint64* total) const {
+    std::lock_guard lock(m_mutex);
+    QList<cpb::Rollout> out;
+    const qint64 first = qint64(page) * pageSize;
+    qint64 index = 0;
+    for (const auto& [id, e] : m_entries) {
+        if (index >= first && out.size() < pageSize)
+            out.append(describe(e, false));
+        ++index;
+    }
+    if (total)
+        *total = qint64(m_entries.size());
+    return out;
+}
+
+cpb::Rollout RolloutDriver::describe(const Entry& e, bool withStatus) const {
+    const rollout::RolloutStatus status = e.engine.status();
+    cpb::Rollout out;
+    out.set_id(e.id);
+    out.set_release_id(str(e.releaseId));
+    out.set_release_version(str(e.releaseVersion));
+    out.set_target(str(e.target));
+    out.set_state(str(rollout::rolloutStateName(status.state)));
+    out.set_current_wave(quint32(status.currentWave));
+    out.set_pause_reason(str(status.pauseReason));
+    out.set_author(str(status.author));
+    out.set_approved_by(str(status.approvedBy));
+    out.set_total(quint64(status.total));
+    for (const DeviceState s : rollout::kAllDeviceStates)
+        (*out.mutable_counts())[str(rollout::deviceStateName(s))] = quint64(status.count(s));
+    if (withStatus) {
+        out.set_status_json(
+            QJsonDocument(status.toJson()).toJson(QJsonDocument::Compact).toStdString());
+        out.set_plan_json(e.engine.plan().toJsonBytes().toStdString());
+    }
+    out.set_plan_summary(str(e.engine.plan().describe()));
+    out.set_created_unix_ms(e.created.toMSecsSinceEpoch());
+    out.set_updated_unix_ms(e.updated.toMSecsSinceEpoch());
+    out.set_production(e.engine.plan().production);
+    out.set_emergency(e.engine.plan().emergency);
+    return out;
+}
+
+void RolloutDriver::attach(const QString& deviceId, std::shared_ptr<SessionLink> link) {
+    std::lock_guard lock(m_mutex);
+    m_sessions.insert(deviceId, std::move(link));
+    // Every unfinished offer again: the device answers with where it is, or starts.
+    for (const auto& [id, e] : m_entries) {
+        const RolloutState state = e.engine.state();
+        if (state == RolloutState::Aborted || state == RolloutState::Completed ||
+            state == RolloutState::Draft)
+            continue;
+        const auto device = e.engine.device(deviceId);
+        if (!device || !rollout::isInFlight(device->state))
+            continue;
+        if (releaseRevoked(e))
+            continue;
+        offer(e, deviceId);
+    }
+}
+
+void RolloutDriver::detach(const QString& deviceId, const SessionLink* link) {
+    std::lock_guard lock(m_mutex);
+    const auto it = m_sessions.find(deviceId);
+    if (it != m_sessions.end() && it->get() == link)
+        m_sessions.erase(it);
+}
+
+Result<bool> RolloutDriver::onProgress(const QString& deviceId, const QString& offerId,
+                                       const rollout::DeviceEvent& event) {
+    const auto parsed = parseOfferId(offerId);
+    if (!parsed) {
+        qCInfo(lcServer) << "progress of" << deviceId << "for an unknown offer ignored";
+        return false;
+    }
+    if (parsed->device != deviceId) {
+        return fail(QStringLiteral("server.device-mismatch"),
+                    QStringLiteral("Device %1 reported progress of an offer made to %2.")
+                        .arg(deviceId, parsed->device.left(128)));
+    }
+    std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(parsed->rollout);
+    if (it == m_entries.end())
+        return false;
+    Entry& e = it->second;
+    const auto device = e.engine.device(deviceId);
+    if (!device || device->attempts != parsed->attempt || device->state == event.kind)
+        return false;  // an older attempt, or the same news again
+    const RolloutState before = e.engine.state();
+    if (auto noted = e.engine.onDeviceEvent(deviceId, event); !noted) {
+        qCInfo(lcServer).noquote() << "rollout" << e.id << noted.error().toString();
+        return false;
+    }
+    (void)persist(e);
+    noteEngineChange(e, before);
+    return true;
+}
+
+}  // namespace otafleet::server
