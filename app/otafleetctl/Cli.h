@@ -34,9 +34,10 @@ QList<Command> bundleCommands();
 QList<Command> deltaCommands();
 QList<Command> deviceCommands();
 QList<Command> mcubootCommands();
-QList<Command> mcuCommands();           // MCUmgr SMP devices (McuCommands.cpp)
-QList<Command> userAuditCommands();     // user, audit (UserAuditCommands.cpp)
-QList<Command> fleetReleaseCommands();  // fleet, release (FleetReleaseCommands.cpp)
+QList<Command> mcuCommands();             // MCUmgr SMP devices (McuCommands.cpp)
+QList<Command> factoryStationCommands();  // station run|report|import (FactoryStationCommands.cpp)
+QList<Command> userAuditCommands();       // user, audit (UserAuditCommands.cpp)
+QList<Command> fleetReleaseCommands();    // fleet, release (FleetReleaseCommands.cpp)
 
 // Output.
 void printError(const Error& error, bool json = false);

@@ -25,6 +25,7 @@ QList<Command> allCommands() {
     commands += deviceCommands();
     commands += mcubootCommands();
     commands += mcuCommands();
+    commands += factoryStationCommands();
     commands += userAuditCommands();
     commands += fleetReleaseCommands();
     return commands;
@@ -96,7 +97,8 @@ int main(int argc, char* argv[]) {
                                         [&](const Command& c) { return c.group == group; });
     if (!groupKnown) {
         return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
-                                         "device, mcuboot, user, audit, fleet and release")
+                                         "device, mcuboot, mcu, station, user, audit, fleet and "
+                                         "release")
                               .arg(group));
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {
