@@ -5,6 +5,8 @@
 #include <QCborArray>
 #include <QCborValue>
 
+#include <algorithm>
+
 namespace otafleet::smp::provision {
 namespace {
 
@@ -61,9 +63,15 @@ Result<Identity> parseIdentity(const QCborMap& body) {
         return fail(status.error());
     }
     const QCborValue sn = body.value(QStringLiteral("sn"));
-    if (!sn.isString() || sn.toString().isEmpty() || sn.toString().size() > kMaxSerialNumber) {
-        return fail(badResponse(
-            QStringLiteral("\"sn\" must be a text of 1 to %1 characters").arg(kMaxSerialNumber)));
+    const QString text = sn.toString();
+    const bool printable = std::all_of(text.cbegin(), text.cend(), [](QChar c) {
+        return c.isPrint() && c.category() != QChar::Separator_Line &&
+               c.category() != QChar::Separator_Paragraph;
+    });
+    if (!sn.isString() || text.isEmpty() || text.size() > kMaxSerialNumber || !printable) {
+        return fail(
+            badResponse(QStringLiteral("\"sn\" must be a printable text of 1 to %1 characters")
+                            .arg(kMaxSerialNumber)));
     }
     Identity identity;
     identity.serialNumber = sn.toString();

@@ -6,6 +6,8 @@
 #include <QRegularExpression>
 #include <QTimeZone>
 
+#include <algorithm>
+
 namespace otafleet::station {
 namespace {
 
@@ -74,7 +76,17 @@ Result<UnitRecord> parseRecord(const QJsonValue& value, qsizetype index) {
                                            .arg(key(field.key))
                                            .arg(field.maxLength)));
         }
-        r.*(field.member) = v.toString();
+        const QString text = v.toString();
+        // No lone surrogates (they would not survive a round trip) and no control characters
+        // (an escape sequence in a serial number would reach the operator's terminal).
+        if (!QStringView(text).isValidUtf16() ||
+            std::any_of(text.cbegin(), text.cend(),
+                        [](QChar c) { return c.category() == QChar::Other_Control; })) {
+            return fail(invalid(index, QStringLiteral("has control characters or broken UTF-16 "
+                                                      "in \"%1\"")
+                                           .arg(key(field.key))));
+        }
+        r.*(field.member) = text;
     }
     static const QRegularExpression uuid(
         QStringLiteral("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"));

@@ -5,6 +5,7 @@
 #include "smp/SmpProvisioning.h"
 #include "smp/SmpTransport.h"
 #include "station/DeviceCertifier.h"
+#include "station/RecordExport.h"
 
 #include <QPointer>
 #include <QSerialPortInfo>
@@ -302,7 +303,11 @@ void StationUnit::failWith(const Error& error) {
     m_record.result = QString::fromLatin1(kResultFail);
     m_record.failedStage = m_stage;
     m_record.failureCode = error.code;
-    m_record.failureReason = error.message;
+    // What a device said goes to terminals, CSV files and other stations: printable and bounded.
+    QString reason = error.message.left(kMaxReason);
+    std::replace_if(
+        reason.begin(), reason.end(), [](QChar c) { return !c.isPrint(); }, QLatin1Char(' '));
+    m_record.failureReason = reason;
     m_record.finishedAt = QDateTime::currentDateTimeUtc();
     if (m_record.startedAt.isNull()) {
         m_record.startedAt = m_record.finishedAt;
