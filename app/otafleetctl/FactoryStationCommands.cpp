@@ -6,13 +6,10 @@
 // enrolment server, StationCommands.cpp).
 #include "Cli.h"
 
-#include "bundle/McubootImage.h"
 #include "common/AtomicFile.h"
-#include "crypto/DeviceIdentity.h"
-#include "crypto/Pki.h"
-#include "station/DeviceCertifier.h"
 #include "station/RecordExport.h"
 #include "station/Station.h"
+#include "station/StationSession.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -83,7 +80,6 @@ const QCommandLineOption kOnlyStation(QStringLiteral("station-id"),
 const QCommandLineOption kOut(QStringList{QStringLiteral("o"), QStringLiteral("output")},
                               QStringLiteral("Write the export to FILE instead of stdout."),
                               QStringLiteral("FILE"));
-constexpr qint64 kMaxKeyPem = 64 * 1024;
 constexpr qsizetype kMaxName = 64;
 
 std::atomic<bool> g_interrupted{false};
@@ -155,17 +151,6 @@ QString summaryText(const station::StationSummary& s) {
         .arg(s.spanSeconds, 0, 'f', 1);
 }
 
-Result<QByteArray> releaseKey(const QCommandLineParser& p) {
-    if (p.isSet(kKey)) {
-        return readFileBounded(p.value(kKey), kMaxKeyPem);
-    }
-    const auto pki = crypto::Pki::open(p.value(kPki));
-    if (!pki) {
-        return fail(pki.error());
-    }
-    return pki->publicKeyPem(QStringLiteral("release"));
-}
-
 int runStationRun(const QCommandLineParser& p) {
     const bool json = p.isSet(kJson);
     for (const auto* option : {&kPorts, &kImage, &kOperator, &kStationId, &kDb}) {
@@ -207,43 +192,24 @@ int runStationRun(const QCommandLineParser& p) {
         }
     }
 
-    const auto key = releaseKey(p);
-    if (!key) {
-        return failWith(key.error(), json);
+    station::StationRequest request;
+    request.portPattern = p.value(kPorts);
+    request.imagePath = p.value(kImage);
+    request.releaseKeyPath = p.value(kKey);
+    request.pkiDirectory = p.value(kPki);
+    request.provisionIdentity = p.isSet(kProvision);
+    request.pin = pinProvider(p.value(kPinEnv), QStringLiteral("the PKI token"));
+    request.operatorName = p.value(kOperator);
+    request.stationId = p.value(kStationId);
+    request.databasePath = p.value(kDb);
+    request.maxUnits = units;
+    request.baud = baud;
+    auto session = station::StationSession::open(request);
+    if (!session) {
+        return failWith(session.error(), json);
     }
-    const auto image = readFileBounded(p.value(kImage), bundle::mcuboot::kMaxImageSize);
-    if (!image) {
-        return failWith(image.error(), json);
-    }
-    const auto info = bundle::mcuboot::verifyImage(*image, *key);
-    if (!info) {
-        return failWith(info.error().withContext(QStringLiteral("no unit flashed")), json);
-    }
-    std::optional<station::DeviceCertifier> certifier;
-    if (p.isSet(kProvision)) {
-        auto opened = station::DeviceCertifier::open(
-            p.value(kPki), pinProvider(p.value(kPinEnv), QStringLiteral("the PKI token")));
-        if (!opened) {
-            return failWith(opened.error(), json);
-        }
-        certifier.emplace(std::move(*opened));
-    }
-    auto store = station::TraceStore::open(p.value(kDb));
-    if (!store) {
-        return failWith(store.error(), json);
-    }
-
-    station::StationOptions options;
-    options.portPattern = p.value(kPorts);
-    options.maxUnits = units;
-    options.job.image = *image;
-    options.job.imageHash = info->sha256;
-    options.job.imageVersion = info->version.toString();
-    options.job.certifier = certifier ? &*certifier : nullptr;
-    options.job.stationId = p.value(kStationId);
-    options.job.operatorName = p.value(kOperator);
-    options.job.baud = baud;
-    station::Station station(options, &*store);
+    station::Station& station = (*session)->station();
+    const station::UnitJob& job = (*session)->job();
 
     QHash<QString, int> lastQuarter;
     std::optional<Error> storeError;
@@ -299,8 +265,8 @@ int runStationRun(const QCommandLineParser& p) {
     });
     watch.start();
     say(QStringLiteral("watching %1 for units (image %2, %3, hash %4)%5")
-            .arg(options.portPattern, options.job.imageVersion, formatBytes(image->size()),
-                 QString::fromLatin1(info->sha256.toHex().left(16)),
+            .arg(request.portPattern, job.imageVersion, formatBytes(job.image.size()),
+                 QString::fromLatin1(job.imageHash.toHex().left(16)),
                  units > 0 ? QStringLiteral("; stops after %1 units").arg(units) : QString()));
     station.start();
     loop.exec();
@@ -316,10 +282,10 @@ int runStationRun(const QCommandLineParser& p) {
             array.append(station::recordJson(r));
         }
         printJson(
-            QJsonObject{{QStringLiteral("station_id"), options.job.stationId},
-                        {QStringLiteral("operator"), options.job.operatorName},
-                        {QStringLiteral("image_hash"), QString::fromLatin1(info->sha256.toHex())},
-                        {QStringLiteral("image_version"), options.job.imageVersion},
+            QJsonObject{{QStringLiteral("station_id"), job.stationId},
+                        {QStringLiteral("operator"), job.operatorName},
+                        {QStringLiteral("image_hash"), QString::fromLatin1(job.imageHash.toHex())},
+                        {QStringLiteral("image_version"), job.imageVersion},
                         {QStringLiteral("records"), array},
                         {QStringLiteral("summary"), station::summaryJson(summary)}});
     } else {
