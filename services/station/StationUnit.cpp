@@ -196,6 +196,14 @@ void StationUnit::pollBoot() {
                            .arg(m_job.bootWaitMs / 1000)});
         return;
     }
+    if (m_linkDown) {
+        // A USB CDC-ACM port goes away while the unit resets: open it again once it is back.
+        if (!m_transport->open()) {
+            QTimer::singleShot(kBootPollMs, this, &StationUnit::pollBoot);
+            return;
+        }
+        m_linkDown = false;
+    }
     m_client->call(smp::os::echo(QStringLiteral("otafleet")),
                    [self = QPointer(this)](Result<QCborMap> body) {
                        if (!self || self->m_finished) {
@@ -208,10 +216,8 @@ void StationUnit::pollBoot() {
                            return;
                        }
                        if (!body && body.error().code == QStringLiteral("smp.link-lost")) {
-                           // A USB CDC-ACM port goes away while the unit resets: open it again once
-                           // it is back.
                            self->m_transport->close();
-                           (void)self->m_transport->open();
+                           self->m_linkDown = true;
                        }
                        QTimer::singleShot(kBootPollMs, self, &StationUnit::pollBoot);
                    });

@@ -88,6 +88,7 @@ private:
     std::unique_ptr<smp::ImageUploader> m_uploader;
     qint64 m_bufSize = 0;
     QElapsedTimer m_bootClock;
+    bool m_linkDown = false;  // the port vanished during a reset and is not open again yet
     bool m_finished = false;
 };
 
