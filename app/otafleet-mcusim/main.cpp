@@ -4,6 +4,7 @@
 // any moment is a power cut, not a corruption). Exit 1 on failure, 2 on bad usage, 3 when a
 // fault hook dropped the link (the "unplugged" device is gone).
 #include "common/AtomicFile.h"
+#include "crypto/DeviceIdentity.h"
 #include "mcusim/SimServers.h"
 
 #include <QCommandLineParser>
@@ -70,9 +71,11 @@ int main(int argc, char** argv) {
     const QCommandLineOption baud(QStringLiteral("baud"),
                                   QStringLiteral("Pace pty output at N baud (8N1); 0: unpaced."),
                                   QStringLiteral("N"), QStringLiteral("0"));
-    const QCommandLineOption serial(QStringLiteral("serial"),
-                                    QStringLiteral("Serial number the device reports."),
-                                    QStringLiteral("SN"), QStringLiteral("SIM0001"));
+    const QCommandLineOption serial(
+        QStringLiteral("serial"),
+        QStringLiteral("Serial number the device reports (provisioning group) "
+                       "and puts in its certificate request."),
+        QStringLiteral("SN"), QStringLiteral("SIM0001"));
     const QCommandLineOption slotSize(QStringLiteral("slot-size"),
                                       QStringLiteral("Bytes per slot (default 1 MiB)."),
                                       QStringLiteral("N"), QStringLiteral("1048576"));
@@ -106,6 +109,9 @@ int main(int argc, char** argv) {
     const auto drop = faultOffset(p, dropAt, "OTAFLEET_MCUSIM_DROP_AT");
     const auto reset = faultOffset(p, resetAt, "OTAFLEET_MCUSIM_RESET_AT");
     constexpr int kMinBuffer = 64;
+    if (!otafleet::crypto::isValidDeviceId(p.value(serial))) {
+        return usage(QStringLiteral("--serial takes 1 to 64 letters, digits, '.', '_' or '-'"));
+    }
     if (!ok1 || baudRate < 0 || !ok2 || slotBytes <= 0 || !ok3 || bufBytes < kMinBuffer ||
         bufBytes > otafleet::smp::kMaxSerialPacket || !ok4 || bufN < 1 || !drop || !reset) {
         return usage(
@@ -119,6 +125,7 @@ int main(int argc, char** argv) {
     otafleet::mcusim::SimOptions options;
     options.dir = p.value(dir);
     options.publicKeyPem = *pem;
+    options.serialNumber = p.value(serial);
     options.slotSize = slotBytes;
     options.bufSize = bufBytes;
     options.bufCount = bufN;

@@ -5,6 +5,7 @@
 #include "DemoEnvironment.h"
 #include "SampleFleet.h"
 #include "ViewRenderer.h"
+#include "StationConsole.h"
 
 #include "common/ProcessHardening.h"
 #include "common/Version.h"
@@ -22,6 +23,7 @@
 #include <QMessageBox>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QSysInfo>
 #include <QTabWidget>
 
 #include <cstdio>
@@ -191,6 +193,15 @@ int main(int argc, char** argv) {
 
     otafleet::ui::MainWindow window(**fleet);
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
+    // The factory station: a tile per port, runs in this process (services/station).
+    otafleet::ui::StationViewRequest stationDefaults;
+    stationDefaults.ports = QStringLiteral("/dev/ttyACM*");
+    stationDefaults.pki = pkiDir;
+    stationDefaults.operatorName = localOperatorName();
+    stationDefaults.stationId = QSysInfo::machineHostName();
+    stationDefaults.database = QDir(dataDir).filePath(QStringLiteral("station.sqlite"));
+    otafleet::app::StationConsole station(stationDefaults);
+    window.tabs()->addTab(station.view(), QObject::tr("&Station"));
     if (hub.transports().isEmpty()) {
         window.statusBar()->showMessage(
             QStringLiteral("No transport plugins were found; devices cannot be reached. Check "

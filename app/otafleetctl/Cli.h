@@ -35,6 +35,7 @@ QList<Command> deltaCommands();
 QList<Command> deviceCommands();
 QList<Command> mcubootCommands();
 QList<Command> mcuCommands();             // MCUmgr SMP devices (McuCommands.cpp)
+QList<Command> factoryStationCommands();  // station run|report|import (FactoryStationCommands.cpp)
 QList<Command> userAuditCommands();       // user, audit (UserAuditCommands.cpp)
 QList<Command> fleetReleaseCommands();    // fleet, release (FleetReleaseCommands.cpp)
 QList<Command> fleetTelemetryCommands();  // fleet telemetry|anomalies (FleetTelemetryCommands.cpp)

@@ -25,6 +25,7 @@ QList<Command> allCommands() {
     commands += deviceCommands();
     commands += mcubootCommands();
     commands += mcuCommands();
+    commands += factoryStationCommands();
     commands += userAuditCommands();
     commands += fleetReleaseCommands();
     commands += fleetTelemetryCommands();
@@ -98,7 +99,8 @@ int main(int argc, char* argv[]) {
                                         [&](const Command& c) { return c.group == group; });
     if (!groupKnown) {
         return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
-                                         "device, mcuboot, user, audit, fleet, release and rollout")
+                                         "device, mcuboot, mcu, station, user, audit, fleet, "
+                                         "release and rollout")
                               .arg(group));
     }
     if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {

@@ -1,6 +1,7 @@
 #include "mcusim/SimDevice.h"
 
 #include "smp/SmpPacket.h"
+#include "smp/SmpProvisioning.h"
 
 #include <QCborArray>
 #include <QCborValue>
@@ -18,7 +19,9 @@ std::unexpected<DeviceError> notSupported() {
 }  // namespace
 
 SimDevice::SimDevice(SimOptions options, SimSlots slots)
-    : m_options(std::move(options)), m_slots(std::move(slots)) {}
+    : m_options(std::move(options)),
+      m_slots(std::move(slots)),
+      m_identity(m_options.dir, m_options.serialNumber) {}
 
 Result<SimDevice> SimDevice::open(SimOptions options) {
     auto slots = SimSlots::open(options.dir, options.publicKeyPem, options.slotSize);
@@ -106,6 +109,19 @@ DeviceResult<QCborMap> SimDevice::dispatch(quint16 group, quint8 command, bool w
                                 {QStringLiteral("no-downgrade"), false}};
             }
             return QCborMap{{QStringLiteral("bootloader"), QStringLiteral("MCUboot")}};
+        }
+        return notSupported();
+    }
+    if (group == smp::provision::kGroup) {
+        namespace provision = smp::provision;
+        if (command == provision::kIdentity && !write) {
+            return m_identity.identity();
+        }
+        if (command == provision::kCsr && !write) {
+            return m_identity.csr();
+        }
+        if (command == provision::kCert && write) {
+            return m_identity.storeChain(body);
         }
         return notSupported();
     }

@@ -1,10 +1,12 @@
 // A simulated MCUboot/Zephyr device's management side: answers SMP requests (OS group: echo,
-// reset, MCUmgr parameters, bootloader information; image group: state, upload, erase) from the
-// slots in its directory, in the SMP version each request came in. Transports (pty, UDP,
-// in-process) feed it packets and send back what it answers; it knows nothing of them.
+// reset, MCUmgr parameters, bootloader information; image group: state, upload, erase; otafleet's
+// provisioning group: identity, csr, cert) from the slots and identity in its directory, in the SMP
+// version each request came in. Transports (pty, UDP, in-process) feed it packets and send back
+// what it answers; it knows nothing of them.
 #pragma once
 
 #include "common/Error.h"
+#include "mcusim/SimIdentity.h"
 #include "mcusim/SimSlots.h"
 
 #include <QByteArray>
@@ -17,6 +19,7 @@ namespace otafleet::mcusim {
 struct SimOptions {
     QString dir;
     QByteArray publicKeyPem;
+    QString serialNumber = QStringLiteral("SIM0001");  // provisioning group "identity"
     qint64 slotSize = 1024 * 1024;
     int bufSize = 2048;  // MCUmgr parameters "buf_size": the largest request accepted
     int bufCount = 4;
@@ -49,6 +52,7 @@ private:
 
     SimOptions m_options;
     SimSlots m_slots;
+    SimIdentity m_identity;
 };
 
 }  // namespace otafleet::mcusim

@@ -1,6 +1,7 @@
 #include "smp/SmpError.h"
 
 #include "smp/SmpPacket.h"
+#include "smp/SmpProvisioning.h"
 
 #include <QCborValue>
 
@@ -150,6 +151,10 @@ Error toError(const DeviceError& error) {
     } else if (error.group < 0 || error.group == int(kGroupOs)) {
         code = QStringLiteral("smp.device.") + mgmtName(error.rc);
         what = QStringLiteral("The device refused the request (%1)").arg(mgmtName(error.rc));
+    } else if (error.group == int(provision::kGroup)) {
+        code = QStringLiteral("smp.provision.") + provision::rcName(error.rc);
+        what = QStringLiteral("The device's provisioning group refused the request (%1)")
+                   .arg(provision::rcName(error.rc));
     } else {
         code = QStringLiteral("smp.group-%1.rc-%2").arg(error.group).arg(error.rc);
         what = QStringLiteral("The device's management group %1 refused the request with code %2")

@@ -1,0 +1,95 @@
+// One unit on a factory station's port, from plug-in to record: reads its serial number (the
+// provisioning group, or the USB serial number for firmware without it), uploads the MCUboot
+// image unless the unit already runs it confirmed, marks it for test, resets, waits for the unit
+// to come back (reopening a USB port that re-enumerates), checks the new image runs, confirms
+// it, and with a certifier has the unit make its identity key, certifies its request and stores
+// the certificate chain in it. Every step is asynchronous on one SmpClient, so one thread drives
+// many units at once; every step is bounded (SMP timeouts, the boot wait), so a unit always ends
+// in exactly one record.
+#pragma once
+
+#include "common/Error.h"
+#include "smp/SmpClient.h"
+#include "station/UnitRecord.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+
+#include <functional>
+#include <memory>
+
+namespace otafleet::smp {
+class ImageUploader;
+class SmpTransport;
+}  // namespace otafleet::smp
+
+namespace otafleet::station {
+
+class DeviceCertifier;
+
+// What every unit of a run gets.
+struct UnitJob {
+    QByteArray image;      // a signed MCUboot image, already checked against the release key
+    QByteArray imageHash;  // its SHA-256 TLV (how the unit's image manager names it)
+    QString imageVersion;
+    const DeviceCertifier* certifier = nullptr;  // null: no identity provisioning
+    QString stationId;
+    QString operatorName;
+    int baud = 115200;
+    int requestTimeoutMs = 3000;
+    int bootWaitMs = 15000;
+};
+
+class StationUnit : public QObject {
+    Q_OBJECT
+
+public:
+    StationUnit(QString port, const UnitJob& job, QObject* parent = nullptr);
+    ~StationUnit() override;
+
+    void start();
+    // Ends the unit now as failed with `why` (a run that stops); no-op once finished.
+    void abort(const Error& why);
+
+    [[nodiscard]] QString port() const { return m_record.port; }
+    [[nodiscard]] const UnitRecord& record() const { return m_record; }
+    [[nodiscard]] bool isFinished() const { return m_finished; }
+
+Q_SIGNALS:
+    // "connect", "identify", "inspect", "upload", "test", "reset", "boot", "confirm",
+    // "provision"; the serial number is empty until "identify" read it.
+    void stageChanged(const QString& stage, const QString& serialNumber);
+    void progress(qint64 done, qint64 total);
+    void finished(const otafleet::station::UnitRecord& record);  // exactly once
+
+private:
+    using Then = std::function<void(const QCborMap&)>;
+    void setStage(const QString& stage);
+    // Runs `request`; a link error or a device error fails the unit at the current stage.
+    void call(const smp::Request& request, Then then);
+    void identify();
+    void readParameters();
+    void inspect();
+    void upload();
+    void markTest();
+    void reset();
+    void pollBoot();
+    void checkRunning();
+    void confirm();
+    void provision();
+    void pass();
+    void failWith(const Error& error);
+
+    const UnitJob& m_job;
+    UnitRecord m_record;
+    QString m_stage;
+    std::unique_ptr<smp::SmpTransport> m_transport;
+    std::unique_ptr<smp::SmpClient> m_client;
+    std::unique_ptr<smp::ImageUploader> m_uploader;
+    qint64 m_bufSize = 0;
+    QElapsedTimer m_bootClock;
+    bool m_linkDown = false;  // the port vanished during a reset and is not open again yet
+    bool m_finished = false;
+};
+
+}  // namespace otafleet::station
