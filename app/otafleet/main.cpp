@@ -4,8 +4,8 @@
 #include "ConsolePaths.h"
 #include "DemoEnvironment.h"
 #include "SampleFleet.h"
-#include "ViewRenderer.h"
 #include "StationConsole.h"
+#include "ViewRenderer.h"
 
 #include "common/ProcessHardening.h"
 #include "common/Version.h"
