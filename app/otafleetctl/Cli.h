@@ -37,6 +37,8 @@ QList<Command> mcubootCommands();
 QList<Command> mcuCommands();           // MCUmgr SMP devices (McuCommands.cpp)
 QList<Command> userAuditCommands();     // user, audit (UserAuditCommands.cpp)
 QList<Command> fleetReleaseCommands();  // fleet, release (FleetReleaseCommands.cpp)
+// simulate: a group that is one command, with an empty name (SimulateCommand.cpp)
+QList<Command> simulateCommands();
 
 // Output.
 void printError(const Error& error, bool json = false);
