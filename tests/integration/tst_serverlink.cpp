@@ -167,8 +167,10 @@ private:
         spec.version = version;
         spec.payloadSize = payloadSize;
         auto bundle = makeSignedBundle(*m_pki, m_tmp.filePath(QStringLiteral("bundles")), spec);
-        if (!bundle)
+        if (!bundle) {
+            qWarning("%s", qPrintable(bundle.error().toString()));
             return {};
+        }
         *bundlePath = *bundle;
         const ProcessRun run =
             otafleetctl(QStringList{QStringLiteral("release"), QStringLiteral("upload"), *bundle,
@@ -178,7 +180,15 @@ private:
             qWarning("%s", run.err.constData());
             return {};
         }
-        return QJsonDocument::fromJson(run.out).object().value(QStringLiteral("id")).toString();
+        const QString id = QJsonDocument::fromJson(run.out)
+                               .object()
+                               .value(QStringLiteral("release"))
+                               .toObject()
+                               .value(QStringLiteral("id"))
+                               .toString();
+        if (id.isEmpty())
+            qWarning("release upload printed no id: %s", run.out.constData());
+        return id;
     }
 
 private Q_SLOTS:
