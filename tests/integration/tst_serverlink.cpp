@@ -235,6 +235,53 @@ private Q_SLOTS:
         QVERIFY(agent->isRunning());
     }
 
+    // A device without an identity enrols with its one-time token at its first start, then
+    // dials the server with the certificate the station issued.
+    void agentEnrolsWithItsTokenThenDials() {
+        qputenv("OTAFLEET_ENROLL_TOKEN", "enrol-me-0815");
+        QProcess station;
+        station.setProgram(QStringLiteral(OTAFLEET_BIN_DIR "/otafleetctl"));
+        station.setArguments(QStringList{QStringLiteral("pki"), QStringLiteral("station"),
+                                         QStringLiteral("--pki"), m_pki->pkiDir,
+                                         QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                                         QStringLiteral("--pin-env"), pinEnv()});
+        station.start();
+        QVERIFY(station.waitForStarted());
+        QString stationAddress;
+        QByteArray err;
+        const QRegularExpression listening(QStringLiteral("station listening on (\\S+)"));
+        for (int i = 0; i < 150 && stationAddress.isEmpty(); ++i) {
+            station.waitForReadyRead(100);
+            err += station.readAllStandardError();
+            stationAddress = listening.match(QString::fromUtf8(err)).captured(1);
+        }
+        QVERIFY2(!stationAddress.isEmpty(), err.constData());
+
+        auto agent =
+            AgentProcess::setUp(binDir(), m_tmp.filePath(QStringLiteral("newcomer")), m_pki->pkiDir,
+                                QStringLiteral("newcomer"), QStringLiteral("rev-a"), pinEnv());
+        VERIFY_OK(agent);
+        const QString id = configValue((*agent)->configPath(), QStringLiteral("id"));
+        const QString tokenFile = QDir((*agent)->dir()).filePath(QStringLiteral("enroll.token"));
+        VERIFY_OK(writeFileAtomically(tokenFile, QByteArray("enrol-me-0815\n"), 0600));
+        {
+            QFile conf((*agent)->configPath());
+            QVERIFY(conf.open(QIODevice::Append));
+            conf.write(QStringLiteral("\n[server]\naddress = %1\nenroll_station = %2\n"
+                                      "enroll_token_file = enroll.token\n")
+                           .arg(m_server->address(), stationAddress)
+                           .toUtf8());
+        }
+        VERIFY_OK((*agent)->start());
+        QVERIFY2(waitOnline(id, true, 30000), (*agent)->output().constData());
+        QVERIFY(!QFileInfo::exists(tokenFile));  // spent
+        QFile conf((*agent)->configPath());
+        QVERIFY(conf.open(QIODevice::ReadOnly));
+        QVERIFY(conf.readAll().contains("[identity]"));  // written by the enrolment
+        station.kill();
+        station.waitForFinished();
+    }
+
     void simulateBringsFiftyDevicesOnline() {
         QProcess sim;
         QStringList args{QStringLiteral("simulate"),
