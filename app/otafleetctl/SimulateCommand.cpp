@@ -212,7 +212,7 @@ public:
         return QStringLiteral(
                    "simulate: t=%1s devices=%2 online=%3 versions=%4 downloading=%5 "
                    "verifying=%6 installing=%7 rebooting=%8 succeeded=%9 failed=%10 "
-                   "reverted=%11 skipped=%12 connect_failures=%13")
+                   "reverted=%11 skipped=%12 reconnects=%13")
             .arg(elapsedMs / 1000)
             .arg(devices.size())
             .arg(online)

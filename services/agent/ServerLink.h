@@ -45,10 +45,10 @@ struct ServerLinkOptions {
 };
 
 struct ServerLinkStats {
-    bool online = false;   // a session is open
-    quint64 sessions = 0;  // sessions opened so far
-    quint64 connectFailures = 0;
-    QString lastError;  // why the last connection attempt or session ended
+    bool online = false;          // a session is open
+    quint64 sessions = 0;         // sessions opened so far
+    quint64 connectFailures = 0;  // failed connection attempts and ended sessions
+    QString lastError;            // why the last connection attempt or session ended
 };
 
 // What became of an offer once the device booted again after installing it.
