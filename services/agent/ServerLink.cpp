@@ -387,6 +387,8 @@ Status downloadRelease(dpb::DeviceService::Stub& stub, Agent& agent, const QStri
         if (refused || stopped)
             context.TryCancel();
         const grpc::Status status = reader->Finish();
+        if (control.attempt)
+            control.attempt(nullptr);  // the context ends with this attempt
         if (refused)
             return fail(*refused);
         if (stopped)

@@ -80,7 +80,8 @@ struct DownloadControl {
     // Asked after every chunk and between attempts; true stops the download (error
     // agent.download-cancelled), leaving what arrived staged for a resume.
     std::function<bool()> cancelled;
-    // Sees each attempt's context so that another thread can cancel it (TryCancel).
+    // Sees each attempt's context so that another thread can cancel it (TryCancel), and nullptr
+    // when that context is gone.
     std::function<void(grpc::ClientContext*)> attempt;
 };
 
