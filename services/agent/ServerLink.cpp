@@ -602,10 +602,15 @@ void ServerLink::Impl::connect() {
     stub->async()->ReportInventory(
         inventoryContext.get(), &inventoryRequest, &inventoryAck,
         [self = shared_from_this()](grpc::Status status) {
-            {
+            // The call counts as pending until the session is opened (which touches the agent):
+            // stop() waits for that, so the agent is never used after stop() returned.
+            const auto done = qScopeGuard([&self] {
                 std::lock_guard lock(self->mutex);
                 self->inventoryPending = false;
                 self->changed.notify_all();
+            });
+            {
+                std::lock_guard lock(self->mutex);
                 if (self->stopped)
                     return;
                 if (status.ok()) {
