@@ -5,6 +5,7 @@
 #include "agent/AgentService.h"
 #include "agent/Enrollment.h"
 #include "agent/Logging.h"
+#include "agent/ServerLink.h"
 #include "agent/Telemetry.h"
 #include "common/AtomicFile.h"
 
@@ -75,6 +76,29 @@ void boundAllocatorFootprint() {
     mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
 }
 
+Status enrollWithToken(const AgentConfig& config, const QString& configPath) {
+    auto token = readFileBounded(config.enrollTokenFile, 4096);
+    if (!token) {
+        return fail(QStringLiteral("agent.enroll-token-missing"),
+                    QStringLiteral("Could not read the enrolment token %1; put the station's "
+                                   "one-time token there or run 'otafleet-agent enroll'.")
+                        .arg(config.enrollTokenFile));
+    }
+    EnrollOptions options;
+    options.configPath = configPath;
+    options.station = config.enrollStation.isEmpty() ? config.serverAddress : config.enrollStation;
+    options.token = token->trimmed();
+    token->fill('\0');
+    auto report = enrollAgent(options);
+    options.token.fill('\0');
+    if (!report)
+        return fail(report.error());
+    // The token is spent; keeping it would only leak it.
+    QFile::remove(config.enrollTokenFile);
+    qCInfo(lcAgent).noquote() << "enrolled as" << report->deviceId << "serial" << report->serial;
+    return {};
+}
+
 }  // namespace
 
 Status runAgent(const QString& configPath, char** argv) {
@@ -82,6 +106,16 @@ Status runAgent(const QString& configPath, char** argv) {
     auto config = AgentConfig::load(configPath);
     if (!config)
         return fail(config.error());
+    if (!config->serverAddress.isEmpty() && config->identityCertificate.isEmpty() &&
+        !config->enrollTokenFile.isEmpty()) {
+        // First start of a device that dials a server: enrol with its one-time token, then
+        // run with the identity that wrote into agent.conf.
+        if (auto ok = enrollWithToken(*config, configPath); !ok)
+            qCWarning(lcAgent).noquote() << ok.error().toString();
+        config = AgentConfig::load(configPath);
+        if (!config)
+            return fail(config.error());
+    }
     auto agent = Agent::create(*config);
     if (!agent)
         return fail(agent.error());
@@ -152,8 +186,25 @@ Status runAgent(const QString& configPath, char** argv) {
     if (config->telemetryMetricsInterval > 0)
         ticker.emplace((*agent)->telemetry(),
                        std::chrono::seconds(config->telemetryMetricsInterval));
+    // [server] address: dial otafleetd as well; the LAN service keeps serving. An installed
+    // offer reboots the agent the same way a Reboot RPC does.
+    std::unique_ptr<ServerLink> link;
+    if (!config->serverAddress.isEmpty()) {
+        auto options = serverLinkOptions(*config, configPath);
+        if (options) {
+            link = std::make_unique<ServerLink>(**agent, std::move(*options),
+                                                [&stop] { stop.request(Stop::Reboot); });
+            link->start();
+            qCInfo(lcAgent).noquote() << "dialling the server at" << config->serverAddress;
+        } else {
+            qCWarning(lcAgent).noquote() << options.error().toString();
+        }
+    }
     const Stop reason = stop.wait();
     ticker.reset();
+    if (link)
+        link->stop();
+    link.reset();
     if (reason == Stop::Reboot) {
         // Wake the signal thread so it can be joined; SIGTERM is still blocked here.
         pthread_kill(signalThread.native_handle(), SIGTERM);

@@ -182,8 +182,13 @@ the agent refuses to start):
             signers_required     distinct trusted release signers an update needs, 1-16
                                  (default 1; 2 = two-person release signing)
   [server]  address              HOST:PORT of the fleet's server or factory station;
-                                 'enroll' uses it when --station is not given (the agent
-                                 does not dial a server yet: otafleetd does not exist)
+                                 'enroll' uses it when --station is not given; once
+                                 enrolled ([identity]) the agent dials otafleetd there with
+                                 its device certificate, reports inventory, takes update
+                                 offers and reconnects with backoff (LAN service unchanged)
+            enroll_token_file    a one-time enrolment token: without [identity] the agent
+                                 enrols with it at start, then deletes the file
+            enroll_station       HOST:PORT of the enrolment station (default: address)
   [tls]     certificate, key, operator_ca (required)  agent identity and operator CA bundle
   [identity] certificate, key    device certificate and key file from 'otafleet-agent enroll';
                                  when present the agent serves with them instead of [tls]

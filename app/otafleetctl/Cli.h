@@ -40,6 +40,8 @@ QList<Command> userAuditCommands();       // user, audit (UserAuditCommands.cpp)
 QList<Command> fleetReleaseCommands();    // fleet, release (FleetReleaseCommands.cpp)
 QList<Command> fleetTelemetryCommands();  // fleet telemetry|anomalies (FleetTelemetryCommands.cpp)
 QList<Command> rolloutCommands();         // rollout (RolloutCommands.cpp)
+// simulate: a group that is one command, with an empty name (SimulateCommand.cpp)
+QList<Command> simulateCommands();
 
 // Output.
 void printError(const Error& error, bool json = false);

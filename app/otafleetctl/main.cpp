@@ -30,6 +30,7 @@ QList<Command> allCommands() {
     commands += fleetReleaseCommands();
     commands += fleetTelemetryCommands();
     commands += rolloutCommands();
+    commands += simulateCommands();
     return commands;
 }
 
@@ -100,20 +101,26 @@ int main(int argc, char* argv[]) {
     if (!groupKnown) {
         return usageError(QStringLiteral("unknown command group '%1'; the groups are pki, bundle, "
                                          "device, mcuboot, mcu, station, user, audit, fleet, "
-                                         "release and rollout")
+                                         "release, rollout and simulate")
                               .arg(group));
     }
-    if (args.size() < 3 || args[2].startsWith(QLatin1Char('-'))) {
+    // A group that is a single command (simulate) takes its options right after the group.
+    const auto single = std::find_if(commands.begin(), commands.end(), [&](const Command& c) {
+        return c.group == group && c.name.isEmpty();
+    });
+    const bool isSingle = single != commands.end();
+    if (!isSingle && (args.size() < 3 || args[2].startsWith(QLatin1Char('-')))) {
         printOverview(commands, group);
         return (args.size() >= 3 &&
                 (args[2] == QLatin1String("--help") || args[2] == QLatin1String("-h")))
                    ? kSuccess
                    : kUsage;
     }
-    const QString verb = args[2];
-    const auto it = std::find_if(commands.begin(), commands.end(), [&](const Command& c) {
-        return c.group == group && c.name == verb;
-    });
+    const QString verb = isSingle ? QString() : args[2];
+    const auto it =
+        isSingle ? single : std::find_if(commands.begin(), commands.end(), [&](const Command& c) {
+            return c.group == group && c.name == verb;
+        });
     if (it == commands.end()) {
         return usageError(QStringLiteral("'%1' has no command '%2'; run 'otafleetctl %1 --help'")
                               .arg(group, verb));
@@ -131,8 +138,9 @@ int main(int argc, char* argv[]) {
     if (it->addOptions) {
         it->addOptions(parser);
     }
-    QStringList commandArgs{QStringLiteral("otafleetctl %1 %2").arg(group, verb)};
-    commandArgs += args.mid(3);
+    const QString commandName = isSingle ? group : QStringLiteral("%1 %2").arg(group, verb);
+    QStringList commandArgs{QStringLiteral("otafleetctl %1").arg(commandName)};
+    commandArgs += args.mid(isSingle ? 2 : 3);
     if (!parser.parse(commandArgs)) {
         return usageError(parser.errorText());
     }
@@ -143,7 +151,7 @@ int main(int argc, char* argv[]) {
         const QString firstLine = usage.left(eol);
         const qsizetype options = firstLine.indexOf(QStringLiteral(" [options]"));
         usage.replace(0, options < 0 ? eol : options,
-                      QStringLiteral("Usage: otafleetctl %1 %2").arg(group, verb));
+                      QStringLiteral("Usage: otafleetctl %1").arg(commandName));
         printText(usage);
         return kSuccess;
     }

@@ -291,6 +291,14 @@ Status Agent::finishUpload(const QString& transferId) {
     return m_uploads.sync(transferId);
 }
 
+QString Agent::stagedBundlePath(const QString& transferId) const {
+    return m_uploads.partPath(transferId);
+}
+
+void Agent::discardUpload(const QString& transferId) {
+    m_uploads.remove(transferId);
+}
+
 std::unexpected<Error> Agent::busy() {
     return fail(QStringLiteral("agent.busy"),
                 QStringLiteral("Another install, commit or rollback is running; wait for it to "

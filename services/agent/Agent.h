@@ -81,6 +81,10 @@ public:
                                                      quint64 offset, QByteArrayView data);
     void setReceiving(bool receiving);
     [[nodiscard]] Status finishUpload(const QString& transferId);
+    // The staged bundle file of a transfer (a download checks its SHA-256 before installing).
+    [[nodiscard]] QString stagedBundlePath(const QString& transferId) const;
+    // Drops a staged transfer that will never be installed (a download whose hash is wrong).
+    void discardUpload(const QString& transferId);
 
     // Verifies the completely received bundle and writes it to the inactive slot for a trial.
     // A trial that runs now is never replaced here (agent.trial-running): it is committed or

@@ -53,6 +53,11 @@ struct AgentConfig {
     // [server]
     QString serverAddress;  // 'address': HOST:PORT of the fleet's server or factory station;
                             // 'enroll' uses it when no --station is given
+    // 'enroll_token_file': a one-time enrolment token; an agent with [server] address and no
+    // [identity] enrols with it at start (station: 'enroll_station', else 'address') and then
+    // deletes the file.
+    QString enrollTokenFile;
+    QString enrollStation;
     // [tls]
     QString tlsCertificate;
     QString tlsKey;

@@ -16,3 +16,10 @@ add_dependencies(tst_serverpostgres otafleetd otafleetctl)
 otafleet_add_test(NAME tst_servertelemetry SOURCES tst_servertelemetry.cpp ServerTestBase.h
     LINK otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration TIMEOUT 180)
 add_dependencies(tst_servertelemetry otafleetd otafleetctl)
+# The agent's dial-out link against a real otafleetd: a real otafleet-agent process online and
+# reconnecting after a server restart, `otafleetctl simulate --agents 50`, download resume by
+# offset, and offers run through the agent's real install and settled after a reboot.
+otafleet_add_test(NAME tst_serverlink SOURCES tst_serverlink.cpp ServerTestBase.h
+    LINK otafleet_agentcore otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration
+    TIMEOUT 300)
+add_dependencies(tst_serverlink otafleetd otafleetctl otafleet-agent)

@@ -61,6 +61,24 @@ private Q_SLOTS:
         QCOMPARE(twoPerson->signersRequired, 2);
     }
 
+    // [server]: the dial-out address and the first-start enrolment with a one-time token.
+    void parsesServerSection() {
+        QByteArray text = validConfig();
+        text +=
+            "[server]\naddress = fleet.example:8444\nenroll_token_file = enroll.token\n"
+            "enroll_station = 10.0.0.1:7600\n";
+        auto config = AgentConfig::parse(text, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY2(config, config ? "" : qPrintable(config.error().toString()));
+        QCOMPARE(config->serverAddress, QStringLiteral("fleet.example:8444"));
+        QCOMPARE(config->enrollTokenFile, QStringLiteral("/d/enroll.token"));
+        QCOMPARE(config->enrollStation, QStringLiteral("10.0.0.1:7600"));
+        text.replace("enroll_station = 10.0.0.1:7600", "enroll_station = nowhere");
+        auto bad = AgentConfig::parse(text, QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY(!bad);
+        QVERIFY2(bad.error().message.contains(QStringLiteral("agent.conf:")),
+                 qPrintable(bad.error().message));
+    }
+
     void reportsBadLines_data() {
         QTest::addColumn<QByteArray>("extra");
         QTest::addColumn<QString>("expected");
