@@ -189,6 +189,7 @@ dpb::TelemetryEvent toTelemetry(const v1::Event& event) {
     }
     if (kind && google::protobuf::util::MessageToJsonString(*kind, &json, print).ok())
         out.set_data_json(json);
+    *out.mutable_event() = event;  // what otafleetd stores and aggregates (FleetTelemetry.h)
     return out;
 }
 
@@ -467,6 +468,11 @@ struct ServerLink::Impl : std::enable_shared_from_this<ServerLink::Impl> {
     // The offer worker.
     std::thread worker;
     bool busy = false;
+    std::string runningOfferId;  // while busy
+    // The last final state reported, by offer id: otafleetd offers an unfinished offer again on
+    // every new session, and an offer this agent has finished is answered with its final state
+    // again instead of being run twice.
+    std::optional<dpb::Progress> lastFinal;
     grpc::ClientContext* downloadContext = nullptr;
 
     void connect();
@@ -698,6 +704,7 @@ void ServerLink::Impl::openSession() {
             std::lock_guard lock(self->mutex);
             if (self->settled) {
                 QFile::remove(self->offerFile());
+                self->lastFinal = self->settled;  // an offer sent again gets it once more
                 self->settled.reset();
             }
         });
@@ -790,6 +797,8 @@ void ServerLink::Impl::report(const dpb::Progress& progress, std::function<void(
     {
         std::lock_guard lock(mutex);
         call = session;
+        if (final && progress.error_code() != "agent.busy")
+            lastFinal = progress;
     }
     dpb::AgentMessage m;
     *m.mutable_progress() = progress;
@@ -816,6 +825,22 @@ void ServerLink::Impl::acceptOffer(const dpb::UpdateOffer& offer) {
     std::unique_lock lock(mutex);
     if (stopped)
         return;
+    // The server offers an unfinished offer again after every reconnect: the one running goes
+    // on (its progress follows), one already finished gets its final state again.
+    if (busy && offer.offer_id() == runningOfferId)
+        return;
+    const auto finished = [&]() -> std::optional<dpb::Progress> {
+        if (lastFinal && lastFinal->offer_id() == offer.offer_id())
+            return lastFinal;
+        if (settled && settled->offer_id() == offer.offer_id())
+            return settled;
+        return std::nullopt;
+    }();
+    if (finished) {
+        lock.unlock();
+        report(*finished);
+        return;
+    }
     if (busy) {
         lock.unlock();
         dpb::Progress p;
@@ -827,6 +852,7 @@ void ServerLink::Impl::acceptOffer(const dpb::UpdateOffer& offer) {
         return;
     }
     busy = true;
+    runningOfferId = offer.offer_id();
     if (worker.joinable())
         worker.join();  // the previous offer's worker has finished (busy was false)
     worker = std::thread([self = shared_from_this(), offer] {
