@@ -1,8 +1,12 @@
 #include "McuSession.h"
 
+#include "smp/SmpTransportPlugin.h"
+
 #include <QCoreApplication>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QThread>
@@ -44,13 +48,10 @@ Result<std::unique_ptr<McuSession>> McuSession::open(const QCommandLineParser& p
     std::unique_ptr<McuSession> session(new McuSession);
     session->m_timeoutMs = timeout;
     if (p.isSet(kMcuBle)) {
-        return fail(QStringLiteral("mcu.ble-unavailable"),
-                    QStringLiteral("This otafleetctl has no Bluetooth LE transport for SMP yet, "
-                                   "so %1 cannot be reached; connect the device over USB serial "
-                                   "(--port) or UDP (--udp).")
-                        .arg(p.value(kMcuBle)));
-    }
-    if (p.isSet(kMcuPort)) {
+        if (const Status opened = session->openBle(p.value(kMcuBle)); !opened) {
+            return fail(opened.error());
+        }
+    } else if (p.isSet(kMcuPort)) {
         const int baud = p.value(kMcuBaud).toInt(&ok);
         if (!ok || baud <= 0) {
             return fail(QStringLiteral("cli.usage"),
@@ -65,11 +66,61 @@ Result<std::unique_ptr<McuSession>> McuSession::open(const QCommandLineParser& p
         session->m_transport = std::make_unique<smp::UdpTransport>(address->first, address->second);
     }
     if (const Status opened = session->m_transport->open(); !opened) {
+        // A transport that cannot open must not linger (the BLE one would keep trying).
+        session->m_transport.reset();
         return fail(opened.error());
     }
     session->m_client = std::make_unique<smp::SmpClient>(*session->m_transport);
     session->m_client->setTimeout(timeout);
     return session;
+}
+
+namespace {
+
+// Where the ble plugin is: beside an installed otafleetctl, in a build tree, or where
+// OTAFLEET_PLUGIN_DIR says (the console looks in the same places).
+QStringList pluginDirectories() {
+    const QDir binDir(QCoreApplication::applicationDirPath());
+    QStringList candidates;
+    if (const QString fromEnv = qEnvironmentVariable("OTAFLEET_PLUGIN_DIR"); !fromEnv.isEmpty()) {
+        candidates.append(fromEnv);
+    }
+    candidates.append(binDir.filePath(QStringLiteral(OTAFLEET_INSTALLED_PLUGIN_DIR)));
+    candidates.append(binDir.filePath(QStringLiteral("../plugins")));
+    QStringList existing;
+    for (const QString& candidate : candidates) {
+        const QString clean = QDir::cleanPath(candidate);
+        if (QFileInfo(clean).isDir() && !existing.contains(clean)) {
+            existing.append(clean);
+        }
+    }
+    return existing;
+}
+
+}  // namespace
+
+Status McuSession::openBle(const QString& address) {
+    const QStringList directories = pluginDirectories();
+    m_hub = std::make_unique<link::DeviceHub>(link::LinkContext{}, directories);
+    auto root = m_hub->pluginObject(QStringLiteral("ble"));
+    auto* plugin = root ? qobject_cast<smp::SmpTransportPlugin*>(*root) : nullptr;
+    if (plugin == nullptr) {
+        return fail(QStringLiteral("mcu.ble-unavailable"),
+                    QStringLiteral("The Bluetooth LE transport plugin was not found or does not "
+                                   "load (%1; looked in: %2), so %3 cannot be reached; reinstall "
+                                   "otafleet or set OTAFLEET_PLUGIN_DIR, or connect the device "
+                                   "over USB serial (--port) or UDP (--udp).")
+                        .arg(root ? QStringLiteral("no SMP transport in it") : root.error().message,
+                             directories.isEmpty() ? QStringLiteral("nowhere")
+                                                   : directories.join(QStringLiteral(", ")),
+                             address));
+    }
+    auto transport = plugin->createTransport(address);
+    if (!transport) {
+        return fail(transport.error());
+    }
+    m_transport = std::move(*transport);
+    return {};
 }
 
 Result<QCborMap> McuSession::call(const smp::Request& request) {

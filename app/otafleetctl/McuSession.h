@@ -1,10 +1,11 @@
 // The link `otafleetctl mcu ...` commands talk over: a serial port (--port, --baud), a UDP
-// address (--udp) or a BLE address (--ble; no BLE transport is built yet, so it fails with
-// mcu.ble-unavailable), and synchronous helpers around the asynchronous SmpClient (a command
+// address (--udp) or a Bluetooth LE address (--ble, through the ble transport plugin, the same
+// code the console loads), and synchronous helpers around the asynchronous SmpClient (a command
 // line waits for each answer anyway).
 #pragma once
 
 #include "common/Error.h"
+#include "link/DeviceHub.h"
 #include "smp/SmpClient.h"
 
 #include <QCommandLineOption>
@@ -23,7 +24,8 @@ extern const QCommandLineOption kMcuTimeout;
 class McuSession {
 public:
     // Opens the link named by the options. Errors: cli.usage (none or several links named),
-    // mcu.ble-unavailable, smp.bad-address, smp.open-failed.
+    // mcu.ble-unavailable (no ble plugin found), ble.bad-address, ble.no-adapter,
+    // ble.adapter-off, smp.bad-address, smp.open-failed.
     [[nodiscard]] static Result<std::unique_ptr<McuSession>> open(const QCommandLineParser& p);
 
     // Sends one request and waits for its answer.
@@ -36,6 +38,10 @@ public:
 
 private:
     McuSession() = default;
+    [[nodiscard]] Status openBle(const QString& address);
+
+    // Holds the ble plugin's loader; declared first so it outlives the transport it made.
+    std::unique_ptr<link::DeviceHub> m_hub;
     std::unique_ptr<smp::SmpTransport> m_transport;
     std::unique_ptr<smp::SmpClient> m_client;
     int m_timeoutMs = 0;

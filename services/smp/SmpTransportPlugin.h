@@ -1,0 +1,28 @@
+// A second face of a transport plugin whose links speak SMP: it hands out a bare SmpTransport
+// for an address, so `otafleetctl mcu ... --ble ADDRESS` drives the same plugin code the console
+// loads through DeviceHub, one request at a time. DeviceHub finds the plugin by its metadata;
+// the caller qobject_casts the plugin's root object to this interface.
+#pragma once
+
+#include "common/Error.h"
+#include "smp/SmpTransport.h"
+
+#include <QtPlugin>
+
+#include <memory>
+
+namespace otafleet::smp {
+
+class SmpTransportPlugin {
+public:
+    virtual ~SmpTransportPlugin() = default;
+    // The transport for `address` (the plugin's own notation, e.g. AA:BB:CC:DD:EE:FF), not yet
+    // open. Errors: the plugin's address errors (ble.bad-address).
+    [[nodiscard]] virtual Result<std::unique_ptr<SmpTransport>> createTransport(
+        const QString& address) = 0;
+};
+
+}  // namespace otafleet::smp
+
+#define OtafleetSmpTransportPlugin_iid "org.otafleet.SmpTransportPlugin/1"
+Q_DECLARE_INTERFACE(otafleet::smp::SmpTransportPlugin, OtafleetSmpTransportPlugin_iid)
