@@ -24,7 +24,9 @@ const QCommandLineOption kMcuUdp(QStringLiteral("udp"),
                                  QStringLiteral("SMP over UDP: the device's HOST:PORT."),
                                  QStringLiteral("HOST:PORT"));
 const QCommandLineOption kMcuBle(QStringLiteral("ble"),
-                                 QStringLiteral("SMP over Bluetooth LE: the device's address."),
+                                 QStringLiteral("SMP over Bluetooth LE: the device's address "
+                                                "(AA:BB:CC:DD:EE:FF); needs an adapter and "
+                                                "BlueZ."),
                                  QStringLiteral("ADDRESS"));
 const QCommandLineOption kMcuTimeout(QStringLiteral("timeout"),
                                      QStringLiteral("Milliseconds to wait for each answer "
