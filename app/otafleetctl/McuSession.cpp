@@ -101,12 +101,13 @@ QStringList pluginDirectories() {
 
 }  // namespace
 
-Status McuSession::openBle(const QString& address) {
+Result<BlePlugin> loadBlePlugin(const QString& forWhat) {
+    BlePlugin loaded;
     const QStringList directories = pluginDirectories();
-    m_hub = std::make_unique<link::DeviceHub>(link::LinkContext{}, directories);
-    auto root = m_hub->pluginObject(QStringLiteral("ble"));
-    auto* plugin = root ? qobject_cast<smp::SmpTransportPlugin*>(*root) : nullptr;
-    if (plugin == nullptr) {
+    loaded.hub = std::make_unique<link::DeviceHub>(link::LinkContext{}, directories);
+    auto root = loaded.hub->pluginObject(QStringLiteral("ble"));
+    loaded.plugin = root ? qobject_cast<smp::SmpTransportPlugin*>(*root) : nullptr;
+    if (loaded.plugin == nullptr) {
         return fail(QStringLiteral("mcu.ble-unavailable"),
                     QStringLiteral("The Bluetooth LE transport plugin was not found or does not "
                                    "load (%1; looked in: %2), so %3 cannot be reached; reinstall "
@@ -115,12 +116,57 @@ Status McuSession::openBle(const QString& address) {
                         .arg(root ? QStringLiteral("no SMP transport in it") : root.error().message,
                              directories.isEmpty() ? QStringLiteral("nowhere")
                                                    : directories.join(QStringLiteral(", ")),
-                             address));
+                             forWhat));
     }
-    auto transport = plugin->createTransport(address);
+    return loaded;
+}
+
+Result<QList<smp::ScannedDevice>> scanBle(int milliseconds) {
+    auto loaded = loadBlePlugin(QStringLiteral("Bluetooth LE devices"));
+    if (!loaded) {
+        return fail(loaded.error());
+    }
+    const std::unique_ptr<smp::DeviceScanner> scanner = loaded->plugin->createScanner();
+    QList<smp::ScannedDevice> devices;
+    std::optional<std::optional<Error>> outcome;
+    QEventLoop loop;
+    QObject::connect(scanner.get(), &smp::DeviceScanner::found, &loop,
+                     [&devices](const smp::ScannedDevice& device) { devices.append(device); });
+    QObject::connect(scanner.get(), &smp::DeviceScanner::finished, &loop,
+                     [&outcome, &loop](const std::optional<Error>& error) {
+                         outcome = error;
+                         loop.quit();
+                     });
+    if (const Status started = scanner->start(milliseconds); !started) {
+        return fail(started.error());
+    }
+    // The scanner ends by itself; this only guards against a stack that never says so.
+    constexpr int kGraceMs = 5000;
+    QTimer::singleShot(milliseconds + kGraceMs, &loop, &QEventLoop::quit);
+    loop.exec();
+    scanner->stop();
+    if (!outcome) {
+        return fail(QStringLiteral("ble.scan-failed"),
+                    QStringLiteral("The Bluetooth LE scan did not end within %1 s; restart "
+                                   "bluetoothd and try again.")
+                        .arg((milliseconds + kGraceMs) / 1000));
+    }
+    if (*outcome) {
+        return fail(**outcome);
+    }
+    return devices;
+}
+
+Status McuSession::openBle(const QString& address) {
+    auto loaded = loadBlePlugin(address);
+    if (!loaded) {
+        return fail(loaded.error());
+    }
+    auto transport = loaded->plugin->createTransport(address);
     if (!transport) {
         return fail(transport.error());
     }
+    m_hub = std::move(loaded->hub);
     m_transport = std::move(*transport);
     return {};
 }

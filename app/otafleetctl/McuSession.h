@@ -7,6 +7,7 @@
 #include "common/Error.h"
 #include "link/DeviceHub.h"
 #include "smp/SmpClient.h"
+#include "smp/SmpTransportPlugin.h"
 
 #include <QCommandLineOption>
 #include <QCommandLineParser>
@@ -46,6 +47,18 @@ private:
     std::unique_ptr<smp::SmpClient> m_client;
     int m_timeoutMs = 0;
 };
+
+// The ble transport plugin, loaded through a DeviceHub that must outlive what it makes.
+struct BlePlugin {
+    std::unique_ptr<link::DeviceHub> hub;
+    smp::SmpTransportPlugin* plugin = nullptr;
+};
+// Errors: mcu.ble-unavailable (naming where it looked and what `forWhat` could not reach).
+[[nodiscard]] Result<BlePlugin> loadBlePlugin(const QString& forWhat);
+
+// Scans `milliseconds` for BLE devices advertising the SMP service. Errors: mcu.ble-unavailable,
+// ble.no-adapter, ble.adapter-off, ble.scan-failed.
+[[nodiscard]] Result<QList<smp::ScannedDevice>> scanBle(int milliseconds);
 
 // The image list of an image state answer, as `mcu info --json` prints it.
 QJsonArray imagesJson(const QList<smp::image::SlotState>& slots);

@@ -1,5 +1,6 @@
 #include "BlePlugin.h"
 
+#include "QtBleScanner.h"
 #include "QtGattLink.h"
 #include "smp/BleTransport.h"
 #include "smp/SmpDeviceLink.h"
@@ -46,6 +47,10 @@ Result<std::unique_ptr<otafleet::smp::SmpTransport>> BlePlugin::createTransport(
         return otafleet::fail(parsed.error());
     }
     return makeTransport(*parsed);
+}
+
+std::unique_ptr<otafleet::smp::DeviceScanner> BlePlugin::createScanner() {
+    return std::make_unique<QtBleScanner>();
 }
 
 QString BleProvider::scheme() const {

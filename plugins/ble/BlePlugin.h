@@ -19,6 +19,7 @@ class BlePlugin : public QObject,
 public:
     [[nodiscard]] otafleet::Result<std::unique_ptr<otafleet::link::LinkProvider>> createProvider(
         const otafleet::link::LinkContext& context) override;
+    [[nodiscard]] std::unique_ptr<otafleet::smp::DeviceScanner> createScanner() override;
     // Errors: ble.bad-address.
     [[nodiscard]] otafleet::Result<std::unique_ptr<otafleet::smp::SmpTransport>> createTransport(
         const QString& address) override;

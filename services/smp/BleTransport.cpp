@@ -62,7 +62,8 @@ void BleTransport::send(const QByteArray& packet) {
             write(packet);
             return;
         case State::Connecting:
-            if (m_waiting.size() < kMaxWaiting) {
+            // A client's retry resends the same bytes; one copy is enough once the link is up.
+            if (m_waiting.size() < kMaxWaiting && !m_waiting.contains(packet)) {
                 m_waiting.append(packet);
             }
             return;

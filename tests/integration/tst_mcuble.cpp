@@ -1,10 +1,10 @@
 // The ble transport plugin as built, on this machine, which has no Bluetooth radio: DeviceHub
 // finds it by its metadata and loads it as the console does, `otafleetctl mcu ... --ble ADDRESS`
 // loads it too, and every path fails at once and cleanly with ble.no-adapter (a stable code and
-// a sentence that says what to do) instead of crashing or hanging; a malformed address is
-// refused first with its own code. On a machine that has an adapter these checks cannot be
-// shown and are skipped. What SMP over BLE does once connected is tested without a radio in
-// tst_bletransport.
+// a sentence that says what to do) instead of crashing or hanging, and so does a scan
+// (`mcu ports --ble-scan`); a malformed address is refused first with its own code. On a machine
+// that has an adapter these checks cannot be shown and are skipped. What SMP over BLE does once
+// connected is tested without a radio in tst_bletransport.
 #include "CliRun.h"
 
 #include "link/DeviceHub.h"
@@ -146,6 +146,33 @@ private Q_SLOTS:
             QJsonDocument::fromJson(run.out).object().value(QStringLiteral("error")).toObject();
         QCOMPARE(error.value(QStringLiteral("code")).toString(), QStringLiteral("ble.no-adapter"));
         QVERIFY(!error.value(QStringLiteral("message")).toString().isEmpty());
+    }
+
+    void aScanFailsWithNoAdapter() {
+        QElapsedTimer clock;
+        clock.start();
+        const ProcessRun run = test::otafleetctl({QStringLiteral("mcu"), QStringLiteral("ports"),
+                                                  QStringLiteral("--ble-scan"), QStringLiteral("3"),
+                                                  QStringLiteral("--json")});
+        QVERIFY2(clock.elapsed() < kPromptMs, qPrintable(describe(run)));
+        QCOMPARE(run.exitCode, 1);
+        const QJsonObject error =
+            QJsonDocument::fromJson(run.out).object().value(QStringLiteral("error")).toObject();
+        QCOMPARE(error.value(QStringLiteral("code")).toString(), QStringLiteral("ble.no-adapter"));
+        // Without --ble-scan the serial listing is untouched and has no "ble" key.
+        const ProcessRun ports = test::otafleetctl(
+            {QStringLiteral("mcu"), QStringLiteral("ports"), QStringLiteral("--json")});
+        QCOMPARE(ports.exitCode, 0);
+        const QJsonObject listing = QJsonDocument::fromJson(ports.out).object();
+        QVERIFY(listing.contains(QStringLiteral("ports")));
+        QVERIFY(!listing.contains(QStringLiteral("ble")));
+        // A scan length out of range is a usage error.
+        for (const char* seconds : {"0", "61", "x"}) {
+            const ProcessRun usage =
+                test::otafleetctl({QStringLiteral("mcu"), QStringLiteral("ports"),
+                                   QStringLiteral("--ble-scan"), QString::fromLatin1(seconds)});
+            QCOMPARE(usage.exitCode, 2);
+        }
     }
 
     void aMalformedAddressIsRefusedFirst_data() {
