@@ -15,6 +15,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QSerialPortInfo>
+#include <QTimer>
 
 #include <algorithm>
 
@@ -79,7 +80,38 @@ int printImages(const QList<smp::image::SlotState>& slots, bool json, QJsonObjec
     return kSuccess;
 }
 
+const QCommandLineOption kBleScan(QStringLiteral("ble-scan"),
+                                  QStringLiteral("Also scan SECONDS (1-60) for Bluetooth LE "
+                                                 "devices advertising the SMP service."),
+                                  QStringLiteral("SECONDS"));
+
 int runPorts(const QCommandLineParser& p) {
+    std::optional<QList<smp::ScannedDevice>> bleDevices;
+    if (p.isSet(kBleScan)) {
+        bool ok = false;
+        const int seconds = p.value(kBleScan).toInt(&ok);
+        constexpr int kMaxScanSeconds = 60;
+        if (!ok || seconds < 1 || seconds > kMaxScanSeconds) {
+            return usageError(QStringLiteral("--ble-scan takes 1 to 60 seconds"));
+        }
+        const qint64 total = qint64(seconds) * 1000;
+        ProgressPrinter printer(QStringLiteral("Scanning for Bluetooth LE devices offering SMP"));
+        QElapsedTimer clock;
+        clock.start();
+        QTimer tick;
+        constexpr int kTickMs = 250;
+        tick.setInterval(kTickMs);
+        QObject::connect(&tick, &QTimer::timeout, &tick,
+                         [&] { printer.update(qMin(clock.elapsed(), total), total); });
+        tick.start();
+        auto scanned = scanBle(int(total));
+        tick.stop();
+        printer.finish();
+        if (!scanned) {
+            return failWith(scanned.error(), p.isSet(kJson));
+        }
+        bleDevices = std::move(*scanned);
+    }
     QJsonArray ports;
     QStringList lines;
     for (const QSerialPortInfo& info : QSerialPortInfo::availablePorts()) {
@@ -101,11 +133,29 @@ int runPorts(const QCommandLineParser& p) {
             QStringLiteral("%1  %2:%3  %4  %5")
                 .arg(info.systemLocation(), vid, pid, info.serialNumber(), info.description()));
     }
+    if (lines.isEmpty()) {
+        lines.append(QStringLiteral("No serial ports found."));
+    }
+    QJsonObject report{{QStringLiteral("ports"), ports}};
+    if (bleDevices) {
+        QJsonArray ble;
+        for (const smp::ScannedDevice& device : *bleDevices) {
+            ble.append(QJsonObject{{QStringLiteral("address"), device.address},
+                                   {QStringLiteral("name"), device.name},
+                                   {QStringLiteral("rssi"), device.rssi}});
+            lines.append(QStringLiteral("ble %1  %2  %3 dBm")
+                             .arg(device.address, device.name)
+                             .arg(device.rssi));
+        }
+        if (bleDevices->isEmpty()) {
+            lines.append(QStringLiteral("No Bluetooth LE device offering SMP found."));
+        }
+        report.insert(QStringLiteral("ble"), ble);
+    }
     if (p.isSet(kJson)) {
-        printJson(QJsonObject{{QStringLiteral("ports"), ports}});
+        printJson(report);
     } else {
-        printText(lines.isEmpty() ? QStringLiteral("No serial ports found.")
-                                  : lines.join(QLatin1Char('\n')));
+        printText(lines.join(QLatin1Char('\n')));
     }
     return kSuccess;
 }
@@ -359,9 +409,12 @@ QList<Command> mcuCommands() {
     return {
         Command{QStringLiteral("mcu"),
                 QStringLiteral("ports"),
-                QStringLiteral("List serial ports with vendor, product and serial number."),
+                QStringLiteral("List serial ports with vendor, product and serial number (and "
+                               "with --ble-scan, BLE devices offering SMP)."),
                 {},
-                [](QCommandLineParser& p) { p.addOption(kJson); },
+                [](QCommandLineParser& p) {
+                    p.addOptions({kJson, kBleScan});
+                },
                 runPorts},
         Command{QStringLiteral("mcu"), QStringLiteral("info"),
                 QStringLiteral("Show a device's image slots and SMP buffers."), link,

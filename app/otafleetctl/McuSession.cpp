@@ -1,8 +1,12 @@
 #include "McuSession.h"
 
+#include "smp/SmpTransportPlugin.h"
+
 #include <QCoreApplication>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QThread>
@@ -20,7 +24,9 @@ const QCommandLineOption kMcuUdp(QStringLiteral("udp"),
                                  QStringLiteral("SMP over UDP: the device's HOST:PORT."),
                                  QStringLiteral("HOST:PORT"));
 const QCommandLineOption kMcuBle(QStringLiteral("ble"),
-                                 QStringLiteral("SMP over Bluetooth LE: the device's address."),
+                                 QStringLiteral("SMP over Bluetooth LE: the device's address "
+                                                "(AA:BB:CC:DD:EE:FF); needs an adapter and "
+                                                "BlueZ."),
                                  QStringLiteral("ADDRESS"));
 const QCommandLineOption kMcuTimeout(QStringLiteral("timeout"),
                                      QStringLiteral("Milliseconds to wait for each answer "
@@ -44,13 +50,10 @@ Result<std::unique_ptr<McuSession>> McuSession::open(const QCommandLineParser& p
     std::unique_ptr<McuSession> session(new McuSession);
     session->m_timeoutMs = timeout;
     if (p.isSet(kMcuBle)) {
-        return fail(QStringLiteral("mcu.ble-unavailable"),
-                    QStringLiteral("This otafleetctl has no Bluetooth LE transport for SMP yet, "
-                                   "so %1 cannot be reached; connect the device over USB serial "
-                                   "(--port) or UDP (--udp).")
-                        .arg(p.value(kMcuBle)));
-    }
-    if (p.isSet(kMcuPort)) {
+        if (const Status opened = session->openBle(p.value(kMcuBle)); !opened) {
+            return fail(opened.error());
+        }
+    } else if (p.isSet(kMcuPort)) {
         const int baud = p.value(kMcuBaud).toInt(&ok);
         if (!ok || baud <= 0) {
             return fail(QStringLiteral("cli.usage"),
@@ -65,11 +68,107 @@ Result<std::unique_ptr<McuSession>> McuSession::open(const QCommandLineParser& p
         session->m_transport = std::make_unique<smp::UdpTransport>(address->first, address->second);
     }
     if (const Status opened = session->m_transport->open(); !opened) {
+        // A transport that cannot open must not linger (the BLE one would keep trying).
+        session->m_transport.reset();
         return fail(opened.error());
     }
     session->m_client = std::make_unique<smp::SmpClient>(*session->m_transport);
     session->m_client->setTimeout(timeout);
     return session;
+}
+
+namespace {
+
+// Where the ble plugin is: beside an installed otafleetctl, in a build tree, or where
+// OTAFLEET_PLUGIN_DIR says (the console looks in the same places).
+QStringList pluginDirectories() {
+    const QDir binDir(QCoreApplication::applicationDirPath());
+    QStringList candidates;
+    if (const QString fromEnv = qEnvironmentVariable("OTAFLEET_PLUGIN_DIR"); !fromEnv.isEmpty()) {
+        candidates.append(fromEnv);
+    }
+    candidates.append(binDir.filePath(QStringLiteral(OTAFLEET_INSTALLED_PLUGIN_DIR)));
+    candidates.append(binDir.filePath(QStringLiteral("../plugins")));
+    QStringList existing;
+    for (const QString& candidate : candidates) {
+        const QString clean = QDir::cleanPath(candidate);
+        if (QFileInfo(clean).isDir() && !existing.contains(clean)) {
+            existing.append(clean);
+        }
+    }
+    return existing;
+}
+
+}  // namespace
+
+Result<BlePlugin> loadBlePlugin(const QString& forWhat) {
+    BlePlugin loaded;
+    const QStringList directories = pluginDirectories();
+    loaded.hub = std::make_unique<link::DeviceHub>(link::LinkContext{}, directories);
+    auto root = loaded.hub->pluginObject(QStringLiteral("ble"));
+    loaded.plugin = root ? qobject_cast<smp::SmpTransportPlugin*>(*root) : nullptr;
+    if (loaded.plugin == nullptr) {
+        return fail(QStringLiteral("mcu.ble-unavailable"),
+                    QStringLiteral("The Bluetooth LE transport plugin was not found or does not "
+                                   "load (%1; looked in: %2), so %3 cannot be reached; reinstall "
+                                   "otafleet or set OTAFLEET_PLUGIN_DIR, or connect the device "
+                                   "over USB serial (--port) or UDP (--udp).")
+                        .arg(root ? QStringLiteral("no SMP transport in it") : root.error().message,
+                             directories.isEmpty() ? QStringLiteral("nowhere")
+                                                   : directories.join(QStringLiteral(", ")),
+                             forWhat));
+    }
+    return loaded;
+}
+
+Result<QList<smp::ScannedDevice>> scanBle(int milliseconds) {
+    auto loaded = loadBlePlugin(QStringLiteral("Bluetooth LE devices"));
+    if (!loaded) {
+        return fail(loaded.error());
+    }
+    const std::unique_ptr<smp::DeviceScanner> scanner = loaded->plugin->createScanner();
+    QList<smp::ScannedDevice> devices;
+    std::optional<std::optional<Error>> outcome;
+    QEventLoop loop;
+    QObject::connect(scanner.get(), &smp::DeviceScanner::found, &loop,
+                     [&devices](const smp::ScannedDevice& device) { devices.append(device); });
+    QObject::connect(scanner.get(), &smp::DeviceScanner::finished, &loop,
+                     [&outcome, &loop](const std::optional<Error>& error) {
+                         outcome = error;
+                         loop.quit();
+                     });
+    if (const Status started = scanner->start(milliseconds); !started) {
+        return fail(started.error());
+    }
+    // The scanner ends by itself; this only guards against a stack that never says so.
+    constexpr int kGraceMs = 5000;
+    QTimer::singleShot(milliseconds + kGraceMs, &loop, &QEventLoop::quit);
+    loop.exec();
+    scanner->stop();
+    if (!outcome) {
+        return fail(QStringLiteral("ble.scan-failed"),
+                    QStringLiteral("The Bluetooth LE scan did not end within %1 s; restart "
+                                   "bluetoothd and try again.")
+                        .arg((milliseconds + kGraceMs) / 1000));
+    }
+    if (*outcome) {
+        return fail(**outcome);
+    }
+    return devices;
+}
+
+Status McuSession::openBle(const QString& address) {
+    auto loaded = loadBlePlugin(address);
+    if (!loaded) {
+        return fail(loaded.error());
+    }
+    auto transport = loaded->plugin->createTransport(address);
+    if (!transport) {
+        return fail(transport.error());
+    }
+    m_hub = std::move(loaded->hub);
+    m_transport = std::move(*transport);
+    return {};
 }
 
 Result<QCborMap> McuSession::call(const smp::Request& request) {

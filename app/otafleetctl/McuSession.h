@@ -1,11 +1,13 @@
 // The link `otafleetctl mcu ...` commands talk over: a serial port (--port, --baud), a UDP
-// address (--udp) or a BLE address (--ble; no BLE transport is built yet, so it fails with
-// mcu.ble-unavailable), and synchronous helpers around the asynchronous SmpClient (a command
+// address (--udp) or a Bluetooth LE address (--ble, through the ble transport plugin, the same
+// code the console loads), and synchronous helpers around the asynchronous SmpClient (a command
 // line waits for each answer anyway).
 #pragma once
 
 #include "common/Error.h"
+#include "link/DeviceHub.h"
 #include "smp/SmpClient.h"
+#include "smp/SmpTransportPlugin.h"
 
 #include <QCommandLineOption>
 #include <QCommandLineParser>
@@ -23,7 +25,8 @@ extern const QCommandLineOption kMcuTimeout;
 class McuSession {
 public:
     // Opens the link named by the options. Errors: cli.usage (none or several links named),
-    // mcu.ble-unavailable, smp.bad-address, smp.open-failed.
+    // mcu.ble-unavailable (no ble plugin found), ble.bad-address, ble.no-adapter,
+    // ble.adapter-off, smp.bad-address, smp.open-failed.
     [[nodiscard]] static Result<std::unique_ptr<McuSession>> open(const QCommandLineParser& p);
 
     // Sends one request and waits for its answer.
@@ -36,10 +39,26 @@ public:
 
 private:
     McuSession() = default;
+    [[nodiscard]] Status openBle(const QString& address);
+
+    // Holds the ble plugin's loader; declared first so it outlives the transport it made.
+    std::unique_ptr<link::DeviceHub> m_hub;
     std::unique_ptr<smp::SmpTransport> m_transport;
     std::unique_ptr<smp::SmpClient> m_client;
     int m_timeoutMs = 0;
 };
+
+// The ble transport plugin, loaded through a DeviceHub that must outlive what it makes.
+struct BlePlugin {
+    std::unique_ptr<link::DeviceHub> hub;
+    smp::SmpTransportPlugin* plugin = nullptr;
+};
+// Errors: mcu.ble-unavailable (naming where it looked and what `forWhat` could not reach).
+[[nodiscard]] Result<BlePlugin> loadBlePlugin(const QString& forWhat);
+
+// Scans `milliseconds` for BLE devices advertising the SMP service. Errors: mcu.ble-unavailable,
+// ble.no-adapter, ble.adapter-off, ble.scan-failed.
+[[nodiscard]] Result<QList<smp::ScannedDevice>> scanBle(int milliseconds);
 
 // The image list of an image state answer, as `mcu info --json` prints it.
 QJsonArray imagesJson(const QList<smp::image::SlotState>& slots);

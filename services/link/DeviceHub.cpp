@@ -166,15 +166,15 @@ Result<TransportInfo> DeviceHub::transportFor(const QString& uri) const {
 Result<LinkProvider*> DeviceHub::provider(const TransportInfo& transport) {
     if (LinkProvider* existing = m_providers.value(transport.scheme))
         return existing;
-    QPluginLoader* loader = m_loaders.value(transport.scheme);
-    QObject* root = loader ? loader->instance() : nullptr;
-    auto* plugin = qobject_cast<LinkPlugin*>(root);
+    auto root = pluginObject(transport.scheme);
+    if (!root)
+        return fail(root.error());
+    auto* plugin = qobject_cast<LinkPlugin*>(*root);
     if (!plugin) {
         return fail(QStringLiteral("link.plugin-load-failed"),
-                    QStringLiteral("The %1 transport plugin %2 could not be loaded (%3); "
-                                   "reinstall otafleet.")
-                        .arg(transport.transport, transport.pluginPath,
-                             loader ? loader->errorString() : QStringLiteral("no loader")));
+                    QStringLiteral("The %1 transport plugin %2 is not a link plugin; reinstall "
+                                   "otafleet.")
+                        .arg(transport.transport, transport.pluginPath));
     }
     auto created = plugin->createProvider(m_context);
     if (!created)
@@ -183,6 +183,29 @@ Result<LinkProvider*> DeviceHub::provider(const TransportInfo& transport) {
     m_providers.insert(transport.scheme, raw);
     qCInfo(lcLink) << "loaded transport" << transport.transport << "from" << transport.pluginPath;
     return raw;
+}
+
+Result<QObject*> DeviceHub::pluginObject(const QString& scheme) {
+    const QString key = scheme.toLower();
+    QPluginLoader* loader = m_loaders.value(key);
+    if (!loader) {
+        QStringList schemes;
+        for (const TransportInfo& t : m_transports)
+            schemes.append(t.scheme);
+        return fail(QStringLiteral("link.unknown-scheme"),
+                    QStringLiteral("No transport plugin handles \"%1\" addresses; available: %2. "
+                                   "Check the installation's plugin directory.")
+                        .arg(key, schemes.isEmpty() ? QStringLiteral("none")
+                                                    : schemes.join(QStringLiteral(", "))));
+    }
+    QObject* root = loader->instance();
+    if (!root) {
+        return fail(QStringLiteral("link.plugin-load-failed"),
+                    QStringLiteral("The transport plugin %1 could not be loaded (%2); reinstall "
+                                   "otafleet.")
+                        .arg(loader->fileName(), loader->errorString()));
+    }
+    return root;
 }
 
 Result<std::unique_ptr<DeviceLink>> DeviceHub::open(const QString& uri) {

@@ -47,6 +47,10 @@ public:
     [[nodiscard]] Result<TransportInfo> transportFor(const QString& uri) const;
     // Errors: as transportFor, link.plugin-load-failed, link.credentials, and the transport's.
     [[nodiscard]] Result<std::unique_ptr<DeviceLink>> open(const QString& uri);
+    // The root object of the plugin serving `scheme`, loaded on first use, for callers that need
+    // another interface the plugin offers besides LinkPlugin (they qobject_cast it). Errors:
+    // link.unknown-scheme, link.plugin-load-failed.
+    [[nodiscard]] Result<QObject*> pluginObject(const QString& scheme);
 
 private:
     void scan(const QStringList& directories);
