@@ -23,3 +23,9 @@ otafleet_add_test(NAME tst_serverlink SOURCES tst_serverlink.cpp ServerTestBase.
     LINK otafleet_agentcore otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration
     TIMEOUT 300)
 add_dependencies(tst_serverlink otafleetd otafleetctl otafleet-agent)
+# The fleet end to end: otafleetd, `otafleetctl simulate` with 200 devices and a real dialling
+# otafleet-agent; rollouts that complete through a kill -9, pause themselves, update a device.
+otafleet_add_test(NAME tst_fleetrollout SOURCES tst_fleetrollout.cpp ServerTestBase.h
+    FleetTestSupport.h LINK otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration
+    TIMEOUT 600)
+add_dependencies(tst_fleetrollout otafleetd otafleetctl otafleet-agent)

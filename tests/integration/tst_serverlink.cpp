@@ -6,6 +6,7 @@
 // health check fails on the new version), skipped (a pre-check refuses) or failed (wrong hash).
 #include "AgentProcess.h"
 #include "CliRun.h"
+#include "FleetTestSupport.h"
 #include "ServerTestBase.h"
 #include "TestBundles.h"
 
@@ -21,11 +22,6 @@
 #include <QProcess>
 #include <QRegularExpression>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <mutex>
 
@@ -33,31 +29,6 @@ using namespace otafleet;
 using namespace otafleet::test;
 
 namespace {
-
-quint16 freeLoopbackPort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    quint16 port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-        socklen_t len = sizeof addr;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-            port = ntohs(addr.sin_port);
-    }
-    ::close(fd);
-    return port;
-}
-
-QString configValue(const QString& configPath, const QString& key) {
-    QFile f(configPath);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    const QRegularExpression line(QStringLiteral("^%1\\s*=\\s*(\\S+)\\s*$").arg(key),
-                                  QRegularExpression::MultilineOption);
-    return line.match(QString::fromUtf8(f.readAll())).captured(1);
-}
 
 // The progress states one link reported, in order.
 struct Observed {
@@ -124,34 +95,8 @@ private:
         return false;
     }
 
-    // An `otafleet-agent setup` directory given a device identity from the PKI's device CA
-    // and [server] address: what `otafleet-agent enroll` leaves behind.
     std::unique_ptr<AgentProcess> enrolledAgent(const QString& name) {
-        auto agent = AgentProcess::setUp(binDir(), m_tmp.filePath(name), m_pki->pkiDir, name,
-                                         QStringLiteral("rev-a"), pinEnv());
-        if (!agent) {
-            qWarning("%s", qPrintable(agent.error().toString()));
-            return nullptr;
-        }
-        const QString id = configValue((*agent)->configPath(), QStringLiteral("id"));
-        auto identity = m_pki->pki.issueDeviceIdentity(id, m_pki->pinProvider());
-        if (!identity)
-            return nullptr;
-        const QDir dir((*agent)->dir());
-        if (!writeFileAtomically(dir.filePath(QStringLiteral("tls/device.pem")),
-                                 identity->certificateChainPem) ||
-            !writeFileAtomically(dir.filePath(QStringLiteral("tls/device.key")),
-                                 identity->privateKeyPem, 0600)) {
-            return nullptr;
-        }
-        QFile conf((*agent)->configPath());
-        if (!conf.open(QIODevice::Append))
-            return nullptr;
-        conf.write(QStringLiteral("\n[identity]\ncertificate = tls/device.pem\nkey = "
-                                  "tls/device.key\n\n[server]\naddress = %1\n")
-                       .arg(m_server->address())
-                       .toUtf8());
-        return std::move(*agent);
+        return enrolledDialler(binDir(), *m_pki, m_tmp.filePath(name), name, m_server->address());
     }
 
     // The agent core of an enrolled agent directory, booted in this process.
