@@ -10,6 +10,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -951,11 +952,16 @@ void ServerLink::Impl::runOffer(const dpb::UpdateOffer& offer) {
     auto digest = crypto::Sha256::hashFile(agent.stagedBundlePath(transferId));
     const QString expected = qs(offer.sha256()).toLower();
     if (!digest || crypto::Sha256::hex(*digest) != expected) {
+        const qint64 staged = QFileInfo(agent.stagedBundlePath(transferId)).size();
         agent.discardUpload(transferId);
         finish("failed",
                Error{QStringLiteral("agent.download-corrupted"),
-                     QStringLiteral("The downloaded bundle does not have the SHA-256 the offer "
-                                    "names; it was discarded. Offer it again.")});
+                     QStringLiteral("The downloaded bundle (%1 bytes, SHA-256 %2) does not have "
+                                    "the SHA-256 the offer names (%3); it was discarded. Offer "
+                                    "it again.")
+                         .arg(staged)
+                         .arg(digest ? crypto::Sha256::hex(*digest).left(16) : QString(),
+                              expected.left(16))});
         return;
     }
     if (options.installDelay.count() > 0) {

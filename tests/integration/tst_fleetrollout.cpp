@@ -58,11 +58,12 @@ class TestFleetRollout : public QObject, public ServerTestBase {
             qWarning("%s", qPrintable(bundle.error().toString()));
             return {};
         }
-        return ctl({QStringLiteral("release"), QStringLiteral("upload"), *bundle})
-            .value(QStringLiteral("release"))
-            .toObject()
-            .value(QStringLiteral("id"))
-            .toString();
+        const QString id = ctl({QStringLiteral("release"), QStringLiteral("upload"), *bundle})
+                               .value(QStringLiteral("release"))
+                               .toObject()
+                               .value(QStringLiteral("id"))
+                               .toString();
+        return id;
     }
 
     // `otafleetctl simulate` in the background; stopped with SIGINT by stopSimulation().
