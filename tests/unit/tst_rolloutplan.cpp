@@ -281,7 +281,8 @@ private Q_SLOTS:
             QVERIFY2(big, text);
             QCOMPARE(*Prechecks::parse(big->toString()), *big);
         }
-        QCOMPARE(Prechecks::parse(QStringLiteral("free>=5g"))->toString(), QStringLiteral("free>=5G"));
+        QCOMPARE(Prechecks::parse(QStringLiteral("free>=5g"))->toString(),
+                 QStringLiteral("free>=5G"));
         QVERIFY(!Prechecks::parse(QStringLiteral("free>=9999999999G")));  // past 1 PiB
     }
 
