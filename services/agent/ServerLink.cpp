@@ -951,7 +951,9 @@ void ServerLink::Impl::runOffer(const dpb::UpdateOffer& offer) {
     report(make("verifying", 0, size));
     auto digest = crypto::Sha256::hashFile(agent.stagedBundlePath(transferId));
     const QString expected = qs(offer.sha256()).toLower();
-    if (!digest || crypto::Sha256::hex(*digest) != expected) {
+    // The digest's own hex (Sha256::hex would hash it once more).
+    const QString got = digest ? QString::fromLatin1(digest->toHex()) : QString();
+    if (got != expected) {
         const qint64 staged = QFileInfo(agent.stagedBundlePath(transferId)).size();
         agent.discardUpload(transferId);
         finish("failed",
@@ -960,8 +962,7 @@ void ServerLink::Impl::runOffer(const dpb::UpdateOffer& offer) {
                                     "the SHA-256 the offer names (%3); it was discarded. Offer "
                                     "it again.")
                          .arg(staged)
-                         .arg(digest ? crypto::Sha256::hex(*digest).left(16) : QString(),
-                              expected.left(16))});
+                         .arg(got.left(16), expected.left(16))});
         return;
     }
     if (options.installDelay.count() > 0) {

@@ -29,8 +29,3 @@ otafleet_add_test(NAME tst_fleetrollout SOURCES tst_fleetrollout.cpp ServerTestB
     FleetTestSupport.h LINK otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration
     TIMEOUT 600)
 add_dependencies(tst_fleetrollout otafleetd otafleetctl otafleet-agent)
-# Disabled, and listed by ctest as "Not Run (Disabled)", until the join works: an offer that
-# otafleetd sends over a session ends on the agent in agent.download-corrupted (the staged bundle's
-# SHA-256 is not the release's, though its size is), while the same agent core passes with the
-# same server's Download in tst_serverlink. Issue 8's closing note of 2026-12-03 has the detail.
-set_tests_properties(tst_fleetrollout PROPERTIES DISABLED TRUE)

@@ -371,8 +371,7 @@ private Q_SLOTS:
         offer.set_release_id(release.toStdString());
         offer.set_version("1.1.0");
         offer.set_size(quint64(QFileInfo(bundlePath).size()));
-        offer.set_sha256(corruptHash ? std::string(64, 'a')
-                                     : crypto::Sha256::hex(*sha).toStdString());
+        offer.set_sha256(corruptHash ? std::string(64, 'a') : sha->toHex().toStdString());
         offer.set_prechecks(prechecks.toStdString());
         offer.set_rollout_id("r-1");
         offer.set_wave(1);
