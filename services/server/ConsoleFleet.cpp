@@ -1,5 +1,6 @@
 // ConsoleService: the fleet's devices (list, summary, tags, groups, decommissioning).
 #include "server/ConsoleService.h"
+#include "server/DeviceFacts.h"
 
 #include "rollout/DeviceFilter.h"
 #include "server/RequestCheck.h"
@@ -48,20 +49,6 @@ void fillDevice(const FleetDeviceRecord& d, cpb::FleetDevice* out) {
     out->set_first_seen_unix_ms(d.firstSeen.toMSecsSinceEpoch());
     out->set_last_seen_unix_ms(d.lastSeen.toMSecsSinceEpoch());
     out->set_decommissioned(d.decommissioned);
-}
-
-rollout::DeviceFacts factsOf(const FleetDeviceRecord& d) {
-    rollout::DeviceFacts facts;
-    facts.id = d.deviceId;
-    facts.name = d.name;
-    facts.model = d.model;
-    facts.hardware = d.hardware;
-    facts.version = d.version;
-    facts.tags = d.tags;
-    if (!d.group.isEmpty())
-        facts.groups = QStringList{d.group};
-    facts.online = d.online;
-    return facts;
 }
 
 }  // namespace

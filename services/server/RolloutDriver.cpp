@@ -1,5 +1,6 @@
 #include "server/RolloutDriver.h"
 
+#include "server/DeviceFacts.h"
 #include "server/ServerLogging.h"
 #include "store/FleetStore.h"
 
@@ -41,20 +42,6 @@ Error revokedRelease(const QString& releaseId) {
 
 bool isActive(RolloutState state) {
     return state == RolloutState::Scheduled || state == RolloutState::Running;
-}
-
-rollout::DeviceFacts factsOf(const store::FleetDeviceRecord& d) {
-    rollout::DeviceFacts facts;
-    facts.id = d.deviceId;
-    facts.name = d.name;
-    facts.model = d.model;
-    facts.hardware = d.hardware;
-    facts.version = d.version;
-    facts.tags = d.tags;
-    if (!d.group.isEmpty())
-        facts.groups = QStringList{d.group};
-    facts.online = d.online;
-    return facts;
 }
 
 }  // namespace
