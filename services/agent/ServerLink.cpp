@@ -61,11 +61,13 @@ public:
         m_tasks.emplace(when, Task{owner, std::move(task)});
         m_wake.notify_one();
     }
-    // Drops the owner's pending tasks and waits for one of its tasks that runs right now.
+    // Drops the owner's pending tasks and waits for one of its tasks that runs right now. It
+    // waits on its own condition variable: sharing the loop's would let it swallow the wake-up
+    // that at() meant for the loop, which would then sleep through its tasks.
     void cancel(const void* owner) {
         std::unique_lock lock(m_mutex);
         std::erase_if(m_tasks, [owner](const auto& t) { return t.second.owner == owner; });
-        m_wake.wait(lock, [&] { return m_running != owner; });
+        m_finished.wait(lock, [&] { return m_running != owner; });
     }
     ~TimerQueue() {
         {
@@ -104,11 +106,12 @@ private:
             task.run = nullptr;
             lock.lock();
             m_running = nullptr;
-            m_wake.notify_all();
+            m_finished.notify_all();
         }
     }
     std::mutex m_mutex;
-    std::condition_variable m_wake;
+    std::condition_variable m_wake;      // the loop: a task was added or the queue stops
+    std::condition_variable m_finished;  // cancel(): a task finished running
     std::multimap<Clock::time_point, Task> m_tasks;
     const void* m_running = nullptr;
     bool m_stop = false;
@@ -1068,6 +1071,13 @@ void ServerLink::Impl::stop() {
         worker.detach();
     std::unique_lock lock(mutex);
     changed.wait(lock, [this] { return !session && !inventoryPending; });
+    // No call is left: the channel goes now, on the stopping thread. Its last reference must
+    // never drop on one of gRPC's own threads (a reaction or a timer task holding the link to
+    // the end): the channel's destructor releases the callback completion queue, and on the
+    // thread that serves that queue this corrupted it (grpc_cq_internal_unref: prior > 0).
+    std::unique_ptr<dpb::DeviceService::Stub> lastStub = std::move(stub);
+    std::shared_ptr<grpc::Channel> lastChannel = std::move(channel);
+    lock.unlock();
 }
 
 ServerLink::ServerLink(Agent& agent, ServerLinkOptions options, std::function<void()> onReboot)
