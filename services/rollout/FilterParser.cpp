@@ -322,7 +322,17 @@ Result<DeviceFilter> FilterParser::parse(QStringView expression) {
     if (!root) {
         return fail(root.error());
     }
-    return DeviceFilter(std::move(*root));
+    DeviceFilter filter(std::move(*root));
+    // What is accepted must read back: a rollout's target is stored in canonical form and parsed
+    // again after a restart, and quoting can make that form longer than what was typed.
+    if (filter.toString().size() > DeviceFilter::kMaxLength) {
+        return fail(errorAt("filter.too-long", DeviceFilter::kMaxLength + 1,
+                            QStringLiteral("written out with its quoting the expression is "
+                                           "longer than %1 characters; shorten the values or "
+                                           "select with tags or groups instead")
+                                .arg(DeviceFilter::kMaxLength)));
+    }
+    return filter;
 }
 
 }  // namespace otafleet::rollout
