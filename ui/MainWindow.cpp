@@ -2,6 +2,7 @@
 
 #include "ui/AddDeviceDialog.h"
 #include "ui/ApprovalInbox.h"
+#include "ui/ConnectDialog.h"
 #include "ui/DashboardView.h"
 #include "ui/DeviceDetailsPane.h"
 #include "ui/DeviceFilterProxy.h"
@@ -101,8 +102,15 @@ MainWindow::MainWindow(fleet::FleetService& fleet, QWidget* parent)
     setCentralWidget(m_tabs);
 
     m_summary = new QLabel;
+    m_connection = new QLabel;
+    m_connection->setObjectName(QStringLiteral("connection"));
+    m_connection->setTextFormat(Qt::RichText);
+    m_connection->setContentsMargins(12, 0, 4, 0);
     statusBar()->addPermanentWidget(m_summary);
+    statusBar()->addPermanentWidget(m_connection);
     createActions();
+    connect(&m_fleet, &fleet::FleetService::connectionChanged, this, &MainWindow::updateConnection);
+    updateConnection();
 
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &MainWindow::showSelected);
@@ -177,6 +185,11 @@ void MainWindow::createActions() {
     toolbar->addAction(m_refreshAction);
 
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* connectAction =
+        file->addAction(tr("&Connect to server…"), this, &MainWindow::openConnectDialog);
+    connectAction->setShortcut(tr("Ctrl+Shift+O"));
+    connectAction->setToolTip(tr("Open the fleet of an otafleetd in a new window"));
+    file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
     quit->setShortcut(QKeySequence::Quit);
     QMenu* device = menuBar()->addMenu(tr("&Device"));
@@ -235,6 +248,19 @@ void MainWindow::showSelected() {
 }
 
 void MainWindow::updateActions() {
+    if (m_fleet.connection().state != fleet::FleetConnection::State::Local) {
+        // otafleetd's devices enrol by themselves and are updated by rollouts: the direct
+        // actions stay visible but disabled, saying why.
+        const QString why =
+            tr("Devices of otafleetd are updated through rollouts; connect to "
+               "a device from This workstation to act on it directly.");
+        for (QAction* a : {m_addAction, m_updateAction, m_rollbackAction, m_commitAction,
+                           m_rebootAction, m_removeAction}) {
+            a->setEnabled(false);
+            a->setToolTip(why);
+        }
+        return;
+    }
     const auto device = m_fleet.device(selectedDeviceId());
     const bool idle = device && !device->running;
     m_updateAction->setEnabled(idle);
@@ -243,6 +269,34 @@ void MainWindow::updateActions() {
     m_rebootAction->setEnabled(idle);
     // Removing a device tears down its link; never while an operation runs on it.
     m_removeAction->setEnabled(idle);
+}
+
+void MainWindow::updateConnection() {
+    const fleet::FleetConnection c = m_fleet.connection();
+    using State = fleet::FleetConnection::State;
+    // A coloured dot says at a glance whether the view is live.
+    const QString dot = c.state == State::Online    ? QStringLiteral("#2e9d4f")
+                        : c.state == State::Refused ? QStringLiteral("#c62828")
+                        : c.state == State::Local   ? QString()
+                                                    : QStringLiteral("#e0a000");
+    m_connection->setText(dot.isEmpty() ? c.text()
+                                        : QStringLiteral("<span style=\"color:%1\">●</span> %2")
+                                              .arg(dot, c.text().toHtmlEscaped()));
+    m_connection->setToolTip(c.error ? c.error->toString() : QString());
+    if (c.error && c.state != State::Online)
+        statusBar()->showMessage(c.error->message, kStatusMessageMs);
+    const bool remote = c.state != State::Local;
+    setWindowTitle(remote ? tr("otafleet — %1").arg(c.where) : tr("otafleet"));
+    updateActions();
+}
+
+ConnectDialog* MainWindow::openConnectDialog() {
+    auto* dialog = new ConnectDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this,
+            [this, dialog] { Q_EMIT connectRequested(dialog->choice()); });
+    dialog->open();
+    return dialog;
 }
 
 void MainWindow::updateSummary() {

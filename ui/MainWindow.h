@@ -7,6 +7,7 @@
 
 #include "fleet/FleetService.h"
 #include "fleet/RolloutService.h"
+#include "ui/ConnectDialog.h"
 
 #include <QMainWindow>
 
@@ -44,6 +45,8 @@ public:
     [[nodiscard]] RolloutsView* rolloutsView() const { return m_rolloutsView; }
     [[nodiscard]] ApprovalInbox* approvalInbox() const { return m_inbox; }
     [[nodiscard]] qint64 selectedDeviceId() const;
+    // Where the fleet lives and whether it is reachable (fleet::FleetConnection::text()).
+    [[nodiscard]] QLabel* connectionLabel() const { return m_connection; }
     // Adds the Rollouts and Approvals tabs and "New rollout…". `user` is who acts on rollouts
     // from this window; the wizard offers the bundles of `releaseDirectory` (may be empty).
     void addRollouts(fleet::RolloutService& rollouts, const QString& user,
@@ -55,6 +58,8 @@ public:
 public Q_SLOTS:
     // The dialogs are window-modal and delete themselves when closed; returned for tests.
     AddDeviceDialog* openAddDeviceDialog();
+    // "Connect to server…": on Connect, connectRequested() with what was chosen.
+    ConnectDialog* openConnectDialog();
     UpdateDialog* openUpdateDialog();
     // The report of one bundle (the console was started with a .otab, e.g. from the file
     // manager): checked against the selected device, or against the fleet's trust alone.
@@ -68,8 +73,13 @@ public Q_SLOTS:
     // explained in the status bar and leaves the list as it was.
     void showDevicesMatching(const QString& expression);
 
+Q_SIGNALS:
+    // The user chose a server; the application opens a window on its fleet.
+    void connectRequested(const otafleet::ui::ServerChoice& choice);
+
 private:
     void createActions();
+    void updateConnection();
     void updateActions();
     void showSelected();
     void onOperationFinished(qint64 id, link::LinkOperation operation,
@@ -86,6 +96,7 @@ private:
     QTableView* m_table = nullptr;
     DeviceDetailsPane* m_details = nullptr;
     QLabel* m_summary = nullptr;
+    QLabel* m_connection = nullptr;
     QAction* m_addAction = nullptr;
     QAction* m_updateAction = nullptr;
     QAction* m_rollbackAction = nullptr;

@@ -4,11 +4,13 @@
 #include "ConsolePaths.h"
 #include "DemoEnvironment.h"
 #include "SampleFleet.h"
+#include "ServerWindows.h"
 #include "StationConsole.h"
 #include "ViewRenderer.h"
 
 #include "common/ProcessHardening.h"
 #include "common/Version.h"
+#include "crypto/SecretString.h"
 #include "fleet/EmbeddedFleet.h"
 #include "fleet/EmbeddedRollouts.h"
 #include "link/DeviceHub.h"
@@ -122,7 +124,26 @@ int main(int argc, char** argv) {
         QStringLiteral("Draw every main view to PNG files in DIR, then quit (documentation, "
                        "tests/gui/render_views.sh)."),
         QStringLiteral("DIR"));
-    parser.addOptions({dataDirOption, pkiOption, demoOption, sampleOption, renderOption});
+    const QCommandLineOption serverOption(
+        QStringLiteral("server"),
+        QStringLiteral("Open the fleet of the otafleetd at HOST:PORT instead of this "
+                       "workstation's, signed in with --pki (its operator certificate) or with "
+                       "--ca, --user and --password-env."),
+        QStringLiteral("HOST:PORT"));
+    const QCommandLineOption caOption(
+        QStringLiteral("ca"),
+        QStringLiteral("With --server and --user: the fleet root CA the server's certificate "
+                       "must chain to."),
+        QStringLiteral("ROOT.pem"));
+    const QCommandLineOption userOption(QStringLiteral("user"),
+                                        QStringLiteral("With --server: the user to sign in as."),
+                                        QStringLiteral("NAME"));
+    const QCommandLineOption passwordEnvOption(
+        QStringLiteral("password-env"),
+        QStringLiteral("With --user: the environment variable that holds the password."),
+        QStringLiteral("VAR"));
+    parser.addOptions({dataDirOption, pkiOption, demoOption, sampleOption, renderOption,
+                       serverOption, caOption, userOption, passwordEnvOption});
     parser.addPositionalArgument(
         QStringLiteral("BUNDLE"),
         QStringLiteral("A signed bundle (.otab) whose report to show at start (what opening a "
@@ -135,6 +156,28 @@ int main(int argc, char** argv) {
                      "otafleet: give one bundle at a time [console.usage]\n"
                      "Try 'otafleet --help'.\n");
         return 2;
+    }
+
+    if (parser.isSet(serverOption)) {
+        // The server's fleet in place of this workstation's: nothing local is opened.
+        otafleet::client::ConsoleSettings settings;
+        settings.address = parser.value(serverOption);
+        if (parser.isSet(userOption) || parser.isSet(caOption)) {
+            settings.caFile = QDir::current().absoluteFilePath(parser.value(caOption));
+            settings.user = parser.value(userOption);
+            auto secret =
+                otafleet::crypto::SecretString::fromEnvironment(parser.value(passwordEnvOption));
+            if (!secret)
+                return failStart(secret.error());
+            settings.password = QByteArray(secret->c_str(), secret->size());
+        } else if (parser.isSet(pkiOption)) {
+            settings.pkiDir = QDir::current().absoluteFilePath(parser.value(pkiOption));
+        }
+        if (auto valid = settings.validate(); !valid)
+            return failStart(valid.error());
+        otafleet::app::ServerWindows servers;
+        servers.open(std::move(settings));
+        return app.exec();
     }
 
     const QString dataDir =
@@ -238,6 +281,9 @@ int main(int argc, char** argv) {
     } else {
         (*fleet)->refreshAll();
     }
+    // File > Connect to server… opens the server's fleet in a window of its own.
+    otafleet::app::ServerWindows servers;
+    servers.watch(window);
     window.show();
     if (!bundles.isEmpty())
         window.openBundleReport(QDir::current().absoluteFilePath(bundles.first()));

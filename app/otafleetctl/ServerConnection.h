@@ -1,16 +1,12 @@
-// How otafleetctl's server commands (user, audit, fleet, release) reach otafleetd: the common
-// options (--server HOST:PORT, then --pki PKI for the operator certificate or --ca ROOT.pem
-// --user NAME --password-env VAR for a password login), one TLS channel pinned to the fleet
-// root, a deadline on every call, and gRPC failures turned into otafleet errors (the server's
-// stable code when it sent one; server.unreachable, server.timeout, server.tls-rejected
-// otherwise).
+// How otafleetctl's server commands (user, audit, fleet, release, rollout) reach otafleetd: the
+// common options (--server HOST:PORT, then --pki PKI for the operator certificate or --ca
+// ROOT.pem --user NAME --password-env VAR for a password login) turned into the settings of a
+// client::ConsoleClient, which the console's RemoteFleet uses as well.
 #pragma once
 
 #include "Cli.h"
 
-#include "otafleet/console/v1/console.grpc.pb.h"
-
-#include <grpcpp/grpcpp.h>
+#include "consoleclient/ConsoleClient.h"
 
 #include <QCommandLineOption>
 
@@ -31,39 +27,12 @@ extern const QCommandLineOption kServerPasswordEnv;
 extern const QCommandLineOption kServerJson;
 [[nodiscard]] QList<QCommandLineOption> serverOptions();
 
-class ServerConnection {
-public:
-    static constexpr std::chrono::seconds kCallDeadline{30};
-    static constexpr qint64 kMaxMessage = 4 * 1024 * 1024;
+// The console's client of otafleetd (services/consoleclient), opened from the options above.
+using ServerConnection = client::ConsoleClient;
 
-    // Connects and, for a password user, logs in. Errors cli.usage, io.*, server.*.
-    [[nodiscard]] static Result<std::unique_ptr<ServerConnection>> open(
-        const QCommandLineParser& p);
-
-    // A context with the deadline and, after a password login, the bearer token.
-    [[nodiscard]] std::unique_ptr<grpc::ClientContext> context(
-        std::chrono::seconds deadline = kCallDeadline) const;
-    cpb::ConsoleService::Stub& stub() { return *m_stub; }
-    [[nodiscard]] Error toError(const grpc::Status& status) const;
-
-    template <class Request, class Reply>
-    Result<Reply> call(grpc::Status (cpb::ConsoleService::Stub::*method)(grpc::ClientContext*,
-                                                                         const Request&, Reply*),
-                       const Request& request) {
-        auto ctx = context();
-        Reply reply;
-        const grpc::Status status = ((*m_stub).*method)(ctx.get(), request, &reply);
-        if (!status.ok())
-            return fail(toError(status));
-        return reply;
-    }
-
-private:
-    QString m_target;
-    std::shared_ptr<grpc::Channel> m_channel;
-    std::unique_ptr<cpb::ConsoleService::Stub> m_stub;
-    std::string m_token;
-};
+// Connects and, for a password user, signs in. Errors cli.usage, io.*, server.*.
+[[nodiscard]] Result<std::unique_ptr<ServerConnection>> openServerConnection(
+    const QCommandLineParser& p);
 
 // A server command: the connection options plus `extra`; `run` gets an open connection
 // (UserAuditCommands.cpp).
@@ -72,9 +41,8 @@ private:
     QList<QCommandLineOption> extra,
     std::function<int(const QCommandLineParser&, ServerConnection&, bool json)> run);
 
-// "viewer" <-> ROLE_VIEWER, ...
-[[nodiscard]] std::optional<cpb::Role> roleFromName(const QString& name);
-[[nodiscard]] QString roleToName(cpb::Role role);
+using client::roleFromName;
+using client::roleToName;
 [[nodiscard]] QString isoTime(qint64 unixMs);
 
 }  // namespace otafleet::cli

@@ -43,7 +43,7 @@ Command serverCommand(const QString& group, const QString& name, const QString& 
                    },
                    [run](const QCommandLineParser& p) {
                        const bool json = p.isSet(kServerJson);
-                       auto connection = ServerConnection::open(p);
+                       auto connection = openServerConnection(p);
                        if (!connection) {
                            if (connection.error().code == u"cli.usage")
                                return usageError(connection.error().message);

@@ -3,7 +3,10 @@
 #include "fleet/DeviceQuery.h"
 #include "fleet/FleetSummary.h"
 
+#include <QStringList>
 #include <QtConcurrentRun>
+
+#include <algorithm>
 
 namespace otafleet::fleet {
 
@@ -15,8 +18,49 @@ QString FleetDevice::displayName() const {
     return uri;
 }
 
+QString FleetConnection::text() const {
+    QStringList parts{where};
+    if (!user.isEmpty())
+        parts << QStringLiteral("%1 (%2)").arg(user, role);
+    switch (state) {
+        case State::Local:
+            break;
+        case State::Connecting:
+            parts << QStringLiteral("connecting…");
+            break;
+        case State::Online:
+            parts << QStringLiteral("online");
+            break;
+        case State::Reconnecting: {
+            QString line =
+                error ? QStringLiteral("offline (%1)").arg(error->code) : QStringLiteral("offline");
+            if (nextAttempt.isValid()) {
+                const qint64 seconds =
+                    std::max<qint64>(0, QDateTime::currentDateTimeUtc().secsTo(nextAttempt));
+                line += QStringLiteral(", retrying in %1 s").arg(seconds);
+            }
+            parts << line;
+            break;
+        }
+        case State::Refused:
+            parts << (error ? QStringLiteral("not signed in (%1)").arg(error->code)
+                            : QStringLiteral("not signed in"));
+            break;
+    }
+    return parts.join(QStringLiteral(" · "));
+}
+
 FleetService::FleetService(QObject* parent) : QObject(parent) {}
 FleetService::~FleetService() = default;
+
+FleetConnection FleetService::connection() const {
+    return FleetConnection{FleetConnection::State::Local,
+                           QStringLiteral("This workstation"),
+                           {},
+                           {},
+                           std::nullopt,
+                           {}};
+}
 
 FleetSummary FleetService::summary(const QDateTime& now) const {
     return summarize(devices(), now);

@@ -35,6 +35,25 @@ struct FleetDevice {
 
 struct FleetSummary;
 
+// Where the fleet lives and whether it is reachable now: "This workstation" (embedded), or a
+// server the console signed in to, which it reconnects to by itself when it is lost.
+struct FleetConnection {
+    // Refused: the server turned the sign-in down (or the settings cannot work); the console
+    // does not try again by itself, refreshAll() does.
+    enum class State { Local, Connecting, Online, Reconnecting, Refused };
+    State state = State::Local;
+    QString where;               // "This workstation" or "otafleetd at HOST:PORT"
+    QString user;                // who is signed in; empty when local or not signed in yet
+    QString role;                // viewer | technician | release-manager | approver | admin
+    std::optional<Error> error;  // why the server is not reachable now (Reconnecting)
+    QDateTime nextAttempt;       // Reconnecting: when the next try starts
+
+    // One short line for a status bar, e.g. "otafleetd at 10.0.0.2:7443 · admin (admin) ·
+    // online" or "... · offline (server.unreachable), retrying in 4 s"; the error's sentence
+    // goes in a tooltip.
+    [[nodiscard]] QString text() const;
+};
+
 class FleetService : public QObject {
     Q_OBJECT
 public:
@@ -59,6 +78,9 @@ public:
     [[nodiscard]] virtual Result<qint64> addDevice(const QString& uri, const QString& name) = 0;
     [[nodiscard]] virtual Status removeDevice(qint64 id) = 0;
 
+    // Where this fleet lives; EmbeddedFleet is Local. connectionChanged() follows changes.
+    [[nodiscard]] virtual FleetConnection connection() const;
+
     // Errors returned at once: fleet.unknown-device, link.busy, link.unsupported, and what
     // opening the device's link can report (plugin, credentials).
     [[nodiscard]] virtual Status refresh(qint64 id) = 0;
@@ -81,6 +103,7 @@ Q_SIGNALS:
     void deviceRemoved(qint64 id);
     // Everything may have changed (a backend reconnected): views reload from devices().
     void fleetReset();
+    void connectionChanged();
     void operationStarted(qint64 id, otafleet::link::LinkOperation operation);
     void operationProgress(qint64 id, const QString& phase, qint64 done, qint64 total);
     void operationFinished(qint64 id, otafleet::link::LinkOperation operation,

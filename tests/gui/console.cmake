@@ -37,3 +37,9 @@ if(TARGET otafleet_ui)
             ${CMAKE_BINARY_DIR}/bin/otafleet ${CMAKE_CURRENT_BINARY_DIR}/rendered-views)
     set_tests_properties(render_views PROPERTIES LABELS gui TIMEOUT 120)
 endif()
+# "Connect to server…": checks what is typed, hands a complete sign-in to the window, keeps
+# recent connections without passwords.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_connectdialog SOURCES tst_connectdialog.cpp LINK otafleet_ui
+        LABELS gui TIMEOUT 60)
+endif()

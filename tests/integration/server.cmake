@@ -29,3 +29,11 @@ otafleet_add_test(NAME tst_fleetrollout SOURCES tst_fleetrollout.cpp ServerTestB
     FleetTestSupport.h LINK otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration
     TIMEOUT 600)
 add_dependencies(tst_fleetrollout otafleetd otafleetctl otafleet-agent)
+# The console's fleet of an otafleetd (fleet::RemoteFleet) and its main window against a real
+# otafleetd: the mirror, the connection shown, reconnecting after a restart, password sign-in.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_remotefleet SOURCES tst_remotefleet.cpp ServerTestBase.h
+        FleetTestSupport.h LINK otafleet_ui otafleet_fleet otafleet_consoleclient
+        otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration TIMEOUT 180)
+    add_dependencies(tst_remotefleet otafleetd otafleetctl)
+endif()
