@@ -407,6 +407,42 @@ private Q_SLOTS:
         dialog->close();
     }
 
+    void cancelStopsTheUpload() {
+        // Paced at 115200 baud the upload takes seconds: Cancel lands in the middle of it.
+        McuSimProcess sim;
+        QVERIFY2(sim.start(
+                     simDir("cancel"), pub(),
+                     {QStringLiteral("--pty"), QStringLiteral("--baud"), QStringLiteral("115200")}),
+                 qPrintable(sim.error()));
+        auto c = console();
+        QVERIFY(c);
+        const qint64 id = plugIn(*c, sim.pty());
+        QVERIFY(id != 0);
+        c->window->selectDevice(id);
+        ui::UpdateDialog* dialog = c->window->openUpdateDialog();
+        QSignalSpy checked(dialog, &ui::UpdateDialog::bundleChecked);
+        dialog->setBundlePath(image("v2"));
+        QVERIFY(checked.wait(10'000));
+        connect(c->fleet.get(), &fleet::FleetService::operationProgress, dialog,
+                [dialog](qint64, const QString& phase, qint64 done, qint64 total) {
+                    if (phase == QLatin1String("Transferring") && done > 0 && done < total &&
+                        dialog->stage() == ui::UpdateDialog::Stage::Running &&
+                        dialog->phaseText() != QStringLiteral("Cancelling…"))
+                        dialog->reject();  // the Cancel button while an update runs
+                });
+        QSignalSpy done(dialog, &ui::UpdateDialog::updateFinished);
+        dialog->start();
+        QVERIFY(done.wait(kUpdateMs));
+        QVERIFY(!done.first().first().toBool());
+        QVERIFY2(dialog->resultText().contains(QStringLiteral("[link.cancelled]")),
+                 qPrintable(dialog->resultText()));
+        QCOMPARE(dialog->stage(), ui::UpdateDialog::Stage::Failed);
+        // Nothing was marked for test: the device still runs what it ran (nothing).
+        QTRY_VERIFY_WITH_TIMEOUT(!c->fleet->device(id)->running, kAppearMs);
+        QVERIFY(c->fleet->device(id)->snapshot->activeVersion().isEmpty());
+        dialog->close();
+    }
+
     void imageRefusedWithItsReason_data() {
         QTest::addColumn<QString>("file");
         QTest::addColumn<QString>("code");
