@@ -254,6 +254,12 @@ int main(int argc, char** argv) {
         if (auto enumerator = discovery ? discovery->createPortEnumerator() : nullptr) {
             ports = std::make_unique<otafleet::link::PortWatcher>(std::move(enumerator));
             hotplug = std::make_unique<otafleet::fleet::HotplugDevices>(**fleet, *ports);
+            // A station run opens its ports itself; the device list leaves them alone meanwhile.
+            QObject::connect(
+                &station, &otafleet::app::StationConsole::runStarted, hotplug.get(),
+                [&hotplug](const QString& pattern) { hotplug->setExcludedPattern(pattern); });
+            QObject::connect(&station, &otafleet::app::StationConsole::runFinished, hotplug.get(),
+                             [&hotplug] { hotplug->setExcludedPattern({}); });
             ports->start();
         }
     }

@@ -290,6 +290,28 @@ private Q_SLOTS:
         QVERIFY(!c->fleet->device(id));
     }
 
+    void stationPortsAreLeftToTheStation() {
+        // A station run names its ports by a glob over symlinks (as /dev/serial/by-id does);
+        // while it runs, the device list lets go of them, and takes them back afterwards.
+        McuSimProcess sim;
+        QVERIFY2(sim.start(simDir("station"), pub(), {QStringLiteral("--pty")}),
+                 qPrintable(sim.error()));
+        auto c = console();
+        QVERIFY(c);
+        QVERIFY(plugIn(*c, sim.pty()) != 0);
+        const QString ports = m_dir.filePath(QStringLiteral("by-id"));
+        QVERIFY(QDir().mkpath(ports));
+        QVERIFY(QFile::link(sim.pty(), QDir(ports).filePath(QStringLiteral("usb-Acme_unit-1"))));
+        c->hotplug->setExcludedPattern(ports + QStringLiteral("/usb-Acme_*"));
+        QCOMPARE(c->deviceOf(sim.pty()), 0);
+        QTest::qWait(300);  // a few polls: it stays away
+        QCOMPARE(c->deviceOf(sim.pty()), 0);
+        c->hotplug->setExcludedPattern(ports + QStringLiteral("/usb-Other_*"));
+        QVERIFY(c->deviceOf(sim.pty()) != 0);
+        c->hotplug->setExcludedPattern({});
+        QVERIFY(c->deviceOf(sim.pty()) != 0);
+    }
+
     void slotPaneShowsWhatTheCliReports() {
         McuSimProcess sim;
         QVERIFY2(sim.start(simDir("slots"), pub(),
