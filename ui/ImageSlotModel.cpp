@@ -22,6 +22,7 @@ void ImageSlotModel::setDevice(const std::optional<fleet::FleetDevice>& device) 
         // Same rows, new values: keep the view's selection and scroll position.
         m_slots = slots;
         Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+        Q_EMIT headerDataChanged(Qt::Vertical, 0, rowCount() - 1);
         return;
     }
     beginResetModel();

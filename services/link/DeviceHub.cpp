@@ -25,8 +25,9 @@ Error badUri(const QString& text, const QString& why) {
 
 Error badUdp(const QString& text, const QString& why) {
     return Error{QStringLiteral("link.bad-uri"),
-                 QStringLiteral("\"%1\" is not a UDP device address: %2. Enter "
-                                "udp://192.168.1.30:1337 or udp://[fd00::30]:1337.")
+                 QStringLiteral("\"%1\" is not a UDP device address: %2. Enter udp://HOST:PORT "
+                                "with a numeric address, for example udp://192.168.1.30:1337 or "
+                                "udp://[fd00::30]:1337.")
                      .arg(text.left(80), why)};
 }
 
