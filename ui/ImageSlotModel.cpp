@@ -5,7 +5,7 @@
 namespace otafleet::ui {
 
 namespace {
-constexpr int kShortHash = 16;
+constexpr int kShortHash = 8;  // as git shows commits: enough to tell two images apart
 }
 
 void ImageSlotModel::setDevice(const std::optional<fleet::FleetDevice>& device) {

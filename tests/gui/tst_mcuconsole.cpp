@@ -103,8 +103,10 @@ QJsonObject json(const test::ProcessRun& run) {
 // Saves a widget as PNG when OTAFLEET_RENDER_DIR is set (for looking at the screens).
 void render(QWidget* widget, const QString& name) {
     const QString dir = qEnvironmentVariable("OTAFLEET_RENDER_DIR");
-    if (!dir.isEmpty() && widget != nullptr)
-        widget->grab().save(QDir(dir).filePath(name + QStringLiteral(".png")));
+    if (dir.isEmpty() || widget == nullptr)
+        return;
+    QTest::qWait(50);  // pending layout requests first, as a screen would show them
+    widget->grab().save(QDir(dir).filePath(name + QStringLiteral(".png")));
 }
 
 }  // namespace
