@@ -15,14 +15,17 @@ AddDeviceDialog::AddDeviceDialog(fleet::FleetService& fleet, QWidget* parent)
     : QDialog(parent), m_fleet(fleet) {
     setWindowTitle(tr("Add device"));
     auto* layout = new QVBoxLayout(this);
-    auto* intro = new QLabel(tr("Enter the address of a device running otafleet-agent."));
+    auto* intro = new QLabel(
+        tr("Enter the address of a device: HOST:PORT for one running otafleet-agent, "
+           "udp://HOST:PORT for a microcontroller answering MCUmgr over UDP (IPv4, or IPv6 in "
+           "brackets). USB devices appear by themselves; Bluetooth ones through Scan."));
     intro->setWordWrap(true);
     layout->addWidget(intro);
 
     auto* form = new QFormLayout;
     m_address = new QLineEdit;
     m_address->setObjectName(QStringLiteral("address"));
-    m_address->setPlaceholderText(tr("HOST:PORT or lan://HOST:PORT"));
+    m_address->setPlaceholderText(tr("HOST:PORT, lan://HOST:PORT or udp://HOST:PORT"));
     m_address->setMaxLength(static_cast<int>(link::DeviceHub::kMaxUriLength));
     m_name = new QLineEdit;
     m_name->setObjectName(QStringLiteral("name"));
@@ -70,14 +73,15 @@ void AddDeviceDialog::validate() {
     const QString text = m_address->text().trimmed();
     auto uri = link::DeviceHub::normalizeUri(text);
     // An empty field is not an error yet; it just cannot be added.
-    showMessage(text.isEmpty() || uri ? QString() : uri.error().message);
+    // The code too: it is what a technician quotes to support.
+    showMessage(text.isEmpty() || uri ? QString() : uri.error().toString());
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(uri.has_value());
 }
 
 void AddDeviceDialog::accept() {
     auto id = m_fleet.addDevice(m_address->text(), m_name->text());
     if (!id) {
-        showMessage(id.error().message);
+        showMessage(id.error().toString());
         return;
     }
     m_addedId = *id;

@@ -1,6 +1,7 @@
-// Asks for a device's address (HOST:PORT for the LAN, or a full URI) and an optional name,
-// checks the address as it is typed, and adds the device to the fleet. Problems appear as a
-// sentence under the fields; the dialog stays open until the device is added or cancelled.
+// Asks for a device's address (HOST:PORT for the LAN, udp://HOST:PORT for an MCU over UDP, or
+// another full URI) and an optional name, checks the address as it is typed, and adds the
+// device to the fleet. Problems appear as a sentence with its code under the fields; the dialog
+// stays open until the device is added or cancelled.
 #pragma once
 
 #include "fleet/FleetService.h"

@@ -1,12 +1,18 @@
 #include "ui/DeviceDetailsPane.h"
 
 #include "ui/DeviceTableModel.h"
+#include "ui/ImageSlotModel.h"
 
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
+#include <QTableView>
+#include <QTransposeProxyModel>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace otafleet::ui {
 
@@ -44,6 +50,7 @@ DeviceDetailsPane::DeviceDetailsPane(QWidget* parent) : QWidget(parent) {
     layout->addWidget(m_uri);
 
     auto* form = new QFormLayout;
+    m_form = form;
     m_model = valueLabel();
     m_hardware = valueLabel();
     m_agent = valueLabel();
@@ -62,6 +69,38 @@ DeviceDetailsPane::DeviceDetailsPane(QWidget* parent) : QWidget(parent) {
     m_slotB = makeSlotBox(tr("Slot B"));
     layout->addWidget(m_slotA.box);
     layout->addWidget(m_slotB.box);
+
+    m_images = new QGroupBox(tr("Image slots"));
+    m_images->setObjectName(QStringLiteral("imageSlots"));
+    auto* imagesLayout = new QVBoxLayout(m_images);
+    m_imageModel = new ImageSlotModel(this);
+    // One column per slot, one row per property: seven properties do not fit side by side in
+    // a side pane, two slots do.
+    auto* transposed = new QTransposeProxyModel(this);
+    transposed->setSourceModel(m_imageModel);
+    m_imageView = new QTableView;
+    m_imageView->setObjectName(QStringLiteral("imageSlotView"));
+    m_imageView->setModel(transposed);
+    m_imageView->setSelectionMode(QAbstractItemView::NoSelection);
+    m_imageView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_imageView->setFocusPolicy(Qt::NoFocus);
+    m_imageView->setWordWrap(false);
+    m_imageView->setShowGrid(false);
+    m_imageView->setAlternatingRowColors(true);
+    // The slot number heads the column already.
+    m_imageView->setRowHidden(ImageSlotModel::Slot, true);
+    const int rowHeight = m_imageView->fontMetrics().height() + 6;
+    m_imageView->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_imageView->verticalHeader()->setDefaultSectionSize(rowHeight);
+    m_imageView->verticalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    m_imageView->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_imageView->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_imageView->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    // Rows hidden above are re-shown by a reset of the transposed model: hide them again.
+    connect(transposed, &QAbstractItemModel::modelReset, m_imageView,
+            [this] { m_imageView->setRowHidden(ImageSlotModel::Slot, true); });
+    imagesLayout->addWidget(m_imageView);
+    layout->addWidget(m_images);
 
     m_error = valueLabel();
     m_error->setObjectName(QStringLiteral("lastError"));
@@ -117,6 +156,25 @@ void DeviceDetailsPane::setDevice(const std::optional<fleet::FleetDevice>& devic
     m_lastSeen->setText(d.lastSeen.isValid()
                             ? QLocale().toString(d.lastSeen.toLocalTime(), QLocale::ShortFormat)
                             : tr("never"));
+    const bool mcu = d.isMcu();
+    // An MCU reports no agent and no boot counter; its slots are MCUboot's, not A/B.
+    m_form->setRowVisible(m_agent, !mcu);
+    m_form->setRowVisible(m_boot, !mcu);
+    m_slotA.box->setVisible(!mcu);
+    m_slotB.box->setVisible(!mcu);
+    m_images->setVisible(mcu);
+    m_imageModel->setDevice(mcu ? device : std::nullopt);
+    if (mcu) {
+        // Tall enough for every property row and no more: the pane has other things to show.
+        const int rows = ImageSlotModel::ColumnCount - 1;  // the Slot row is the header
+        m_imageView->setFixedHeight(m_imageView->horizontalHeader()->sizeHint().height() +
+                                    rows * m_imageView->verticalHeader()->defaultSectionSize() +
+                                    2 * m_imageView->frameWidth());
+        if (s && s->trial)
+            state = DeviceTableModel::stateText(d) +
+                    tr(" — test boot: confirm it, or it reverts at the next reset");
+        m_state->setText(state);
+    }
     showSlot(m_slotA, d, QStringLiteral("A"));
     showSlot(m_slotB, d, QStringLiteral("B"));
     m_error->setText(d.lastError ? tr("Last error: %1").arg(d.lastError->toString()) : QString());

@@ -1,5 +1,7 @@
 // The side pane for the selected device: identity, both A/B slots (version, state, security
-// version), the trial flag, and the last error as the sentence the device or link gave.
+// version), the trial flag, and the last error as the sentence the device or link gave. For an
+// MCU-class device the A/B boxes give way to its image slots as SMP reports them (slot, version,
+// hash, active, confirmed, pending, permanent).
 #pragma once
 
 #include "fleet/FleetService.h"
@@ -11,8 +13,11 @@
 class QFormLayout;
 class QGroupBox;
 class QLabel;
+class QTableView;
 
 namespace otafleet::ui {
+
+class ImageSlotModel;
 
 class DeviceDetailsPane : public QWidget {
     Q_OBJECT
@@ -23,6 +28,9 @@ public:
 
     // For tests and accessibility: what the error line says now (empty when none).
     [[nodiscard]] QString errorText() const;
+    // The image slots shown for an MCU-class device (empty for others).
+    [[nodiscard]] ImageSlotModel* imageSlotModel() const { return m_imageModel; }
+    [[nodiscard]] QTableView* imageSlotView() const { return m_imageView; }
 
 private:
     struct SlotBox {
@@ -44,6 +52,10 @@ private:
     QLabel* m_state = nullptr;
     SlotBox m_slotA;
     SlotBox m_slotB;
+    QFormLayout* m_form = nullptr;
+    QGroupBox* m_images = nullptr;
+    QTableView* m_imageView = nullptr;
+    ImageSlotModel* m_imageModel = nullptr;
     QLabel* m_error = nullptr;
     QWidget* m_content = nullptr;
     QLabel* m_placeholder = nullptr;

@@ -104,10 +104,12 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const {
                         return QString();
                     return d.snapshot->trial ? tr("%1 (trial)").arg(d.snapshot->activeSlot)
                                              : d.snapshot->activeSlot;
+                // An MCU's MCUboot slots sit in the same two columns: primary, secondary.
                 case SlotA:
-                    return slotText(d, QStringLiteral("A"));
+                    return slotText(d, d.isMcu() ? QStringLiteral("primary") : QStringLiteral("A"));
                 case SlotB:
-                    return slotText(d, QStringLiteral("B"));
+                    return slotText(d,
+                                    d.isMcu() ? QStringLiteral("secondary") : QStringLiteral("B"));
                 case State:
                     return stateText(d);
                 default:
@@ -116,6 +118,9 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const {
         case Qt::ToolTipRole:
             if (d.lastError)
                 return d.lastError->toString();
+            if (d.isMcu() && (index.column() == SlotA || index.column() == SlotB))
+                return index.column() == SlotA ? tr("MCUboot primary slot")
+                                               : tr("MCUboot secondary slot");
             return index.column() == Name ? d.uri : QVariant();
         case Qt::ForegroundRole:
             if (index.column() == State && d.lastError)

@@ -1,6 +1,7 @@
 // The fleet as a table: one row per device (Name, Model, Hardware, Active slot, Slot A, Slot B,
-// State), kept in step with FleetService's signals and rebuilt when the fleet resets. Rows are
-// in the order devices were added; a sort proxy can reorder them.
+// State; an MCU-class device shows its primary and secondary MCUboot slots as A and B), kept in
+// step with FleetService's signals and rebuilt when the fleet resets. Rows are in the order
+// devices were added; a sort proxy can reorder them.
 #pragma once
 
 #include "fleet/FleetService.h"

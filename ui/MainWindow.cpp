@@ -145,6 +145,9 @@ void MainWindow::createActions() {
     };
     m_addAction = new QAction(icon("add"), tr("&Add device…"), this);
     m_addAction->setShortcut(QKeySequence::New);
+    m_scanBleAction = new QAction(tr("Scan for &Bluetooth devices…"), this);
+    m_scanBleAction->setToolTip(tr("Find microcontrollers offering MCUmgr over Bluetooth LE"));
+    m_scanBleAction->setEnabled(false);  // until a scanner factory is set
     m_updateAction = new QAction(icon("update"), tr("&Update…"), this);
     m_updateAction->setShortcut(tr("Ctrl+U"));
     m_rollbackAction = new QAction(icon("rollback"), tr("&Roll back"), this);
@@ -154,11 +157,14 @@ void MainWindow::createActions() {
     m_rebootAction = new QAction(tr("Re&boot"), this);
     m_removeAction = new QAction(tr("Re&move from fleet"), this);
     m_addAction->setToolTip(tr("Add a device by its address"));
-    m_updateAction->setToolTip(tr("Install a signed bundle on the selected device"));
+    m_updateAction->setToolTip(
+        tr("Install a signed bundle (an MCUboot image on a microcontroller) on the selected "
+           "device"));
     m_rollbackAction->setToolTip(tr("Boot the selected device from its other slot"));
     m_refreshAction->setToolTip(tr("Ask every device for its state"));
 
     connect(m_addAction, &QAction::triggered, this, &MainWindow::openAddDeviceDialog);
+    connect(m_scanBleAction, &QAction::triggered, this, &MainWindow::openBleScanDialog);
     connect(m_updateAction, &QAction::triggered, this, &MainWindow::openUpdateDialog);
     connect(m_rollbackAction, &QAction::triggered, this, &MainWindow::rollbackSelected);
     connect(m_refreshAction, &QAction::triggered, this, &MainWindow::refreshAll);
@@ -178,6 +184,7 @@ void MainWindow::createActions() {
     toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     toolbar->setMovable(false);
     toolbar->addAction(m_addAction);
+    toolbar->addAction(m_scanBleAction);
     toolbar->addSeparator();
     toolbar->addAction(m_updateAction);
     toolbar->addAction(m_rollbackAction);
@@ -194,6 +201,7 @@ void MainWindow::createActions() {
     quit->setShortcut(QKeySequence::Quit);
     QMenu* device = menuBar()->addMenu(tr("&Device"));
     device->addAction(m_addAction);
+    device->addAction(m_scanBleAction);
     device->addSeparator();
     device->addAction(m_updateAction);
     device->addAction(m_commitAction);
@@ -324,6 +332,25 @@ AddDeviceDialog* MainWindow::openAddDeviceDialog() {
         statusBar()->showMessage(tr("Device added; contacting it…"), kStatusMessageMs);
     });
     dialog->open();
+    return dialog;
+}
+
+void MainWindow::setBleScannerFactory(BleScanDialog::ScannerFactory factory) {
+    m_bleScanners = std::move(factory);
+    m_scanBleAction->setEnabled(static_cast<bool>(m_bleScanners));
+}
+
+BleScanDialog* MainWindow::openBleScanDialog() {
+    if (!m_bleScanners)
+        return nullptr;
+    auto* dialog = new BleScanDialog(m_fleet, m_bleScanners, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        selectDevice(dialog->addedDeviceId());
+        statusBar()->showMessage(tr("Device added; connecting to it…"), kStatusMessageMs);
+    });
+    dialog->open();
+    dialog->startScan();
     return dialog;
 }
 

@@ -7,6 +7,7 @@
 
 #include "fleet/FleetService.h"
 #include "fleet/RolloutService.h"
+#include "ui/BleScanDialog.h"
 #include "ui/ConnectDialog.h"
 
 #include <QMainWindow>
@@ -21,6 +22,7 @@ namespace otafleet::ui {
 
 class AddDeviceDialog;
 class ApprovalInbox;
+class BleScanDialog;
 class DashboardView;
 class DeviceDetailsPane;
 class DeviceFilterProxy;
@@ -52,6 +54,9 @@ public:
     void addRollouts(fleet::RolloutService& rollouts, const QString& user,
                      const QString& releaseDirectory = {});
     void selectDevice(qint64 id);
+    // Where "Scan for Bluetooth devices…" gets its scanner (the ble plugin's); without one the
+    // action is disabled.
+    void setBleScannerFactory(BleScanDialog::ScannerFactory factory);
     // Asking before a rollback is right for people; tests switch it off.
     void setConfirmRollback(bool confirm) { m_confirmRollback = confirm; }
 
@@ -61,6 +66,9 @@ public Q_SLOTS:
     // "Connect to server…": on Connect, connectRequested() with what was chosen.
     ConnectDialog* openConnectDialog();
     UpdateDialog* openUpdateDialog();
+    // Scans for Bluetooth LE devices offering SMP and adds the chosen one; null without a
+    // scanner factory.
+    BleScanDialog* openBleScanDialog();
     // The report of one bundle (the console was started with a .otab, e.g. from the file
     // manager): checked against the selected device, or against the fleet's trust alone.
     UpdateDialog* openBundleReport(const QString& path);
@@ -98,6 +106,8 @@ private:
     QLabel* m_summary = nullptr;
     QLabel* m_connection = nullptr;
     QAction* m_addAction = nullptr;
+    QAction* m_scanBleAction = nullptr;
+    BleScanDialog::ScannerFactory m_bleScanners;
     QAction* m_updateAction = nullptr;
     QAction* m_rollbackAction = nullptr;
     QAction* m_refreshAction = nullptr;

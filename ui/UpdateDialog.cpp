@@ -60,11 +60,24 @@ QString signerHtml(const fleet::BundleSignerInfo& s) {
              chain.isEmpty() ? QStringLiteral("—") : chain.join(QStringLiteral(" → ")), expiry);
 }
 
+// "5caffc54a7c77675 35d22e6bb2cf4652 ...": a 64-digit hash a person can read and that wraps.
+QString hexGroups(const QString& hex) {
+    constexpr int kGroup = 16;
+    QStringList groups;
+    for (qsizetype i = 0; i < hex.size(); i += kGroup)
+        groups.append(hex.mid(i, kGroup));
+    return groups.isEmpty() ? QStringLiteral("—") : groups.join(QLatin1Char(' '));
+}
+
 }  // namespace
 
 UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget* parent)
     : QDialog(parent), m_fleet(fleet), m_deviceId(deviceId) {
-    setWindowTitle(deviceId != 0 ? tr("Update device") : tr("Bundle report"));
+    const auto target = m_fleet.device(deviceId);
+    m_mcu = target && target->isMcu();
+    setWindowTitle(deviceId == 0 ? tr("Bundle report")
+                   : m_mcu       ? tr("Update MCU device")
+                                 : tr("Update device"));
     setMinimumWidth(560);
     auto* layout = new QVBoxLayout(this);
 
@@ -77,16 +90,18 @@ UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget*
     m_file = new QLineEdit;
     m_file->setObjectName(QStringLiteral("bundleFile"));
     m_file->setReadOnly(true);
-    m_file->setPlaceholderText(tr("Choose a signed bundle (.otab)"));
+    m_file->setPlaceholderText(m_mcu ? tr("Choose a signed MCUboot image (.bin)")
+                                     : tr("Choose a signed bundle (.otab)"));
     m_choose = new QPushButton(tr("&Choose…"));
     fileRow->addWidget(m_file, 1);
     fileRow->addWidget(m_choose);
     auto* form = new QFormLayout;
-    form->addRow(tr("Bundle:"), fileRow);
+    form->addRow(m_mcu ? tr("Image:") : tr("Bundle:"), fileRow);
     layout->addLayout(form);
 
     m_reportBox = new QGroupBox(tr("What this bundle is"));
     auto* reportForm = new QFormLayout(m_reportBox);
+    m_reportForm = reportForm;
     reportForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     const auto makeField = [reportForm](const QString& label, const char* name) {
         auto* field = new QLabel;
@@ -114,9 +129,14 @@ UpdateDialog::UpdateDialog(fleet::FleetService& fleet, qint64 deviceId, QWidget*
     layout->addWidget(m_verdict);
     layout->addSpacing(4);
 
-    m_reboot = new QCheckBox(tr("Reboot into the new firmware"));
+    m_reboot = new QCheckBox(m_mcu ? tr("Reset into the new image for a test boot")
+                                   : tr("Reboot into the new firmware"));
+    m_reboot->setObjectName(QStringLiteral("reboot"));
     m_reboot->setChecked(true);
-    m_commit = new QCheckBox(tr("Commit it after a healthy trial boot"));
+    m_commit = new QCheckBox(m_mcu ? tr("Confirm it once it runs (otherwise it reverts at the "
+                                        "next reset)")
+                                   : tr("Commit it after a healthy trial boot"));
+    m_commit->setObjectName(QStringLiteral("commit"));
     m_commit->setChecked(true);
     connect(m_reboot, &QCheckBox::toggled, m_commit, &QCheckBox::setEnabled);
     layout->addWidget(m_reboot);
@@ -197,13 +217,43 @@ void UpdateDialog::onInspected(const QString& path, const fleet::BundleReport& r
 void UpdateDialog::showReport() {
     const bool have = m_report && m_report->manifestRead;
     m_reportBox->setVisible(have);
-    if (have) {
+    const bool image = have && m_report->format == fleet::BundleReport::Format::McubootImage;
+    m_reportBox->setTitle(image ? tr("What this image is") : tr("What this bundle is"));
+    // An image has no hardware list and no dates; those two rows carry its hashes instead.
+    const auto label = [this](QWidget* field, const QString& text) {
+        if (auto* l = qobject_cast<QLabel*>(m_reportForm->labelForField(field)))
+            l->setText(text);
+    };
+    label(m_target, image ? tr("SHA-256:") : tr("For hardware:"));
+    label(m_dates, image ? tr("Key hash:") : tr("Dates:"));
+    if (image) {
+        const fleet::BundleReport& r = *m_report;
+        const QLocale locale;
+        m_release->setText(tr("MCUboot image, version %1").arg(r.version));
+        m_target->setText(hexGroups(r.imageHash));
+        m_target->setToolTip(r.imageHash);
+        m_dates->setText(hexGroups(r.keyHash));
+        m_dates->setToolTip(r.keyHash);
+        const quint64 size = r.payloads.isEmpty() ? 0 : r.payloads.first().size;
+        m_payloads->setText(tr("%1 → secondary slot, then tested and confirmed")
+                                .arg(locale.formattedDataSize(static_cast<qint64>(size))));
+        QString signer;
+        if (!r.signers.isEmpty())
+            signer = tr("<b>%1</b>").arg(r.signers.first().commonName.toHtmlEscaped());
+        else if (r.verdict == fleet::BundleReport::Verdict::Refused)
+            signer = tr("<i>a key this fleet does not trust</i>");
+        else
+            signer = tr("<i>not checked: the console has no release key</i>");
+        m_signers->setText(signer);
+    } else if (have) {
         const fleet::BundleReport& r = *m_report;
         const QLocale locale;
         m_release->setText(tr("%1 %2 · security version %3")
                                .arg(r.product.isEmpty() ? tr("(no product)") : r.product, r.version)
                                .arg(r.securityVersion));
         m_target->setText(r.hardware.join(QStringLiteral(", ")));
+        m_target->setToolTip({});
+        m_dates->setToolTip({});
         m_dates->setText(
             tr("created %1 · %2")
                 .arg(utcText(r.created),
@@ -231,7 +281,8 @@ void UpdateDialog::showReport() {
     QString text;
     QString color = QStringLiteral("#5a5a5a");
     if (m_checking) {
-        text = tr("Checking the bundle's signature and contents…");
+        text = m_mcu ? tr("Checking the image's structure, hash and signature…")
+                     : tr("Checking the bundle's signature and contents…");
     } else if (m_report) {
         text = m_report->verdictSentence();
         switch (m_report->verdict) {
@@ -288,8 +339,12 @@ bool UpdateDialog::canStart() const {
 
 void UpdateDialog::chooseBundle() {
     const QString dir = m_bundlePath.isEmpty() ? QString() : QFileInfo(m_bundlePath).absolutePath();
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Choose an update bundle"), dir, tr("otafleet bundles (*.otab);;All files (*)"));
+    const QString path =
+        m_mcu ? QFileDialog::getOpenFileName(
+                    this, tr("Choose a signed MCUboot image"), dir,
+                    tr("MCUboot images (*.bin *.signed.bin *.img);;All files (*)"))
+              : QFileDialog::getOpenFileName(this, tr("Choose an update bundle"), dir,
+                                             tr("otafleet bundles (*.otab);;All files (*)"));
     if (!path.isEmpty())
         setBundlePath(path);
 }
@@ -391,6 +446,7 @@ void UpdateDialog::onFinished(qint64 id, link::LinkOperation operation,
     m_result->setText(version.isEmpty() ? tr("The device was updated.")
                                         : tr("The device now runs %1.").arg(version));
     setStage(Stage::Succeeded);
+    fitToContents();
     Q_EMIT updateFinished(true);
 }
 

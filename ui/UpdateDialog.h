@@ -5,6 +5,10 @@
 // progress bar and the phase (transferring, verifying, installing, rebooting, checking health,
 // committing), then either the new version or the error sentence. Cancel stops a running
 // update; closing the dialog while it runs cancels too, so no update is left running unseen.
+// An MCU-class device takes a signed MCUboot image instead: the dialog shows its version, hash
+// and signing key as checked against the release key, and runs upload, test boot (reset, wait
+// for the device) and confirm; an interrupted upload resumes from the device's offset on Try
+// again.
 #pragma once
 
 #include "fleet/FleetService.h"
@@ -12,6 +16,7 @@
 #include <QDialog>
 
 class QCheckBox;
+class QFormLayout;
 class QGroupBox;
 class QLabel;
 class QLineEdit;
@@ -70,7 +75,9 @@ private:
     QLabel* m_device = nullptr;
     QLineEdit* m_file = nullptr;
     QPushButton* m_choose = nullptr;
+    bool m_mcu = false;  // the device takes MCUboot images
     QGroupBox* m_reportBox = nullptr;
+    QFormLayout* m_reportForm = nullptr;
     QLabel* m_release = nullptr;
     QLabel* m_target = nullptr;
     QLabel* m_dates = nullptr;

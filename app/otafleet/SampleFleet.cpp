@@ -65,13 +65,15 @@ link::DeviceSnapshot snapshotOf(const QString& name, const Model& model, const R
                 QLatin1String(release.version),
                 release.securityVersion,
                 {},
-                0},
+                0,
+                {}},
                {QStringLiteral("B"),
                 QStringLiteral("inactive"),
                 previous ? QLatin1String(previous->version) : QString(),
                 previous ? previous->securityVersion : 0,
                 {},
-                0}};
+                0,
+                {}}};
     return s;
 }
 

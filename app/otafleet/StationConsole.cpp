@@ -79,11 +79,13 @@ void StationConsole::start(const ui::StationViewRequest& r) {
     connect(&m_session->station(), &station::Station::storeFailed, this,
             [this](const Error& error) { m_view->showError(error.toString()); });
     m_view->setRunning(true);
+    Q_EMIT runStarted(request.portPattern);
     m_session->station().start();
 }
 
 void StationConsole::finish() {
     m_view->setRunning(false);
+    Q_EMIT runFinished();
     // The session's station is still delivering its last signal: let it go afterwards.
     QTimer::singleShot(0, this, [this] { m_session.reset(); });
 }

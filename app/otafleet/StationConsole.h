@@ -24,6 +24,12 @@ public:
     [[nodiscard]] ui::StationView* view() const { return m_view; }  // for a tab; parent it there
     [[nodiscard]] station::StationTileModel* model() const { return m_model; }
 
+Q_SIGNALS:
+    // A run takes the ports matching `portPattern` for itself until runFinished(): the
+    // console's own serial hot-plug must leave them alone.
+    void runStarted(const QString& portPattern);
+    void runFinished();
+
 private:
     void start(const ui::StationViewRequest& request);
     void finish();

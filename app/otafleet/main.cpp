@@ -13,7 +13,9 @@
 #include "crypto/SecretString.h"
 #include "fleet/EmbeddedFleet.h"
 #include "fleet/EmbeddedRollouts.h"
+#include "fleet/HotplugDevices.h"
 #include "link/DeviceHub.h"
+#include "link/PortWatcher.h"
 #include "rollout/Clock.h"
 #include "store/FleetStore.h"
 #include "ui/MainWindow.h"
@@ -22,6 +24,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -226,6 +229,9 @@ int main(int argc, char** argv) {
         return failStart(fleet.error());
     // Bundles are checked before they are pushed against the same root the devices trust.
     (*fleet)->setTrustedRootFile(QDir(pkiDir).filePath(QStringLiteral("root-ca.pem")));
+    // MCUboot images are checked against the PKI's release signer, as `mcu upload --pki` does.
+    if (QFileInfo(pkiDir).isDir())
+        (*fleet)->setReleaseKey(pkiDir);
 
     // Rollouts run in the console itself in embedded mode; their state lives in the fleet file,
     // so running ones resume here after a restart.
@@ -281,6 +287,37 @@ int main(int argc, char** argv) {
     } else {
         (*fleet)->refreshAll();
     }
+    // MCU-class devices: USB serial ones join the device list while they are plugged in;
+    // Bluetooth LE ones are found through the scan dialog. Both through the plugins' discovery
+    // face, so the console knows no transport's types.
+    std::unique_ptr<otafleet::link::PortWatcher> ports;
+    std::unique_ptr<otafleet::fleet::HotplugDevices> hotplug;
+    if (auto root = hub.pluginObject(QStringLiteral("serial"))) {
+        auto* discovery = qobject_cast<otafleet::link::DiscoveryPlugin*>(*root);
+        if (auto enumerator = discovery ? discovery->createPortEnumerator() : nullptr) {
+            ports = std::make_unique<otafleet::link::PortWatcher>(std::move(enumerator));
+            hotplug = std::make_unique<otafleet::fleet::HotplugDevices>(**fleet, *ports);
+            // A station run opens its ports itself; the device list leaves them alone meanwhile.
+            QObject::connect(
+                &station, &otafleet::app::StationConsole::runStarted, hotplug.get(),
+                [&hotplug](const QString& pattern) { hotplug->setExcludedPattern(pattern); });
+            QObject::connect(&station, &otafleet::app::StationConsole::runFinished, hotplug.get(),
+                             [&hotplug] { hotplug->setExcludedPattern({}); });
+            ports->start();
+        }
+    }
+    window.setBleScannerFactory(
+        [&hub]() -> otafleet::Result<std::unique_ptr<otafleet::link::DeviceScanner>> {
+            auto root = hub.pluginObject(QStringLiteral("ble"));
+            if (!root)
+                return otafleet::fail(root.error());
+            auto* discovery = qobject_cast<otafleet::link::DiscoveryPlugin*>(*root);
+            if (discovery == nullptr)
+                return otafleet::fail(
+                    QStringLiteral("mcu.ble-unavailable"),
+                    QStringLiteral("The Bluetooth LE plugin cannot scan; reinstall otafleet."));
+            return discovery->createScanner();
+        });
     // File > Connect to server… opens the server's fleet in a window of its own.
     otafleet::app::ServerWindows servers;
     servers.watch(window);

@@ -69,6 +69,11 @@ const QCommandLineOption kTimeout(QStringLiteral("timeout"),
                                   QStringLiteral("Stop the run after D (90, 90s, 5m, 2h); units "
                                                  "still running then fail with station.timeout."),
                                   QStringLiteral("D"));
+const QCommandLineOption kUnitTimeout(
+    QStringLiteral("unit-timeout"),
+    QStringLiteral("Fail a unit that takes longer than D from plug-in to record (90, 90s, 5m, "
+                   "2h) with station.unit-timeout; the others go on."),
+    QStringLiteral("D"));
 const QCommandLineOption kBaud(QStringLiteral("baud"),
                                QStringLiteral("Serial baud rate (default 115200)."),
                                QStringLiteral("N"), QStringLiteral("115200"));
@@ -191,6 +196,14 @@ int runStationRun(const QCommandLineParser& p) {
             return usageError(QStringLiteral("--timeout takes a duration: 90, 90s, 5m or 2h"));
         }
     }
+    qint64 unitTimeoutMs = 0;
+    if (p.isSet(kUnitTimeout)) {
+        const auto parsed = parseDuration(p.value(kUnitTimeout));
+        if (!parsed) {
+            return usageError(QStringLiteral("--unit-timeout takes a duration: 90, 90s, 5m or 2h"));
+        }
+        unitTimeoutMs = *parsed;
+    }
 
     station::StationRequest request;
     request.portPattern = p.value(kPorts);
@@ -204,6 +217,7 @@ int runStationRun(const QCommandLineParser& p) {
     request.databasePath = p.value(kDb);
     request.maxUnits = units;
     request.baud = baud;
+    request.unitTimeoutMs = unitTimeoutMs;
     auto session = station::StationSession::open(request);
     if (!session) {
         return failWith(session.error(), json);
@@ -403,17 +417,19 @@ int runStationImport(const QCommandLineParser& p) {
 
 QList<Command> factoryStationCommands() {
     return {
-        Command{QStringLiteral("station"), QStringLiteral("run"),
-                QStringLiteral("Flash (and with --provision-identity certify) every unit that "
-                               "appears on the ports, side by side, recording each one."),
-                QStringLiteral("--ports PATTERN --image IMAGE (--key PUB.pem | --pki PKI) "
-                               "[--provision-identity --pki PKI --pin-env VAR] --operator NAME "
-                               "--station-id ID --db FILE [--units N] [--timeout D] [--json]"),
-                [](QCommandLineParser& p) {
-                    p.addOptions({kPorts, kImage, kKey, kPki, kProvision, kPinEnv, kOperator,
-                                  kStationId, kDb, kUnits, kTimeout, kBaud, kJson});
-                },
-                runStationRun},
+        Command{
+            QStringLiteral("station"), QStringLiteral("run"),
+            QStringLiteral("Flash (and with --provision-identity certify) every unit that "
+                           "appears on the ports, side by side, recording each one."),
+            QStringLiteral("--ports PATTERN --image IMAGE (--key PUB.pem | --pki PKI) "
+                           "[--provision-identity --pki PKI --pin-env VAR] --operator NAME "
+                           "--station-id ID --db FILE [--units N] [--timeout D] [--unit-timeout D] "
+                           "[--json]"),
+            [](QCommandLineParser& p) {
+                p.addOptions({kPorts, kImage, kKey, kPki, kProvision, kPinEnv, kOperator,
+                              kStationId, kDb, kUnits, kTimeout, kUnitTimeout, kBaud, kJson});
+            },
+            runStationRun},
         Command{QStringLiteral("station"), QStringLiteral("report"),
                 QStringLiteral("Print or export the station records with units per hour and "
                                "first-pass yield."),

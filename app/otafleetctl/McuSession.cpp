@@ -126,7 +126,15 @@ Result<QList<smp::ScannedDevice>> scanBle(int milliseconds) {
     if (!loaded) {
         return fail(loaded.error());
     }
-    const std::unique_ptr<smp::DeviceScanner> scanner = loaded->plugin->createScanner();
+    auto root = loaded->hub->pluginObject(QStringLiteral("ble"));
+    auto* discovery = root ? qobject_cast<link::DiscoveryPlugin*>(*root) : nullptr;
+    const std::unique_ptr<link::DeviceScanner> scanner =
+        discovery != nullptr ? discovery->createScanner() : nullptr;
+    if (!scanner) {
+        return fail(QStringLiteral("mcu.ble-unavailable"),
+                    QStringLiteral("The Bluetooth LE transport plugin offers no scanner; "
+                                   "reinstall otafleet."));
+    }
     QList<smp::ScannedDevice> devices;
     std::optional<std::optional<Error>> outcome;
     QEventLoop loop;

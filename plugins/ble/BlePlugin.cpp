@@ -49,7 +49,7 @@ Result<std::unique_ptr<otafleet::smp::SmpTransport>> BlePlugin::createTransport(
     return makeTransport(*parsed);
 }
 
-std::unique_ptr<otafleet::smp::DeviceScanner> BlePlugin::createScanner() {
+std::unique_ptr<otafleet::link::DeviceScanner> BlePlugin::createScanner() {
     return std::make_unique<QtBleScanner>();
 }
 

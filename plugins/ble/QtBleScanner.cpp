@@ -51,7 +51,8 @@ void QtBleScanner::onDevice(const QBluetoothDeviceInfo& info) {
         return;
     }
     m_reported.insert(address);
-    Q_EMIT found(otafleet::smp::ScannedDevice{address, info.name(), int(info.rssi())});
+    Q_EMIT found(otafleet::link::ScannedDevice{address, info.name(), int(info.rssi()),
+                                               QStringLiteral("ble:///") + address});
 }
 
 void QtBleScanner::end(const std::optional<otafleet::Error>& error) {

@@ -71,7 +71,8 @@ DeviceSnapshot LanLink::toSnapshot(const AgentInfo& info) {
     s.storedSecurityVersion = info.storedSecurityVersion;
     for (const auto& slot : info.slots) {
         s.slots.append(otafleet::link::SlotSnapshot{slot.name, slot.state, slot.version,
-                                                    slot.securityVersion, slot.sha256, slot.size});
+                                                    slot.securityVersion, slot.sha256, slot.size,
+                                                    std::nullopt});
     }
     s.state = info.state;
     s.healthOk = info.healthOk;

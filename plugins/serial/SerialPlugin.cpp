@@ -2,6 +2,7 @@
 
 #include "smp/SmpDeviceLink.h"
 
+#include <QSerialPortInfo>
 #include <QUrlQuery>
 
 using otafleet::Result;
@@ -24,6 +25,31 @@ Result<std::unique_ptr<LinkProvider>> SerialPlugin::createProvider(
     const otafleet::link::LinkContext& context) {
     Q_UNUSED(context);  // SMP over serial has no credentials: the image signature protects it
     return std::make_unique<SerialProvider>();
+}
+
+std::unique_ptr<otafleet::link::PortEnumerator> SerialPlugin::createPortEnumerator() {
+    return std::make_unique<SerialPortEnumerator>();
+}
+
+QList<otafleet::link::PortInfo> SerialPortEnumerator::ports() const {
+    QList<otafleet::link::PortInfo> out;
+    for (const QSerialPortInfo& info : QSerialPortInfo::availablePorts()) {
+        if (!info.hasVendorIdentifier())
+            continue;
+        otafleet::link::PortInfo port;
+        port.path = info.systemLocation();
+        port.uri = QStringLiteral("serial://") + port.path;
+        port.description = info.description();
+        port.manufacturer = info.manufacturer();
+        port.vendorId = QStringLiteral("%1").arg(info.vendorIdentifier(), 4, 16, QLatin1Char('0'));
+        port.productId =
+            info.hasProductIdentifier()
+                ? QStringLiteral("%1").arg(info.productIdentifier(), 4, 16, QLatin1Char('0'))
+                : QString();
+        port.serialNumber = info.serialNumber();
+        out.append(port);
+    }
+    return out;
 }
 
 QString SerialProvider::scheme() const {

@@ -34,6 +34,9 @@ struct BundleSignerInfo {
 };
 
 struct BundleReport {
+    // What the file is: an otafleet bundle for Linux-class devices, or an MCUboot image for
+    // MCU-class ones (then the manifest fields hold what the image header says: version only).
+    enum class Format { Bundle, McubootImage };
     // How the console judged the bundle.
     enum class Verdict {
         Verified,   // signature, chain, payload hashes and (with a device) its rules all hold
@@ -42,6 +45,7 @@ struct BundleReport {
     };
 
     QString path;
+    Format format = Format::Bundle;
     qint64 deviceId = 0;      // 0: checked without a device (a workstation check)
     QString checkedHardware;  // the device's hardware the bundle was checked against
     quint64 checkedSecurityVersion = 0;
@@ -57,6 +61,10 @@ struct BundleReport {
     QString releaseNotes;
     QList<BundlePayloadInfo> payloads;
     QList<BundleSignerInfo> signers;  // the trusted signers; empty unless the signature verified
+    // MCUboot images: the SHA-256 in the image's TLVs (how the device names the image) and the
+    // hash of the key that signed it, hex.
+    QString imageHash;
+    QString keyHash;
 
     Verdict verdict = Verdict::Unchecked;
     std::optional<Error> error;  // Refused / Unchecked: why

@@ -120,12 +120,66 @@ Status EmbeddedFleet::removeDevice(qint64 id) {
     auto e = entry(id);
     if (!e)
         return fail(e.error());
+    if (!isStored(id)) {
+        m_entries.erase(id);
+        Q_EMIT deviceRemoved(id);
+        return {};
+    }
     if (auto removed = m_store->devices().remove(id); !removed)
         return removed;
     logEvent(id, QStringLiteral("device.removed"), (*e)->device.uri);
     m_entries.erase(id);  // the link's destructor cancels what still runs
     Q_EMIT deviceRemoved(id);
     return {};
+}
+
+Result<qint64> EmbeddedFleet::attachDevice(const QString& uri, const QString& name) {
+    auto canonical = link::DeviceHub::normalizeUri(uri);
+    if (!canonical)
+        return fail(canonical.error());
+    const QString uriText = canonical->toString();
+    for (const auto& [id, e] : m_entries) {
+        if (e.device.uri == uriText)
+            return id;
+    }
+    if (auto transport = m_hub.transportFor(uriText); !transport)
+        return fail(transport.error());
+    const qint64 id = --m_lastAttachedId;
+    Entry& e = m_entries[id];
+    e.device.id = id;
+    e.device.uri = uriText;
+    e.device.name = name.trimmed();
+    e.device.attached = true;
+    qCInfo(lcFleet) << "attached device" << id << uriText;
+    Q_EMIT deviceAdded(id);
+    if (auto started = refresh(id); !started)
+        qCInfo(lcFleet) << "first contact with" << uriText << "failed:" << started.error().code;
+    return id;
+}
+
+void EmbeddedFleet::detachDevice(const QString& uri) {
+    auto canonical = link::DeviceHub::normalizeUri(uri);
+    const QString uriText = canonical ? canonical->toString() : uri;
+    for (auto it = m_entries.begin(); it != m_entries.end(); ++it) {
+        if (it->second.device.attached && it->second.device.uri == uriText) {
+            const qint64 id = it->first;
+            const std::optional<LinkOperation> running = it->second.device.running;
+            qCInfo(lcFleet) << "detached device" << id << uriText;
+            m_entries.erase(it);  // the link's destructor cancels what still runs
+            // Whoever follows the operation hears how it ended: the device left with it.
+            if (running) {
+                Q_EMIT operationFinished(
+                    id, *running,
+                    Error{QStringLiteral("link.device-gone"),
+                          QStringLiteral("The device was unplugged during the %1. Plug it in "
+                                         "again and repeat; an upload resumes where the device "
+                                         "stopped.")
+                              .arg(link::operationName(*running))});
+            }
+            Q_EMIT deviceRemoved(id);
+            return;
+        }
+    }
 }
 
 Result<EmbeddedFleet::Entry*> EmbeddedFleet::entry(qint64 id) {
@@ -225,8 +279,10 @@ void EmbeddedFleet::inspectBundle(const QString& path, qint64 deviceId) {
     BundleCheck check;
     check.bundlePath = path;
     check.trustPemPath = m_trustedRootFile;
+    check.releaseKeyPath = m_releaseKey;
     check.deviceId = deviceId;
     if (const auto it = m_entries.find(deviceId); it != m_entries.end()) {
+        check.deviceClass = it->second.device.isMcu() ? DeviceClass::Mcu : DeviceClass::Linux;
         // A device never heard from is checked as a workstation would; it checks itself anyway.
         if (const auto& snapshot = it->second.device.snapshot) {
             check.hardware = snapshot->hardware;
@@ -255,6 +311,8 @@ void EmbeddedFleet::onInfo(qint64 id, const DeviceSnapshot& snapshot) {
     FleetDevice& d = (*e)->device;
     d.snapshot = snapshot;
     d.lastSeen = QDateTime::currentDateTimeUtc();
+    if (!isStored(id))
+        return;
     const QByteArray json = QJsonDocument(snapshot.toJson()).toJson(QJsonDocument::Compact);
     if (auto saved = m_store->devices().recordSnapshot(id, json, d.lastSeen); !saved)
         qCWarning(lcFleet) << "could not save the report of device" << id << saved.error().message;
@@ -262,7 +320,7 @@ void EmbeddedFleet::onInfo(qint64 id, const DeviceSnapshot& snapshot) {
 
 void EmbeddedFleet::onTelemetry(qint64 id, const QList<QJsonObject>& events) {
     auto e = entry(id);
-    if (!e || !(*e)->link)
+    if (!e || !(*e)->link || !isStored(id))
         return;
     QList<store::TelemetryRecord> records;
     quint64 last = 0;
@@ -320,6 +378,8 @@ void EmbeddedFleet::onFinished(qint64 id, LinkOperation operation,
 
 void EmbeddedFleet::setError(Entry& e, const std::optional<Error>& error) {
     e.device.lastError = error;
+    if (!isStored(e.device.id))
+        return;
     const Status saved =
         error ? m_store->devices().recordError(e.device.id, error->code, error->message)
               : m_store->devices().clearError(e.device.id);
@@ -328,6 +388,8 @@ void EmbeddedFleet::setError(Entry& e, const std::optional<Error>& error) {
 }
 
 void EmbeddedFleet::logEvent(qint64 id, const QString& kind, const QString& detail) {
+    if (!isStored(id))
+        return;
     if (auto logged = m_store->events().append(id, kind, detail); !logged)
         qCWarning(lcFleet) << "could not log" << kind << "for device" << id;
 }

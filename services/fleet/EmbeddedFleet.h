@@ -34,6 +34,9 @@ public:
     [[nodiscard]] std::optional<FleetDevice> device(qint64 id) const override;
     [[nodiscard]] Result<qint64> addDevice(const QString& uri, const QString& name) override;
     [[nodiscard]] Status removeDevice(qint64 id) override;
+    // Attached devices get negative ids (stored ones are positive), so the two never meet.
+    [[nodiscard]] Result<qint64> attachDevice(const QString& uri, const QString& name) override;
+    void detachDevice(const QString& uri) override;
     [[nodiscard]] Status refresh(qint64 id) override;
     void refreshAll() override;
     [[nodiscard]] Status startUpdate(qint64 id, const QString& bundlePath,
@@ -47,6 +50,11 @@ public:
     // The fleet's release trust: PKI/root-ca.pem of the PKI the console runs with. Without it
     // inspections end Unchecked (the devices still verify).
     void setTrustedRootFile(const QString& pemPath) { m_trustedRootFile = pemPath; }
+    // What MCUboot images are checked against: a public key PEM file or a PKI directory (its
+    // release signer). Without it image inspections end Unchecked (the devices still verify).
+    void setReleaseKey(const QString& pemFileOrPkiDirectory) {
+        m_releaseKey = pemFileOrPkiDirectory;
+    }
 
     [[nodiscard]] store::FleetStore& store() { return *m_store; }
 
@@ -68,11 +76,14 @@ private:
     void onFinished(qint64 id, link::LinkOperation operation, const std::optional<Error>& error);
     void setError(Entry& entry, const std::optional<Error>& error);
     void logEvent(qint64 id, const QString& kind, const QString& detail);
+    [[nodiscard]] static bool isStored(qint64 id) { return id > 0; }
 
     std::unique_ptr<store::FleetStore> m_store;
     link::DeviceHub& m_hub;
     std::map<qint64, Entry> m_entries;  // ordered by id: the order devices were added
     QString m_trustedRootFile;
+    QString m_releaseKey;
+    qint64 m_lastAttachedId = 0;  // counts down
     // Inspections still running; the destructor waits for them (they hold no pointer to us).
     QList<QFutureWatcher<BundleReport>*> m_inspections;
 };

@@ -50,6 +50,14 @@ QString FleetConnection::text() const {
     return parts.join(QStringLiteral(" · "));
 }
 
+bool FleetDevice::isMcu() const {
+    if (snapshot && snapshot->model == QLatin1String("mcuboot"))
+        return true;
+    static const QStringList smpSchemes{QStringLiteral("serial"), QStringLiteral("udp"),
+                                        QStringLiteral("ble")};
+    return smpSchemes.contains(uri.section(QLatin1Char(':'), 0, 0));
+}
+
 FleetService::FleetService(QObject* parent) : QObject(parent) {}
 FleetService::~FleetService() = default;
 
@@ -78,6 +86,18 @@ QFuture<Result<QList<qint64>>> FleetService::devicesMatching(const QString& expr
                 ids.append(device.id);
         return ids;
     });
+}
+
+Result<qint64> FleetService::attachDevice(const QString& uri, const QString& name) {
+    Q_UNUSED(name);
+    return fail(QStringLiteral("fleet.unsupported"),
+                QStringLiteral("This fleet cannot take devices plugged into this workstation "
+                               "(%1); add it by address instead.")
+                    .arg(uri.left(80)));
+}
+
+void FleetService::detachDevice(const QString& uri) {
+    Q_UNUSED(uri);
 }
 
 }  // namespace otafleet::fleet

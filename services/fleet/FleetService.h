@@ -28,9 +28,15 @@ struct FleetDevice {
     QDateTime lastSeen;
     std::optional<Error> lastError;  // of the last failed operation, until one succeeds
     std::optional<link::LinkOperation> running;
+    // Found by itself (a serial port plugged in) rather than added by a technician: in the fleet
+    // while it is present, not kept in the fleet's database.
+    bool attached = false;
 
     // The name to show: the technician's, else the device's own, else its address.
     [[nodiscard]] QString displayName() const;
+    // An MCU-class device (MCUboot, SMP over serial, UDP or BLE): it takes MCUboot images and
+    // reports image slots (primary, secondary) rather than A/B slots.
+    [[nodiscard]] bool isMcu() const;
 };
 
 struct FleetSummary;
@@ -77,6 +83,13 @@ public:
     // Errors: link.bad-uri, link.unknown-scheme, store.duplicate, store.*.
     [[nodiscard]] virtual Result<qint64> addDevice(const QString& uri, const QString& name) = 0;
     [[nodiscard]] virtual Status removeDevice(qint64 id) = 0;
+    // A device that appeared by itself (hot-plug): in the fleet until detachDevice(uri), not
+    // stored. A device of that URI already in the fleet is returned as it is. Errors: as
+    // addDevice; fleet.unsupported where the fleet cannot hold such devices (the default).
+    [[nodiscard]] virtual Result<qint64> attachDevice(const QString& uri, const QString& name);
+    // The device attached by `uri` went away: it leaves the fleet (a running operation on it is
+    // cancelled). Devices added by a technician stay.
+    virtual void detachDevice(const QString& uri);
 
     // Where this fleet lives; EmbeddedFleet is Local. connectionChanged() follows changes.
     [[nodiscard]] virtual FleetConnection connection() const;

@@ -23,6 +23,27 @@ Error badUri(const QString& text, const QString& why) {
                      .arg(text.left(80), why)};
 }
 
+Error badUdp(const QString& text, const QString& why) {
+    return Error{QStringLiteral("link.bad-uri"),
+                 QStringLiteral("\"%1\" is not a UDP device address: %2. Enter udp://HOST:PORT "
+                                "with a numeric address, for example udp://192.168.1.30:1337 or "
+                                "udp://[fd00::30]:1337.")
+                     .arg(text.left(80), why)};
+}
+
+bool isIpv4(const QString& host) {
+    const QStringList parts = host.split(QLatin1Char('.'));
+    if (parts.size() != 4)
+        return false;
+    for (const QString& part : parts) {
+        bool ok = false;
+        const int value = part.toInt(&ok);
+        if (!ok || part.isEmpty() || part.size() > 3 || value < 0 || value > 255)
+            return false;
+    }
+    return true;
+}
+
 // One pass of normalization. normalizeUri runs it twice and keeps only results that are fixed
 // points, so whatever it accepts is stored and shown exactly as it will be read back.
 Result<QUrl> normalizeOnce(const QString& text) {
@@ -65,6 +86,20 @@ Result<QUrl> normalizeOnce(const QString& text) {
         url.setPath({});
     } else if (!hasAuthority) {
         return fail(badUri(trimmed, QStringLiteral("the scheme must be followed by //")));
+    } else if (url.scheme() == QLatin1String("udp")) {
+        // SMP over UDP: a numeric IPv4 or IPv6 address and a port, nothing else.
+        const int port = url.port(-1);
+        const QString host = url.host();
+        if (!isIpv4(host) && !host.contains(QLatin1Char(':')))
+            return fail(badUdp(trimmed, QStringLiteral("the host must be a numeric IPv4 address "
+                                                       "or an IPv6 address in brackets")));
+        if (port < 1 || port > kMaxPort)
+            return fail(badUdp(trimmed, QStringLiteral("it needs a port from 1 to 65535")));
+        if (!url.userInfo().isEmpty() || url.hasQuery() || url.hasFragment() ||
+            (!url.path().isEmpty() && url.path() != QLatin1String("/"))) {
+            return fail(badUdp(trimmed, QStringLiteral("it has parts after the port")));
+        }
+        url.setPath({});
     }
     return url;
 }

@@ -4,6 +4,8 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 
+#include <algorithm>
+
 namespace otafleet::link {
 
 const SlotSnapshot* DeviceSnapshot::slot(const QString& slotName) const {
@@ -22,7 +24,7 @@ QString DeviceSnapshot::activeVersion() const {
 QJsonObject DeviceSnapshot::toJson() const {
     QJsonArray slotArray;
     for (const SlotSnapshot& s : slots) {
-        slotArray.append(QJsonObject{
+        QJsonObject slot{
             {QStringLiteral("name"), s.name},
             {QStringLiteral("state"), s.state},
             {QStringLiteral("version"), s.version},
@@ -30,7 +32,18 @@ QJsonObject DeviceSnapshot::toJson() const {
             {QStringLiteral("security_version"), QString::number(s.securityVersion)},
             {QStringLiteral("sha256"), s.sha256},
             {QStringLiteral("size"), QString::number(s.size)},
-        });
+        };
+        if (s.image) {
+            slot.insert(QStringLiteral("image_state"),
+                        QJsonObject{{QStringLiteral("image"), s.image->image},
+                                    {QStringLiteral("slot"), s.image->slot},
+                                    {QStringLiteral("bootable"), s.image->bootable},
+                                    {QStringLiteral("active"), s.image->active},
+                                    {QStringLiteral("confirmed"), s.image->confirmed},
+                                    {QStringLiteral("pending"), s.image->pending},
+                                    {QStringLiteral("permanent"), s.image->permanent}});
+        }
+        slotArray.append(slot);
     }
     return QJsonObject{
         {QStringLiteral("device_id"), deviceId},
@@ -85,6 +98,19 @@ DeviceSnapshot DeviceSnapshot::fromJson(const QJsonObject& json) {
         slot.securityVersion = unsignedValue(o.value(QStringLiteral("security_version")));
         slot.sha256 = o.value(QStringLiteral("sha256")).toString();
         slot.size = unsignedValue(o.value(QStringLiteral("size")));
+        if (const QJsonValue state = o.value(QStringLiteral("image_state")); state.isObject()) {
+            const QJsonObject is = state.toObject();
+            constexpr int kMaxIndex = 255;
+            ImageSlotState image;
+            image.image = std::clamp(is.value(QStringLiteral("image")).toInt(), 0, kMaxIndex);
+            image.slot = std::clamp(is.value(QStringLiteral("slot")).toInt(), 0, kMaxIndex);
+            image.bootable = is.value(QStringLiteral("bootable")).toBool();
+            image.active = is.value(QStringLiteral("active")).toBool();
+            image.confirmed = is.value(QStringLiteral("confirmed")).toBool();
+            image.pending = is.value(QStringLiteral("pending")).toBool();
+            image.permanent = is.value(QStringLiteral("permanent")).toBool();
+            slot.image = image;
+        }
         s.slots.append(slot);
     }
     s.state = json.value(QStringLiteral("state")).toString();

@@ -12,15 +12,31 @@
 #include <QMetaType>
 #include <QString>
 
+#include <optional>
+
 namespace otafleet::link {
 
+// How SMP's image group reports a slot of an MCU-class device (MCUboot), flag for flag.
+struct ImageSlotState {
+    int image = 0;  // image number (multi-image devices)
+    int slot = 0;   // 0 primary, 1 secondary
+    bool bootable = false;
+    bool active = false;
+    bool confirmed = false;
+    bool pending = false;
+    bool permanent = false;
+
+    friend bool operator==(const ImageSlotState&, const ImageSlotState&) = default;
+};
+
 struct SlotSnapshot {
-    QString name;     // "A" / "B"
+    QString name;     // "A" / "B"; "primary" / "secondary" on MCU-class devices
     QString state;    // empty|active|inactive|trial|pending|bad
     QString version;  // empty when the slot holds no firmware
     quint64 securityVersion = 0;
     QString sha256;
     quint64 size = 0;
+    std::optional<ImageSlotState> image;  // MCU-class devices only
 
     friend bool operator==(const SlotSnapshot&, const SlotSnapshot&) = default;
 };

@@ -46,6 +46,10 @@ void SimBleLink::becomeReady(quint64 generation) {
     }
 }
 
+bool SimBleLink::isAdvertising() const {
+    return !m_ready && !m_connecting && m_clock.elapsed() >= m_bootedAt;
+}
+
 void SimBleLink::disconnectFromDevice() {
     ++m_generation;
     m_connecting = false;

@@ -37,6 +37,9 @@ public:
     void writeWithoutResponse(const QByteArray& value) override;
     [[nodiscard]] QString description() const override;
 
+    // A peripheral advertises while it has booted and no central holds a connection to it.
+    [[nodiscard]] bool isAdvertising() const;
+
     // The radio fails (out of range): the central hears smp.link-lost.
     void dropLink();
 

@@ -43,6 +43,8 @@ link::DeviceSnapshot SmpDeviceLink::toSnapshot(const QString& uri,
         out.name = slot.slot == 0 ? QStringLiteral("primary") : QStringLiteral("secondary");
         out.version = slot.version;
         out.sha256 = QString::fromLatin1(slot.hash.toHex());
+        out.image = link::ImageSlotState{slot.image,     slot.slot,    slot.bootable, slot.active,
+                                         slot.confirmed, slot.pending, slot.permanent};
         if (slot.active) {
             s.activeSlot = out.name;
             s.trial = !slot.confirmed;

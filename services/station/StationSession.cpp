@@ -78,6 +78,7 @@ Result<std::unique_ptr<StationSession>> StationSession::open(const StationReques
     options.job.stationId = request.stationId;
     options.job.operatorName = request.operatorName;
     options.job.baud = request.baud;
+    options.job.unitTimeoutMs = request.unitTimeoutMs;
     session->m_station = std::make_unique<Station>(std::move(options), &*session->m_store);
     return session;
 }

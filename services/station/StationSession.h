@@ -27,6 +27,7 @@ struct StationRequest {
     QString databasePath;
     int maxUnits = 0;
     int baud = 115200;
+    qint64 unitTimeoutMs = 0;  // 0: no per-unit limit
 };
 
 class StationSession {

@@ -47,6 +47,18 @@ void StationUnit::setStage(const QString& stage) {
 void StationUnit::start() {
     m_record.startedAt = QDateTime::currentDateTimeUtc();
     setStage(QStringLiteral("connect"));
+    if (m_job.unitTimeoutMs > 0) {
+        m_deadline.setSingleShot(true);
+        connect(&m_deadline, &QTimer::timeout, this, [this] {
+            failWith(Error{QStringLiteral("station.unit-timeout"),
+                           QStringLiteral("The unit took longer than %1 s (it was at \"%2\"); "
+                                          "unplug it, check its cable and firmware, and plug it "
+                                          "in again.")
+                               .arg(double(m_job.unitTimeoutMs) / 1000.0, 0, 'f', 1)
+                               .arg(m_stage)});
+        });
+        m_deadline.start(std::chrono::milliseconds(m_job.unitTimeoutMs));
+    }
     m_transport = std::make_unique<smp::SerialTransport>(m_record.port, m_job.baud);
     if (const Status opened = m_transport->open(); !opened) {
         const Error error = opened.error();
@@ -295,6 +307,7 @@ void StationUnit::pass() {
         return;
     }
     m_finished = true;
+    m_deadline.stop();
     m_record.result = QString::fromLatin1(kResultPass);
     m_record.finishedAt = QDateTime::currentDateTimeUtc();
     m_transport->close();
@@ -306,6 +319,7 @@ void StationUnit::failWith(const Error& error) {
         return;
     }
     m_finished = true;
+    m_deadline.stop();
     m_record.result = QString::fromLatin1(kResultFail);
     m_record.failedStage = m_stage;
     m_record.failureCode = error.code;

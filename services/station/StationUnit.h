@@ -14,6 +14,7 @@
 
 #include <QElapsedTimer>
 #include <QObject>
+#include <QTimer>
 
 #include <functional>
 #include <memory>
@@ -38,6 +39,9 @@ struct UnitJob {
     int baud = 115200;
     int requestTimeoutMs = 3000;
     int bootWaitMs = 15000;
+    // The longest one unit may take from plug-in to record; past it the unit fails with
+    // station.unit-timeout at the stage it was in. 0: no limit beyond the per-step bounds.
+    qint64 unitTimeoutMs = 0;
 };
 
 class StationUnit : public QObject {
@@ -88,6 +92,7 @@ private:
     std::unique_ptr<smp::ImageUploader> m_uploader;
     qint64 m_bufSize = 0;
     QElapsedTimer m_bootClock;
+    QTimer m_deadline;
     bool m_linkDown = false;  // the port vanished during a reset and is not open again yet
     bool m_finished = false;
 };

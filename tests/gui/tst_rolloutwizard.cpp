@@ -60,8 +60,9 @@ link::DeviceSnapshot snapshotOf(const QString& name, const QString& model) {
     s.state = QStringLiteral("idle");
     s.healthOk = true;
     s.storedSecurityVersion = 1;
-    s.slots = {{QStringLiteral("A"), QStringLiteral("active"), QStringLiteral("1.0.0"), 1, {}, 0},
-               {QStringLiteral("B"), QStringLiteral("inactive"), {}, 0, {}, 0}};
+    s.slots = {
+        {QStringLiteral("A"), QStringLiteral("active"), QStringLiteral("1.0.0"), 1, {}, 0, {}},
+        {QStringLiteral("B"), QStringLiteral("inactive"), {}, 0, {}, 0, {}}};
     return s;
 }
 

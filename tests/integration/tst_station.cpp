@@ -11,6 +11,7 @@
 
 #include "crypto/DeviceIdentity.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -62,6 +63,7 @@ private Q_SLOTS:
     void eightUnitsTwoFailing();
     void reportAndImport();
     void unitPluggedInWhileRunning();
+    void unitTimeoutFailsAStuckUnit();
     void badUsageAndBadImage();
 
 private:
@@ -340,6 +342,49 @@ void TestStation::unitPluggedInWhileRunning() {
     // No identity was asked for: no certificate, no fingerprint.
     QVERIFY(
         records.at(1).toObject().value(QStringLiteral("cert_fingerprint")).toString().isEmpty());
+}
+
+void TestStation::unitTimeoutFailsAStuckUnit() {
+    // A unit whose serial line crawls at 1200 baud cannot finish in 2 s; every single request
+    // still answers within the SMP timeout (3 s), so only the per-unit limit can end it.
+    const QString ports = path(QStringLiteral("slow"));
+    const QString key = path(QStringLiteral("release.pub.pem"));
+    QVERIFY(plug(ports, QStringLiteral("SLOW-1"), key,
+                 {QStringLiteral("--baud"), QStringLiteral("1200")}));
+    const ProcessRun run =
+        test::otafleetctl(test::argList({"station",        "run",
+                                         "--ports",        ports + QStringLiteral("/unit-*"),
+                                         "--image",        path(QStringLiteral("image.bin")),
+                                         "--key",          key,
+                                         "--operator",     "op",
+                                         "--station-id",   "bench-3",
+                                         "--db",           path(QStringLiteral("slow.db")),
+                                         "--units",        "1",
+                                         "--unit-timeout", "2s",
+                                         "--timeout",      "60s",
+                                         "--json"}));
+    QVERIFY2(run.exitCode == 1, qPrintable(describe(run)));  // the unit failed
+    const QJsonArray records =
+        QJsonDocument::fromJson(run.out).object().value(QStringLiteral("records")).toArray();
+    QCOMPARE(records.size(), 1);
+    const QJsonObject r = records.first().toObject();
+    QCOMPARE(r.value(QStringLiteral("result")).toString(), QStringLiteral("fail"));
+    QCOMPARE(r.value(QStringLiteral("failure_code")).toString(),
+             QStringLiteral("station.unit-timeout"));
+    QVERIFY(!r.value(QStringLiteral("failed_stage")).toString().isEmpty());
+    QVERIFY(r.value(QStringLiteral("failure_reason")).toString().contains(QStringLiteral("2.0 s")));
+    const qint64 ms =
+        QDateTime::fromString(r.value(QStringLiteral("started_at")).toString(), Qt::ISODateWithMs)
+            .msecsTo(QDateTime::fromString(r.value(QStringLiteral("finished_at")).toString(),
+                                           Qt::ISODateWithMs));
+    QVERIFY2(ms >= 1900 && ms < 10'000, qPrintable(QString::number(ms)));
+
+    const ProcessRun bad =
+        ctl({"station", "run", "--ports", "/nonexistent/*", "--image",
+             path(QStringLiteral("image.bin")), "--key", key, "--operator", "op", "--station-id",
+             "s", "--db", path(QStringLiteral("y.db")), "--unit-timeout", "soon"});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("--unit-timeout"), qPrintable(describe(bad)));
 }
 
 void TestStation::badUsageAndBadImage() {

@@ -107,6 +107,19 @@ private Q_SLOTS:
                                   << QStringLiteral("parts after the port");
         QTest::newRow("lan user") << QStringLiteral("lan://me@10.0.0.1:5") << QString()
                                   << QStringLiteral("parts after the port");
+        const QString udpNeeds = QStringLiteral("is not a UDP device address");
+        QTest::newRow("udp ipv4") << QStringLiteral("udp://192.168.1.30:1337")
+                                  << QStringLiteral("udp://192.168.1.30:1337") << QString();
+        QTest::newRow("udp ipv6, slash") << QStringLiteral("udp://[fd00::30]:1337/")
+                                         << QStringLiteral("udp://[fd00::30]:1337") << QString();
+        QTest::newRow("udp host name")
+            << QStringLiteral("udp://device.local:1337") << QString() << udpNeeds;
+        QTest::newRow("udp without port")
+            << QStringLiteral("udp://192.168.1.30") << QString() << udpNeeds;
+        QTest::newRow("udp octet 300")
+            << QStringLiteral("udp://192.168.1.300:1337") << QString() << udpNeeds;
+        QTest::newRow("udp query") << QStringLiteral("udp://10.0.0.1:1337?x=1") << QString()
+                                   << QStringLiteral("parts after the port");
         QTest::newRow("other scheme without //")
             << QStringLiteral("serial:x://y") << QString() << QStringLiteral("followed by //");
     }

@@ -28,8 +28,9 @@ link::DeviceSnapshot benchSnapshot() {
     s.activeSlot = QStringLiteral("B");
     s.trial = true;
     s.state = QStringLiteral("trial");
-    s.slots = {{QStringLiteral("A"), QStringLiteral("inactive"), QStringLiteral("1.0.0"), 1, {}, 0},
-               {QStringLiteral("B"), QStringLiteral("trial"), QStringLiteral("1.1.0"), 1, {}, 0}};
+    s.slots = {
+        {QStringLiteral("A"), QStringLiteral("inactive"), QStringLiteral("1.0.0"), 1, {}, 0, {}},
+        {QStringLiteral("B"), QStringLiteral("trial"), QStringLiteral("1.1.0"), 1, {}, 0, {}}};
     return s;
 }
 

@@ -24,7 +24,8 @@ FleetDevice device(qint64 id, const QString& model, const QString& hardware, con
     s.model = model;
     s.hardware = hardware;
     s.activeSlot = QStringLiteral("A");
-    s.slots = {{QStringLiteral("A"), QStringLiteral("active"), version, securityVersion, {}, 0}};
+    s.slots = {
+        {QStringLiteral("A"), QStringLiteral("active"), version, securityVersion, {}, 0, {}}};
     d.snapshot = s;
     d.lastSeen = kNow.addSecs(-secsAgo);
     return d;
