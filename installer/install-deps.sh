@@ -29,8 +29,9 @@ packages=(
   u-boot-tools libubootenv-tool grub-common
   bsdiff
   rauc squashfs-tools
-  # benchmarks: tests/bench/bench_push.sh measures the push beside curl fetching from nginx
-  nginx-light curl
+  # benchmarks: tests/bench/bench_push.sh measures the push beside curl fetching from nginx, and
+  # the agent's idle RSS beside the mender client's (its own service is switched off below)
+  nginx-light curl mender-client
 )
 
 missing=()
@@ -45,6 +46,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" mender-client "* ]] && command -v systemctl >/dev/null; then
+    # Only the benchmark runs it, in a temp dir: no daemon polling a server from boot on.
+    "${sudo_cmd[@]}" systemctl disable --now mender-client 2>/dev/null || true
+  fi
 else
   echo "otafleet: all build dependencies are present"
 fi

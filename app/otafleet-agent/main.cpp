@@ -11,6 +11,10 @@
 #include <QCoreApplication>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include <unistd.h>
 
 namespace {
 
@@ -219,9 +223,34 @@ Environment:
                                  every crash point as it is passed. Used by tst_faultsweep.
 )";
 
+// The serving agent resolves every symbol of every library at start, by running itself once more
+// with LD_BIND_NOW=1 (gRPC and protobuf are built for lazy binding): a lazy lookup later, at the
+// first call of each library function, reads the symbol tables of all libraries again, pages the
+// agent released once it was ready to serve (AgentRunner.cpp). Its children (health checks) get
+// the environment as it was.
+void bindSymbolsNow(int argc, char** argv) {
+    if (std::getenv("OTAFLEET_AGENT_BOUND")) {
+        if (std::getenv("OTAFLEET_AGENT_BOUND")[0] == '0')
+            ::unsetenv("LD_BIND_NOW");
+        ::unsetenv("OTAFLEET_AGENT_BOUND");
+        return;
+    }
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "setup" || a == "offline" || a == "enroll" || a == "--help" || a == "-h")
+            return;
+    }
+    ::setenv("OTAFLEET_AGENT_BOUND", std::getenv("LD_BIND_NOW") ? "1" : "0", 1);
+    ::setenv("LD_BIND_NOW", "1", 1);
+    ::execv("/proc/self/exe", argv);
+    ::unsetenv("LD_BIND_NOW");  // could not: run with lazy binding
+    ::unsetenv("OTAFLEET_AGENT_BOUND");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    bindSymbolsNow(argc, argv);
     // Before anything makes a TLS context (gRPC's server, the enrolment client): TLS 1.3 only.
     if (auto tls = otafleet::crypto::requireTls13(); !tls)
         return failWith(tls.error());

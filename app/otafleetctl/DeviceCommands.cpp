@@ -64,6 +64,12 @@ const QCommandLineOption kRetryBudget(QStringLiteral("retry-budget"),
 const QCommandLineOption kChunk(QStringLiteral("chunk-size"),
                                 QStringLiteral("Upload chunk in KiB (at most 1024)."),
                                 QStringLiteral("KIB"), QStringLiteral("256"));
+const QCommandLineOption kWindow(QStringLiteral("window"),
+                                 QStringLiteral("Most chunks in flight before the device confirms "
+                                                "them (1 to 64, default 64); fewer travel while "
+                                                "the link's round trip needs fewer. An "
+                                                "interruption re-sends at most this many chunks."),
+                                 QStringLiteral("N"), QStringLiteral("64"));
 
 const QCommandLineOption kAck(QStringLiteral("ack"),
                               QStringLiteral("Acknowledge the events shown, so the device forgets "
@@ -230,6 +236,11 @@ int runPush(const QCommandLineParser& p) {
         return usageError(QStringLiteral("--chunk-size takes a number of KiB from 1 to 1024"));
     }
     options.chunkSize = static_cast<qint64>(chunkKiB) * 1024;
+    const int window = p.value(kWindow).toInt(&ok);
+    if (!ok || window < 1 || window > 64) {
+        return usageError(QStringLiteral("--window takes a number of chunks from 1 to 64"));
+    }
+    options.window = window;
     const auto timeout = rebootTimeout(p);
     if (!timeout) {
         return usageError(kBadTimeout);
@@ -396,7 +407,7 @@ QList<Command> deviceCommands() {
                                      "health check, commit. Run again after an interruption, it "
                                      "continues from where the device stands."),
                       QStringLiteral("B.otab"),
-                      {kNoReboot, kNoCommit, kReplacePending, kRebootTimeout, kChunk,
+                      {kNoReboot, kNoCommit, kReplacePending, kRebootTimeout, kChunk, kWindow,
                        kChunkDeadline, kMaxAttempts, kRetryBudget},
                       runPush),
         deviceCommand(QStringLiteral("commit"),

@@ -8,8 +8,10 @@
 // link.retry-budget-exhausted.
 //
 // Uploads keep a window of chunks in flight: the next chunk goes out once the agent holds all but
-// the last window - 1 handed over, so an interruption costs at most `window` chunks of re-sent
-// bytes (one chunk per chunk in flight) while a long round trip does not idle the link.
+// the last window - 1 handed over (fewer while the link's bandwidth-delay product needs fewer),
+// so an interruption costs at most `window` chunks of re-sent bytes (one chunk per chunk in
+// flight) while a long round trip does not idle the link. Confirmations are asked for on other
+// threads while the chunks go out.
 #pragma once
 
 #include "common/Error.h"
@@ -77,9 +79,11 @@ struct PushOptions {
     // install that replaces it, a running trial by a rollback with reboot first.
     bool replacePending = false;
     qint64 chunkSize = 256 * 1024;
-    // Chunks in flight unconfirmed (1 to 64; 1 = stop and wait). An interruption re-sends at
-    // most window * chunkSize bytes.
-    int window = 4;
+    // Most chunks in flight unconfirmed (1 to 64; 1 = stop and wait): fewer travel while the
+    // link's bandwidth-delay product needs fewer, so on a short round trip the agent does not
+    // hold chunks it has not written yet. An interruption re-sends at most window * chunkSize
+    // bytes.
+    int window = 64;
     std::chrono::seconds rebootTimeout = kDefaultRebootTimeout;
 
     // Network trouble. A chunk the agent has not confirmed within chunkDeadline (a dropped or

@@ -64,6 +64,7 @@ struct AgentClient::Impl {
                                       std::chrono::steady_clock::time_point giveUpAt,
                                       const std::function<void(qint64, qint64)>& progress,
                                       qint64& handedOver);
+    class Confirmer;  // asks for the agent's offset while chunks are in flight (Upload.cpp)
     // uploadResuming() without resetting `stats`: push() counts its state probe in them.
     [[nodiscard]] Status resumeUpload(const QString& bundlePath, const QString& transferId,
                                       const PushOptions& options,
@@ -71,9 +72,6 @@ struct AgentClient::Impl {
     // GetUploadOffset within `timeout` (a connection attempt of a resuming upload).
     [[nodiscard]] Result<quint64> offsetWithin(const QString& transferId,
                                                std::chrono::steady_clock::duration timeout);
-    // Polls GetUploadOffset until the agent holds `wanted` bytes: what it holds then.
-    [[nodiscard]] Result<qint64> waitConfirmed(const QString& transferId, qint64 wanted,
-                                               std::chrono::steady_clock::time_point due);
     // The reply as AgentInfo, once the device id it reports matches the one its certificate
     // names (an enrolled agent): a device that claims another's id is refused.
     [[nodiscard]] Result<AgentInfo> checkedInfo(const pb::DeviceInfo& reply) const {

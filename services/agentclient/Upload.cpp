@@ -1,10 +1,12 @@
-// Uploads: one stream of chunks (stop-and-wait, with a per-chunk deadline) and the resuming loop
-// around it that reconnects after network trouble until its retry budget is spent.
+// Uploads: one stream of chunks (a window of them in flight, with a per-chunk deadline) and the
+// resuming loop around it that reconnects after network trouble until its retry budget is spent.
 #include "AgentClientPrivate.h"
 
 #include <QFile>
 
+#include <algorithm>
 #include <condition_variable>
+#include <vector>
 
 namespace otafleet::agentclient {
 namespace {
@@ -81,6 +83,169 @@ bool retryable(const Error& e) {
 
 }  // namespace
 
+// Asks the agent how much of a transfer it holds while chunks are in flight, on threads of its
+// own, so the writer does not stop for a round trip whenever it needs a confirmation. It asks
+// once more than `early` bytes are unconfirmed, and keeps asking while that holds, with several
+// questions in flight spaced a fraction of a round trip apart: an answer only counts the chunks
+// that reached the agent before its question did, so with one question per round trip the
+// chunks sent right after an answer would wait for the answer after next, and a long round trip
+// would get half of the window's throughput.
+class AgentClient::Impl::Confirmer {
+public:
+    Confirmer(Impl& impl, const QString& transferId, qint64 confirmed, qint64 early)
+        : m_impl(impl), m_confirmed(confirmed), m_handedOver(confirmed), m_early(early) {
+        m_request.set_transfer_id(transferId.toStdString());
+        for (int i = 0; i < kAskers; ++i)
+            m_threads.emplace_back([this] { run(); });
+    }
+    ~Confirmer() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+            for (grpc::ClientContext* asking : m_asking)
+                asking->TryCancel();
+        }
+        m_wake.notify_all();
+        for (std::thread& t : m_threads)
+            t.join();
+    }
+    Confirmer(const Confirmer&) = delete;
+    Confirmer& operator=(const Confirmer&) = delete;
+
+    // The writer handed the bytes up to `position` to gRPC.
+    void handedOver(qint64 position) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_handedOver = position;
+        }
+        m_wake.notify_all();
+    }
+
+    // How many bytes may travel unconfirmed, at most `most`: twice the link's bandwidth-delay
+    // product (the best recent rate of confirmations times the shortest round trip), at least
+    // `least`. While the window limits the rate, each round trip doubles it. A link with long round
+    // trips gets the window it needs to stay busy; a short one does not fill the agent's memory
+    // with chunks it has not written yet (on loopback the agent, not the link, sets the pace).
+    [[nodiscard]] qint64 unconfirmedBound(qint64 least, qint64 most) {
+        std::lock_guard lock(m_mutex);
+        if (m_minRoundTrip == Clock::duration::max())
+            return least;
+        const double bdp = m_rate * std::chrono::duration<double>(m_minRoundTrip).count();
+        return std::clamp(qint64(2 * bdp), least, most);
+    }
+
+    // What the agent holds once it holds `wanted` bytes; link.stalled when that takes past `due`.
+    Result<qint64> wait(qint64 wanted, Clock::time_point due) {
+        std::unique_lock lock(m_mutex);
+        m_wanted = wanted;
+        m_due = due;
+        m_wake.notify_all();
+        m_wake.wait_until(lock, due, [&] {
+            return m_confirmed >= wanted || !m_error.code.isEmpty() || m_impl.cancelled;
+        });
+        m_wanted = 0;
+        if (m_impl.cancelled) {
+            return fail(QStringLiteral("link.cancelled"),
+                        QStringLiteral("The upload was cancelled."));
+        }
+        if (m_confirmed >= wanted)
+            return m_confirmed;
+        if (!m_error.code.isEmpty())
+            return fail(m_error);
+        return fail(QStringLiteral("link.stalled"), QString());
+    }
+
+private:
+    static constexpr int kAskers = 4;
+
+    [[nodiscard]] bool needed() const {
+        return m_wanted > m_confirmed || m_handedOver - m_confirmed > m_early;
+    }
+
+    void run() {
+        std::unique_lock lock(m_mutex);
+        while (!m_stop && m_error.code.isEmpty()) {
+            if (!needed()) {
+                m_wake.wait(lock);
+                continue;
+            }
+            // The next question goes a quarter of a round trip after the last one (1 ms at
+            // least), and not before a pause when the last answers brought nothing new (the
+            // agent is writing).
+            const auto next =
+                m_lastAsked + std::max<Clock::duration>({m_roundTrip / kAskers, m_pause, 1ms});
+            if (Clock::now() < next) {
+                m_wake.wait_until(lock, next);
+                continue;
+            }
+            m_lastAsked = Clock::now();
+            grpc::ClientContext context;
+            // A writer that waits allows until its chunk's deadline; an early question the
+            // same (the next chunk's deadline is at least as late).
+            const auto left = m_wanted > 0 ? m_due - Clock::now() : kShortCall;
+            context.set_deadline(std::chrono::system_clock::now() +
+                                 std::max<Clock::duration>(left, 1ms));
+            m_asking.push_back(&context);
+            const auto asked = Clock::now();
+            lock.unlock();
+            pb::UploadStatus reply;
+            const grpc::Status status = m_impl.stub->GetUploadOffset(&context, m_request, &reply);
+            lock.lock();
+            std::erase(m_asking, &context);
+            if (m_stop)
+                break;
+            if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+                m_error = Error{QStringLiteral("link.stalled"), QString()};
+            } else if (!status.ok()) {
+                m_error = m_impl.toError(status);
+            } else {
+                const auto took = Clock::now() - asked;
+                m_roundTrip = (3 * m_roundTrip + took) / 4;
+                m_minRoundTrip = std::min(m_minRoundTrip, took);
+                const qint64 held = qint64(reply.received());
+                // The rate over at least a round trip: the best recent one counts, older ones
+                // fade.
+                const auto now = Clock::now();
+                if (m_sampleHeld < 0) {
+                    m_sampleHeld = held;
+                    m_sampleStart = now;
+                } else if (now - m_sampleStart >= std::max<Clock::duration>(m_minRoundTrip, 5ms)) {
+                    const double rate = double(held - m_sampleHeld) /
+                                        std::chrono::duration<double>(now - m_sampleStart).count();
+                    m_rate = std::max(rate, 0.9 * m_rate);
+                    m_sampleHeld = held;
+                    m_sampleStart = now;
+                }
+                m_pause = held > m_confirmed ? 0ms : std::clamp(m_pause * 2, 1ms, 20ms);
+                m_confirmed = std::max(m_confirmed, held);
+            }
+            m_wake.notify_all();
+        }
+        m_wake.notify_all();
+    }
+
+    Impl& m_impl;
+    pb::UploadOffsetRequest m_request;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    qint64 m_confirmed;
+    qint64 m_handedOver;
+    const qint64 m_early;
+    qint64 m_wanted = 0;  // > 0 while the writer waits for it
+    Clock::time_point m_due;
+    Clock::time_point m_lastAsked;
+    Clock::duration m_roundTrip{};  // of the questions, smoothed
+    Clock::duration m_minRoundTrip = Clock::duration::max();
+    qint64 m_sampleHeld = -1;  // where the current rate sample started
+    Clock::time_point m_sampleStart;
+    double m_rate = 0;  // bytes per second confirmed, recent best
+    std::chrono::milliseconds m_pause{0};
+    Error m_error;
+    std::vector<grpc::ClientContext*> m_asking;
+    bool m_stop = false;
+    std::vector<std::thread> m_threads;  // last: they start once the rest is initialised
+};
+
 Error AgentClient::Impl::stalled(std::chrono::milliseconds chunkDeadline) const {
     return Error{QStringLiteral("link.stalled"),
                  QStringLiteral("The agent at %1 did not take a chunk within %2 ms; the link "
@@ -105,34 +270,6 @@ Result<quint64> AgentClient::Impl::offsetWithin(const QString& transferId,
     if (!status.ok())
         return fail(toError(status));
     return reply.received();
-}
-
-Result<qint64> AgentClient::Impl::waitConfirmed(const QString& transferId, qint64 wanted,
-                                                Clock::time_point due) {
-    pb::UploadOffsetRequest request;
-    request.set_transfer_id(transferId.toStdString());
-    auto pause = 0ms;
-    for (;;) {
-        if (cancelled) {
-            return fail(QStringLiteral("link.cancelled"),
-                        QStringLiteral("The upload was cancelled."));
-        }
-        const auto left = due - Clock::now();
-        if (left <= 0s)
-            return fail(QStringLiteral("link.stalled"), QString());
-        grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() + left);
-        pb::UploadStatus reply;
-        const grpc::Status status = stub->GetUploadOffset(&context, request, &reply);
-        if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-            return fail(QStringLiteral("link.stalled"), QString());
-        if (!status.ok())
-            return fail(toError(status));
-        if (qint64(reply.received()) >= wanted)
-            return qint64(reply.received());
-        std::this_thread::sleep_for(pause);
-        pause = std::clamp(pause * 2, 1ms, 20ms);
-    }
 }
 
 Status AgentClient::Impl::streamUpload(QIODevice& file, const QString& transferId, qint64 total,
@@ -161,7 +298,12 @@ Status AgentClient::Impl::streamUpload(QIODevice& file, const QString& transferI
     // What the agent is known to hold. Up to `window` chunks travel unconfirmed, so a long
     // round trip does not stall the link and an interruption re-sends at most `window` chunks.
     qint64 confirmed = position;
-    const qint64 unconfirmedBound = std::max(window - 1, 0) * chunkSize;
+    // At most window - 1 chunks beyond the one being written travel unconfirmed, fewer while the
+    // link's bandwidth-delay product needs fewer (Confirmer::unconfirmedBound), at least 7.
+    const qint64 mostUnconfirmed = std::max(window - 1, 0) * chunkSize;
+    const qint64 leastUnconfirmed = std::min<qint64>(7 * chunkSize, mostUnconfirmed);
+    // Asks once a chunk is unconfirmed (declared after the writer: it stops first).
+    Confirmer confirmer(*this, transferId, position, chunkSize - 1);
     Error interrupted;
     while (position < total && !cancelled) {
         const qint64 length = std::min(chunkSize, total - position);
@@ -182,6 +324,7 @@ Status AgentClient::Impl::streamUpload(QIODevice& file, const QString& transferI
         chunk.clear_total_size();
         position += length;
         handedOver = position;
+        confirmer.handedOver(position);
         stats.bytesSent += length;
         if (progress) {
             const auto before = Clock::now();
@@ -190,10 +333,12 @@ Status AgentClient::Impl::streamUpload(QIODevice& file, const QString& transferI
         }
         // The next chunk goes out only once the agent holds all but the last window - 1 of those
         // handed over (window 1: stop and wait).
+        const qint64 unconfirmedBound =
+            confirmer.unconfirmedBound(leastUnconfirmed, mostUnconfirmed);
         const qint64 mustHold = std::min(position - unconfirmedBound, total);
         if (confirmed >= mustHold)
             continue;
-        auto held = waitConfirmed(transferId, mustHold, due);
+        auto held = confirmer.wait(mustHold, due);
         if (!held) {
             interrupted = held.error();
             if (interrupted.code == u"link.stalled")

@@ -13,3 +13,9 @@ add_executable(bench_grpc_idle bench_grpc_idle.cpp)
 target_link_libraries(bench_grpc_idle PRIVATE gRPC::grpc++)
 otafleet_strict(bench_grpc_idle)
 add_dependencies(bench bench_grpc_idle)
+# For the push over 50 ms round trips: the fault proxy with latency (tc netem needs a kernel
+# module containers rarely have).
+add_executable(bench_delay_proxy bench_delay_proxy.cpp)
+target_link_libraries(bench_delay_proxy PRIVATE otafleet_testsupport)
+otafleet_strict(bench_delay_proxy)
+add_dependencies(bench bench_delay_proxy)

@@ -12,7 +12,12 @@
 #             (TLS 1.3, the agent's identity) to disk with fsync, `openssl dgst -sha256` and
 #             `cp + sync`, each as a ratio to curl (the wire's pace); then where the push's time
 #             went by phase, from the agent's own telemetry (transfer, hash check, write + slot
-#             fsync, finalize = manifest + boot switch).
+#             fsync, finalize = manifest + boot switch);
+#   round trip the same push to fresh agents through the fault proxy (bench_delay_proxy): with
+#             no delay, and with 25 ms each way (50 ms round trip; tc netem needs a kernel module
+#             containers lack), as a ratio to the proxy's no-delay push;
+#   mender    idle RSS of the `mender` client daemon (Debian's mender-client, a bench
+#             dependency) started in a temp dir with its own configuration and no server.
 # Nothing is asserted: this reports. On a shared machine the figures are noisy; compare lines of
 # one run, not runs. Usage: bench_push.sh BIN_DIR [SIZE_MIB]
 set -euo pipefail
@@ -23,8 +28,12 @@ agent_pid=
 server_pid=
 sampler_pid=
 nginx_pid=
+proxy_pid=
+mender_pid=
 cleanup() {
-  for p in $sampler_pid $server_pid $agent_pid $nginx_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $sampler_pid $server_pid $agent_pid $nginx_pid $proxy_pid $mender_pid; do
+    kill "$p" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -103,6 +112,34 @@ if [ -r "$cert" ] && [ -r "$key" ]; then
     baseline grpc "$g_port" "$bin/bench_grpc_idle" "$cert" "$key" "$g_port"
     baselines+=("grpc|bare gRPC/TLS server")
   fi
+fi
+
+# mender: the Debian client daemon, idle, with a configuration of its own in $work (a server
+# that is not there; /etc/mender is not read) and its state in $work/mender. Without a server it
+# still reaches its idle loop (check-wait between inventory and update checks) and stays there.
+mender_note="mender-client is not installed (installer/install-deps.sh installs it as a bench dependency)"
+if command -v mender >/dev/null; then
+  mkdir -p "$work/mender"
+  echo "device_type=otafleet-devkit" >"$work/mender/device_type"
+  cat >"$work/mender.conf" <<CONF
+{ "ServerURL": "https://127.0.0.1:$(free_port)", "UpdatePollIntervalSeconds": 1800,
+  "InventoryPollIntervalSeconds": 28800, "RetryPollIntervalSeconds": 300 }
+CONF
+  mender --config "$work/mender.conf" --fallback-config "$work/mender-fallback.conf" \
+    --data "$work/mender" --no-syslog --log-file "$work/mender.log" daemon </dev/null \
+    >/dev/null 2>&1 &
+  mender_pid=$!
+  for _ in $(seq 50); do grep -q "check-wait" "$work/mender.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5
+  if kill -0 "$mender_pid" 2>/dev/null && grep -q "check-wait" "$work/mender.log"; then
+    footprint "$mender_pid" >"$work/mender.start"
+    mender_note=
+  else
+    mender_note="mender daemon did not reach its idle loop: $(tail -1 "$work/mender.log" 2>/dev/null)"
+  fi
+  kill "$mender_pid" 2>/dev/null || true
+  wait "$mender_pid" 2>/dev/null || true
+  mender_pid=
 fi
 
 head -c $(( size_mib * 1048576 )) /dev/urandom > "$work/payload.img"
@@ -200,6 +237,43 @@ stream_hwm=$(status "$agent_pid" VmHWM)
 read -r stream_anon stream_file stream_threads <"$work/stream.max"
 ctl_rss=$(cat "$work/ctl.rss")
 
+# The same push over a long round trip: each run a fresh device (the first one now holds the
+# release), pushed through the fault proxy with latency (bench_delay_proxy ONE_WAY_MS), once
+# without delay (what the proxy itself costs) and once with 25 ms each way.
+delay_note=
+proxied_push() {  # NAME ONE_WAY_MS: seconds of the push on stdout
+  local name=$1 ms=$2 p started ended pid target
+  p=$(free_port)
+  "$bin/otafleet-agent" setup --dir "$work/$name" --pki "$work/pki" --listen "127.0.0.1:$p" \
+    --slot-size $(( (size_mib + 8) * 1048576 )) >/dev/null 2>&1
+  "$bin/otafleet-agent" --config "$work/$name/agent.conf" 2>"$work/$name.log" &
+  pid=$!
+  wait_for "$work/$name.log" "listening on"
+  mkfifo "$work/$name.proxy-in"
+  "$bin/bench_delay_proxy" "$p" "$ms" <"$work/$name.proxy-in" >"$work/$name.proxy" &
+  proxy_pid=$!
+  exec 7>"$work/$name.proxy-in"
+  wait_for "$work/$name.proxy" "127.0.0.1:"
+  target=$(head -1 "$work/$name.proxy")
+  started=$(now)
+  "$bin/otafleetctl" device push "$work/b.otab" --target "$target" --pki "$work/pki" \
+    --no-reboot >/dev/null 2>"$work/$name.push" || echo "  ($name push failed: $(tail -1 "$work/$name.push"))" >&2
+  ended=$(now)
+  exec 7>&-
+  wait "$proxy_pid" 2>/dev/null || true
+  proxy_pid=
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$work/$name"
+  secs "$started" "$ended"
+}
+if [ -x "$bin/bench_delay_proxy" ]; then
+  proxy0=$(proxied_push delay0 0)
+  proxy50=$(proxied_push delay50 25)
+else
+  delay_note="$bin/bench_delay_proxy not built (cmake --build ... --target bench_delay_proxy)"
+fi
+
 # The binary: as built, stripped, and what the dynamic loader maps beside it.
 agent_bin="$bin/otafleet-agent"
 strip -o "$work/agent.stripped" "$agent_bin"
@@ -226,6 +300,12 @@ for entry in "${baselines[@]}"; do
   read -r r a f t <"$work/$name.handshake"
   row "baseline: $label, 1 handshake" "$r" "$a" "$f" "$t"
 done
+if [ -z "$mender_note" ]; then
+  read -r r a f t <"$work/mender.start"
+  row "baseline: mender daemon idle (no server)" "$r" "$a" "$f" "$t"
+else
+  echo "  baseline: mender skipped: $mender_note"
+fi
 row "agent idle after start" "$idle_rss" "$idle_anon" "$idle_file" "$idle_threads"
 row "agent idle after one GetInfo" "$info_rss" "$info_anon" "$info_file" "$info_threads"
 row "agent peak while streaming (VmHWM, max parts)" "$stream_hwm" "$stream_anon" "$stream_file" "$stream_threads"
@@ -248,8 +328,15 @@ fi
 line "baseline: openssl dgst -sha256" "$dgst"
 line "baseline: cp + sync" "$copy"
 line "otafleetctl device push --no-reboot" "$push"
-echo "  (push with 50 ms round trips: not measured here; it needs a network namespace with"
-echo "   tc netem, see tst_networkfaults for the delay proxy)"
+if [ -n "$delay_note" ]; then
+  echo "  push over 50 ms round trips skipped: $delay_note"
+else
+  line "push through the proxy, no delay" "$proxy0"
+  line "push through the proxy, 50 ms round trip" "$proxy50"
+  printf '  50 ms round trip: %s%% of the no-delay throughput through the proxy, %s%% of the direct push\n' \
+    "$(awk -v a="$proxy0" -v b="$proxy50" 'BEGIN { printf "%.0f", 100 * a / b }')" \
+    "$(awk -v a="$push" -v b="$proxy50" 'BEGIN { printf "%.0f", 100 * a / b }')"
+fi
 
 # Where the push's time went, from the agent's telemetry (duration_ms of each phase event).
 "$bin/otafleetctl" device events --target "127.0.0.1:$port" --pki "$work/pki" --json \

@@ -2,13 +2,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -102,6 +105,108 @@ struct FaultProxy::Impl {
         }
     }
 
+    // One direction of a connection with latency: what arrived, each piece with the time it may
+    // leave.
+    struct Delayed {
+        struct Piece {
+            Clock::time_point due;
+            std::vector<char> bytes;
+            size_t sent = 0;
+        };
+        int from = -1, to = -1;
+        std::deque<Piece> pieces;
+        qint64 queued = 0;
+        bool ended = false;   // `from` closed its side
+        bool closed = false;  // ... and everything before that was delivered
+        std::atomic<qint64>* counter = nullptr;
+
+        // Reads what is there (while there is room). False when the connection broke.
+        bool read(std::chrono::milliseconds latency) {
+            static thread_local std::vector<char> scratch(256 * 1024);
+            const ssize_t n = ::recv(from, scratch.data(), scratch.size(), MSG_DONTWAIT);
+            if (n < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+            if (n == 0) {
+                ended = true;
+                return true;
+            }
+            queued += n;
+            pieces.push_back(
+                {Clock::now() + latency, std::vector<char>(scratch.data(), scratch.data() + n), 0});
+            return true;
+        }
+        // Sends what is due. False when the connection broke.
+        bool write() {
+            while (!pieces.empty() && pieces.front().due <= Clock::now()) {
+                Piece& p = pieces.front();
+                const ssize_t n = ::send(to, p.bytes.data() + p.sent, p.bytes.size() - p.sent,
+                                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0)
+                    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+                p.sent += size_t(n);
+                queued -= n;
+                *counter += n;
+                if (p.sent < p.bytes.size())
+                    return true;
+                pieces.pop_front();
+            }
+            if (ended && pieces.empty() && !closed) {
+                ::shutdown(to, SHUT_WR);
+                closed = true;
+            }
+            return true;
+        }
+        [[nodiscard]] bool canRead() const { return !ended && queued < kMaxDelayedBytes; }
+        [[nodiscard]] bool mustWrite() const {
+            return !pieces.empty() && pieces.front().due <= Clock::now();
+        }
+    };
+
+    // Forwards both ways with latency: reads whenever there is room, sends what is due.
+    void pumpDelayed(int client, int up, std::chrono::milliseconds latency) {
+        const int nodelay = 1;
+        for (int fd : {client, up})
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
+        Delayed ways[2];
+        ways[0].from = client;
+        ways[0].to = up;
+        ways[0].counter = &toUpstream;
+        ways[1].from = up;
+        ways[1].to = client;
+        ways[1].counter = &toClient;
+        while (!stop && !(ways[0].closed && ways[1].closed)) {
+            pollfd p[2] = {{client, 0, 0}, {up, 0, 0}};
+            int timeoutMs = kTickMs;
+            for (int i = 0; i < 2; ++i) {
+                Delayed& w = ways[i];
+                if (w.canRead())
+                    p[i].events |= POLLIN;
+                if (w.mustWrite())
+                    p[1 - i].events |= POLLOUT;
+                else if (!w.pieces.empty()) {
+                    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(
+                        w.pieces.front().due - Clock::now());
+                    timeoutMs = std::clamp(int(wait.count()), 0, timeoutMs);
+                }
+            }
+            if (::poll(p, 2, timeoutMs) < 0 && errno != EINTR)
+                break;
+            if ((p[0].revents | p[1].revents) & (POLLERR | POLLNVAL))
+                break;
+            bool ok = true;
+            for (int i = 0; i < 2 && ok; ++i) {
+                if (ways[i].canRead() && (p[i].revents & (POLLIN | POLLHUP)))
+                    ok = ways[i].read(latency);
+            }
+            for (int i = 0; i < 2 && ok; ++i)
+                ok = ways[i].write();
+            if (!ok)
+                break;
+        }
+        reset(up);
+        reset(client);
+    }
+
     void pump(int client, const Script& s) {
         for (int waited = 0; waited < s.acceptDelayMs && !stop; waited += kTickMs)
             std::this_thread::sleep_for(std::chrono::milliseconds(kTickMs));
@@ -110,6 +215,10 @@ struct FaultProxy::Impl {
         if (stop || ::connect(up, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
             reset(up);
             reset(client);
+            return;
+        }
+        if (s.latencyMs >= 0) {
+            pumpDelayed(client, up, std::chrono::milliseconds(s.latencyMs));
             return;
         }
         boundSends(client);

@@ -3,7 +3,8 @@
 // at any time, injects faults into the client->upstream direction of new connections: drop after
 // N bytes, stall after N bytes (for a while or for good, optionally delivering the stalled bytes
 // late), trickle at B bytes/s, refuse (RST) the next K connection attempts, delay accepted
-// connections. It counts the bytes it forwarded.
+// connections, or add latency (a fixed delay each way, for long round trips). It counts the bytes
+// it forwarded.
 #pragma once
 
 #include "common/Error.h"
@@ -29,7 +30,13 @@ public:
         qint64 trickleBytesPerSecond = 0;  // 0 = full speed
         int refuseNext = 0;                // accept and reset at once the next K connections
         int acceptDelayMs = 0;             // hold each new connection this long before forwarding
+        // >= 0: each way, bytes leave this long after they arrived (round trip + 2 x latencyMs),
+        // at full speed otherwise: up to kMaxDelayedBytes per direction wait in the proxy, which
+        // stops reading beyond that. A connection with latency takes no other fault.
+        int latencyMs = -1;
     };
+
+    static constexpr qint64 kMaxDelayedBytes = 64 * 1024 * 1024;
 
     // Listens on 127.0.0.1:<free port> and forwards to 127.0.0.1:upstreamPort.
     [[nodiscard]] static Result<std::unique_ptr<FaultProxy>> start(quint16 upstreamPort);
