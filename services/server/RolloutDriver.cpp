@@ -1,6 +1,7 @@
 #include "server/RolloutDriver.h"
 
 #include "server/DeviceFacts.h"
+#include "server/FleetDeviceSql.h"
 #include "server/ServerLogging.h"
 #include "store/FleetStore.h"
 
@@ -250,19 +251,22 @@ void RolloutDriver::scanLateJoiners(Entry& e) {
     if (now - e.lastScan < kLateJoinerScan)
         return;
     e.lastScan = now;
-    auto devices = m_store.run([](FleetStore& s) { return s.fleetDevices().all(); });
-    if (!devices)
-        return;
+    const DeviceSql sql = deviceSqlOf(e.filter);
     bool joined = false;
-    for (const store::FleetDeviceRecord& d : std::as_const(*devices)) {
-        if (d.decommissioned || !e.filter.matches(factsOf(d)))
-            continue;
-        auto added = e.engine.addTarget(d.deviceId);
-        if (added && *added) {
-            joined = true;
-            qCInfo(lcServer) << "device" << d.deviceId << "joined rollout" << e.id;
-        }
-    }
+    auto scanned = m_store.run([&](FleetStore& s) {
+        return s.fleetDevices().scan(sql.where, [&](const store::FleetDeviceRecord& d) {
+            if (d.decommissioned || !e.filter.matches(factsOf(d)))
+                return true;
+            auto added = e.engine.addTarget(d.deviceId);
+            if (added && *added) {
+                joined = true;
+                qCInfo(lcServer) << "device" << d.deviceId << "joined rollout" << e.id;
+            }
+            return true;
+        });
+    });
+    if (!scanned)
+        return;
     if (joined)
         (void)persist(e);
 }
@@ -335,18 +339,21 @@ Result<cpb::Rollout> RolloutDriver::createRollout(const QString& author, const Q
     }
     if (release->revoked)
         return fail(revokedRelease(releaseId));
-    auto devices = m_store.run([](FleetStore& s) { return s.fleetDevices().all(); });
-    if (!devices)
-        return fail(devices.error());
     QStringList targets;
     QStringList incompatible;
-    for (const store::FleetDeviceRecord& d : std::as_const(*devices)) {
-        if (d.decommissioned || !filter->matches(factsOf(d)))
-            continue;
-        if (!release->hardware.isEmpty() && !release->hardware.contains(d.hardware))
-            incompatible << d.deviceId;
-        targets << d.deviceId;
-    }
+    const DeviceSql sql = deviceSqlOf(*filter);
+    auto scanned = m_store.run([&](FleetStore& s) {
+        return s.fleetDevices().scan(sql.where, [&](const store::FleetDeviceRecord& d) {
+            if (d.decommissioned || !filter->matches(factsOf(d)))
+                return true;
+            if (!release->hardware.isEmpty() && !release->hardware.contains(d.hardware))
+                incompatible << d.deviceId;
+            targets << d.deviceId;
+            return true;
+        });
+    });
+    if (!scanned)
+        return fail(scanned.error());
     if (!incompatible.isEmpty()) {
         return fail(QStringLiteral("server.incompatible-target"),
                     QStringLiteral("%1 targeted devices (first %2) have hardware that release %3 "
