@@ -137,14 +137,20 @@ Result<FleetDevicePage> FleetDeviceRepository::page(int page, int pageSize,
         return fail(sqlError(QStringLiteral("count the devices"), query.lastError()));
     out.total = query.value(0).toLongLong();
     query.finish();
-    query.prepare(
-        QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY device_id LIMIT ? OFFSET ?")
-            .arg(kColumns, where.sql));
+    // The page's first id is found by skipping ids alone (the primary key's index covers the
+    // subquery), and only the page's rows are read: OFFSET over whole rows would read every row
+    // before the page.
+    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE (%2) AND device_id >= (SELECT"
+                                 " device_id FROM fleet_devices WHERE %2 ORDER BY device_id LIMIT 1"
+                                 " OFFSET ?) ORDER BY device_id LIMIT ?")
+                      .arg(kColumns, where.sql));
+    for (const QVariant& v : where.binds)
+        query.addBindValue(v);
     for (const QVariant& v : where.binds)
         query.addBindValue(v);
     const int size = std::clamp(pageSize, 1, kMaxPageSize);
-    query.addBindValue(size);
     query.addBindValue(static_cast<qint64>(std::max(page, 0)) * size);
+    query.addBindValue(size);
     if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
         return fail(ok.error());
     while (query.next())
