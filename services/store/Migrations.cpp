@@ -147,6 +147,12 @@ const QList<QStringList>& migrations() {
                            " queue_seq INTEGER NOT NULL,"
                            " PRIMARY KEY (rollout_id, position))"),
         },
+        // 8: a page of the devices of one model (and hardware revision) in id order, the commonest
+        // filter, is found in the index alone instead of sorting every matching device.
+        {
+            QStringLiteral("CREATE INDEX fleet_devices_by_model_id"
+                           " ON fleet_devices (model, hardware, device_id)"),
+        },
     };
     return all;
 }
