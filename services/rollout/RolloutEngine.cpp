@@ -57,6 +57,7 @@ Result<RolloutEngine> RolloutEngine::create(RolloutPlan plan, QString author,
         engine.m_devices.push_back(DeviceProgress{id, DeviceState::Pending, -1, 0, 0, {}});
     }
     (void)engine.rebuildDerived();  // no waves yet: nothing to disagree
+    engine.markAllDevicesChanged();
     return engine;
 }
 
@@ -171,7 +172,7 @@ Status RolloutEngine::retryFailed(const QString& user) {
         if (isFailure(device.state)) {
             setDeviceState(device, DeviceState::Pending);
             device.attempts = 0;
-            m_queue.push_back(i);
+            enqueue(i);
             ++retried;
         }
     }
@@ -212,12 +213,13 @@ Result<bool> RolloutEngine::addTarget(const QString& deviceId) {
     m_index.insert(deviceId, position);
     m_devices.push_back(DeviceProgress{deviceId, DeviceState::Pending, -1, 0, 0, {}});
     ++m_counts[static_cast<std::size_t>(DeviceState::Pending)];
+    markChanged(position);
     const bool lastWaveStarted =
         !m_waves.empty() && m_waves.size() == static_cast<std::size_t>(m_plan.waves.size());
     if (lastWaveStarted) {
         m_devices[position].wave = static_cast<int>(m_waves.size()) - 1;
         ++m_waves.back().size;
-        m_queue.push_back(position);
+        enqueue(position);
     } else {
         ++m_unassigned;
     }

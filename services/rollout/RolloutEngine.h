@@ -74,6 +74,7 @@ struct DeviceProgress {
     int attempts = 0;        // offers made so far (reset by retryFailed)
     qint64 offeredAtMs = 0;  // UTC ms since the epoch of the latest offer; 0 = never
     QString reason;          // last failure, timeout or skip reason
+    qint64 queueSeq = 0;     // while queued: its place in the offer order (larger = later)
 };
 
 class RolloutEngine {
@@ -123,6 +124,21 @@ public:
     [[nodiscard]] static Result<RolloutEngine> fromJsonBytes(QByteArrayView json,
                                                              const Clock& clock);
 
+    // Persistence proportional to the change (otafleetd): the state without its devices (a few
+    // hundred bytes, whatever the number of devices), and the positions in devices() of the
+    // devices that changed since clearChangedDevices() (every device of a new engine; none of a
+    // restored one). Storing both in one transaction after every call that changed something,
+    // and the changed devices by position, keeps the stored devices and header in step, and
+    // fromParts() restores exactly what toJson()/fromJson() would.
+    [[nodiscard]] QJsonObject headerJson() const;
+    [[nodiscard]] const std::vector<std::size_t>& changedDevices() const { return m_changed; }
+    void clearChangedDevices();
+    void markAllDevicesChanged();
+    // `devices` in position order, as stored; validated as fromJson() validates (rollout.state).
+    [[nodiscard]] static Result<RolloutEngine> fromParts(const QJsonObject& header,
+                                                         std::vector<DeviceProgress> devices,
+                                                         const Clock& clock);
+
 private:
     struct Wave {
         qint64 size = 0;
@@ -141,6 +157,8 @@ private:
 
     [[nodiscard]] qint64 nowMs() const;
     void setDeviceState(DeviceProgress& device, DeviceState next);
+    void markChanged(std::size_t position);
+    void enqueue(std::size_t position);  // at the back of the offer queue
     void finishAttempt(DeviceProgress& device, DeviceState outcome, const QString& reason);
     void evaluateWaves(qint64 now);
     [[nodiscard]] bool startNextWave(qint64 now);
@@ -172,6 +190,9 @@ private:
     double m_currentRate = 0.0;  // offers per minute, grown by the ramp; 0 = no limit
     qint64 m_successesSinceRamp = 0;
     std::array<qint64, kDeviceStateCount> m_counts{};
+    qint64 m_queueSeq = 0;               // the last DeviceProgress::queueSeq handed out
+    std::vector<std::size_t> m_changed;  // positions changed since clearChangedDevices()
+    std::vector<bool> m_changedMark;     // by position: in m_changed
 };
 
 }  // namespace otafleet::rollout

@@ -6,7 +6,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace otafleet::rollout {
 namespace {
@@ -39,20 +41,11 @@ constexpr qint64 kMaxTimeUs = kMaxTimeMs * 1000 + 60'000'000;
 
 }  // namespace
 
-QJsonObject RolloutEngine::toJson() const {
-    QJsonArray devices;
-    for (const DeviceProgress& d : m_devices) {
-        devices.append(QJsonArray{d.id, deviceStateName(d.state), d.wave, d.attempts,
-                                  ms(d.offeredAtMs), d.reason});
-    }
+QJsonObject RolloutEngine::headerJson() const {
     QJsonArray waves;
     for (const Wave& w : m_waves) {
         waves.append(QJsonArray{ms(w.size), ms(w.startedAtMs), w.passed, ms(w.passedAtMs),
                                 ms(w.baseFailed), ms(w.baseExecuted)});
-    }
-    QJsonArray queue;
-    for (const std::size_t position : m_queue) {
-        queue.append(static_cast<double>(position));
     }
     QJsonObject o;
     o[QLatin1StringView("format")] = kFormatVersion;
@@ -66,12 +59,84 @@ QJsonObject RolloutEngine::toJson() const {
     o[QLatin1StringView("next_offer_us")] = ms(m_nextOfferUs);
     o[QLatin1StringView("current_rate")] = m_currentRate;
     o[QLatin1StringView("successes_since_ramp")] = ms(m_successesSinceRamp);
-    o[QLatin1StringView("devices")] =
-        devices;                            // [id, state, wave, attempts, offered_at_ms, reason]
     o[QLatin1StringView("waves")] = waves;  // [size, started_at_ms, passed, passed_at_ms,
                                             //  base_failed, base_executed]
+    o[QLatin1StringView("device_count")] = ms(static_cast<qint64>(m_devices.size()));
+    o[QLatin1StringView("queue_seq")] = ms(m_queueSeq);
+    return o;
+}
+
+QJsonObject RolloutEngine::toJson() const {
+    QJsonArray devices;
+    for (const DeviceProgress& d : m_devices) {
+        devices.append(QJsonArray{d.id, deviceStateName(d.state), d.wave, d.attempts,
+                                  ms(d.offeredAtMs), d.reason});
+    }
+    QJsonArray queue;
+    for (const std::size_t position : m_queue) {
+        queue.append(static_cast<double>(position));
+    }
+    QJsonObject o = headerJson();
+    o.remove(QLatin1StringView("device_count"));
+    o.remove(QLatin1StringView("queue_seq"));
+    o[QLatin1StringView("devices")] =
+        devices;                            // [id, state, wave, attempts, offered_at_ms, reason]
     o[QLatin1StringView("queue")] = queue;  // positions in devices, offer order
     return o;
+}
+
+Result<RolloutEngine> RolloutEngine::fromParts(const QJsonObject& header,
+                                               std::vector<DeviceProgress> devices,
+                                               const Clock& clock) {
+    if (header.contains(QLatin1StringView("devices")) ||
+        wholeNumber(header.value(QLatin1StringView("device_count")), 0, kMaxDevices) !=
+            static_cast<qint64>(devices.size())) {
+        return fail(badState(QStringLiteral("%1 device rows stored, the header expects %2")
+                                 .arg(devices.size())
+                                 .arg(header.value(QLatin1StringView("device_count")).toDouble())));
+    }
+    const auto lastSeq = wholeNumber(header.value(QLatin1StringView("queue_seq")), 0,
+                                     std::numeric_limits<qint64>::max() / 2);
+    if (!lastSeq) {
+        return fail(badState(QStringLiteral("queue_seq is missing or out of range")));
+    }
+    // The offer queue: the queued (pending, in a started wave) devices in the order they were
+    // queued; fromJson() checks that it holds exactly those.
+    std::vector<std::size_t> queued;
+    QJsonArray array;
+    for (std::size_t p = 0; p < devices.size(); ++p) {
+        const DeviceProgress& d = devices[p];
+        array.append(QJsonArray{d.id, deviceStateName(d.state), d.wave, d.attempts,
+                                ms(d.offeredAtMs), d.reason});
+        if (d.state == DeviceState::Pending && d.wave >= 0) {
+            if (d.queueSeq < 1 || d.queueSeq > *lastSeq) {
+                return fail(badState(
+                    QStringLiteral("queued device %1 has no valid place").arg(d.id.left(64))));
+            }
+            queued.push_back(p);
+        }
+    }
+    std::stable_sort(queued.begin(), queued.end(), [&devices](std::size_t a, std::size_t b) {
+        return devices[a].queueSeq < devices[b].queueSeq;
+    });
+    QJsonArray queue;
+    for (const std::size_t p : queued) {
+        queue.append(static_cast<double>(p));
+    }
+    QJsonObject full = header;
+    full.remove(QLatin1StringView("device_count"));
+    full.remove(QLatin1StringView("queue_seq"));
+    full[QLatin1StringView("devices")] = array;
+    full[QLatin1StringView("queue")] = queue;
+    auto engine = fromJson(full, clock);
+    if (!engine) {
+        return fail(engine.error());
+    }
+    for (const std::size_t p : queued) {
+        engine->m_devices[p].queueSeq = devices[p].queueSeq;
+    }
+    engine->m_queueSeq = *lastSeq;
+    return engine;
 }
 
 QByteArray RolloutEngine::toJsonBytes() const {
@@ -195,6 +260,7 @@ Result<RolloutEngine> RolloutEngine::fromJson(const QJsonObject& o, const Clock&
         }
         queued[p] = true;
         engine.m_queue.push_back(p);
+        engine.m_devices[p].queueSeq = ++engine.m_queueSeq;
     }
     for (std::size_t p = 0; p < engine.m_devices.size(); ++p) {
         const DeviceProgress& d = engine.m_devices[p];

@@ -17,7 +17,37 @@ qint64 hundredths(double percent) {
 
 }  // namespace
 
+void RolloutEngine::markChanged(std::size_t position) {
+    if (m_changedMark.size() < m_devices.size()) {
+        m_changedMark.resize(m_devices.size(), false);
+    }
+    if (!m_changedMark[position]) {
+        m_changedMark[position] = true;
+        m_changed.push_back(position);
+    }
+}
+
+void RolloutEngine::enqueue(std::size_t position) {
+    m_queue.push_back(position);
+    m_devices[position].queueSeq = ++m_queueSeq;
+    markChanged(position);
+}
+
+void RolloutEngine::clearChangedDevices() {
+    for (const std::size_t position : m_changed) {
+        m_changedMark[position] = false;
+    }
+    m_changed.clear();
+}
+
+void RolloutEngine::markAllDevicesChanged() {
+    for (std::size_t i = 0; i < m_devices.size(); ++i) {
+        markChanged(i);
+    }
+}
+
 void RolloutEngine::setDeviceState(DeviceProgress& device, DeviceState next) {
+    markChanged(static_cast<std::size_t>(&device - m_devices.data()));
     const DeviceState previous = device.state;
     --m_counts[static_cast<std::size_t>(previous)];
     ++m_counts[static_cast<std::size_t>(next)];
@@ -45,7 +75,7 @@ void RolloutEngine::finishAttempt(DeviceProgress& device, DeviceState outcome,
     const bool retryable = outcome == DeviceState::Failed || outcome == DeviceState::TimedOut;
     if (retryable && device.attempts <= m_plan.retries && m_state != RolloutState::Aborted) {
         setDeviceState(device, DeviceState::Pending);
-        m_queue.push_back(m_index.value(device.id));
+        enqueue(static_cast<std::size_t>(&device - m_devices.data()));
         return;
     }
     setDeviceState(device, outcome);
@@ -93,7 +123,7 @@ bool RolloutEngine::startNextWave(qint64 now) {
     for (std::size_t i = 0; i < m_devices.size() && taken < wave.size; ++i) {
         if (m_devices[i].wave < 0) {
             m_devices[i].wave = static_cast<int>(index);
-            m_queue.push_back(i);
+            enqueue(i);
             ++taken;
         }
     }
@@ -203,6 +233,7 @@ TickResult RolloutEngine::tick() {
         m_queue.pop_front();
         DeviceProgress& device = m_devices[position];
         setDeviceState(device, DeviceState::Offered);
+        device.queueSeq = 0;
         ++device.attempts;
         device.offeredAtMs = now;
         noteOffer(now);

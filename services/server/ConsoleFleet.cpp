@@ -1,6 +1,7 @@
 // ConsoleService: the fleet's devices (list, summary, tags, groups, decommissioning).
 #include "server/ConsoleService.h"
 #include "server/DeviceFacts.h"
+#include "server/FleetDeviceSql.h"
 
 #include "rollout/DeviceFilter.h"
 #include "server/RequestCheck.h"
@@ -65,23 +66,24 @@ grpc::ServerUnaryReactor* ConsoleService::ListDevices(grpc::CallbackServerContex
     auto filter = rollout::DeviceFilter::parse(QString::fromStdString(r->filter()));
     if (!filter)
         return finishUnary(c, fail(filter.error()));
+    // The database selects (server/FleetDeviceSql.h); where the filter tests what SQL cannot
+    // (tags, SemVer order) it selects a superset, streamed past matches() keeping only the page.
+    const DeviceSql sql = deviceSqlOf(*filter);
     auto page = m_store.run([&](FleetStore& s) -> Result<store::FleetDevicePage> {
-        if (filter->matchesAll())
-            return s.fleetDevices().page(paging->page, paging->pageSize);
-        // Evaluated here, over the whole fleet: fine for a factory's or a lab's fleet; a large
-        // one wants the filter translated to SQL.
-        auto all = s.fleetDevices().all();
-        if (!all)
-            return fail(all.error());
+        if (sql.exact)
+            return s.fleetDevices().page(paging->page, paging->pageSize, sql.where);
         store::FleetDevicePage out;
         const qint64 first = qint64(paging->page) * paging->pageSize;
-        for (const FleetDeviceRecord& d : *all) {
+        auto scanned = s.fleetDevices().scan(sql.where, [&](const FleetDeviceRecord& d) {
             if (!filter->matches(factsOf(d)))
-                continue;
+                return true;
             if (out.total >= first && out.devices.size() < paging->pageSize)
                 out.devices.append(d);
             ++out.total;
-        }
+            return true;
+        });
+        if (!scanned)
+            return fail(scanned.error());
         return out;
     });
     if (!page)

@@ -2,9 +2,10 @@
 // rollout's targets with the filter language over the devices that dialled in (fleet_devices),
 // ticks the engines of scheduled and running rollouts on its own thread with the real clock,
 // sends their offers over the devices' open DeviceService sessions, feeds the agents' progress
-// back into the engines and writes every engine's whole state to the store (rollouts table,
-// schema 5) after every change, before anything leaves the server, so a restart (kill -9
-// included) resumes exactly.
+// back into the engines and writes what changed to the store after every change, before
+// anything leaves the server, so a restart (kill -9 included) resumes exactly: the engine's
+// header (rollouts table) and the rows of the devices that changed (rollout_devices, schema 7),
+// in one transaction. A rollout stored whole by an older otafleetd moves to rows when loaded.
 //
 // Offers: offer_id is "ROLLOUT/DEVICE/ATTEMPT" (unique per rollout, device and attempt; a retry
 // is a new offer). A device without an open session gets its offer when it connects; every
@@ -32,6 +33,7 @@
 #include "rollout/DeviceFilter.h"
 #include "rollout/RolloutEngine.h"
 #include "server/StoreWorker.h"
+#include "store/RolloutRepository.h"
 
 #include "otafleet/console/v1/console.pb.h"
 #include "otafleet/device/v1/device.pb.h"
@@ -111,6 +113,11 @@ private:
 
     RolloutDriver(StoreWorker& store, const rollout::Clock& clock);
     [[nodiscard]] Status load();
+    [[nodiscard]] Result<rollout::RolloutEngine> restoreEngine(
+        const store::RolloutRecord& record) const;
+    [[nodiscard]] static QList<store::RolloutDeviceRow> changedRows(
+        const rollout::RolloutEngine& engine);
+    // The engine's header and the devices that changed since the last save, in one transaction.
     [[nodiscard]] Status persist(Entry& e);
     // Audits what the engine did by itself between `before` and now.
     void noteEngineChange(const Entry& e, rollout::RolloutState before);

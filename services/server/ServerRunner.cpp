@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 namespace otafleet::server {
 namespace {
@@ -19,6 +20,13 @@ namespace {
 constexpr int kKeepaliveMs = 60'000;
 constexpr int kKeepaliveTimeoutMs = 20'000;
 constexpr int kMaxConcurrentStreams = 256;
+// A TLS handshake not done by then is dropped. gRPC's default (120 s) keeps the socket of every
+// device that gave up and dialled again meanwhile: in a connect storm (a fleet coming back after
+// an outage) those pile up past the file limit, and gRPC 1.51 stops accepting for good at the
+// first EMFILE. 20 s matches the agents' own inventory deadline.
+constexpr int kHandshakeTimeoutMs = 20'000;
+// Below this many descriptors otafleetd warns: each connected device holds one.
+constexpr rlim_t kWantedFiles = 65536;
 
 Result<std::string> readPem(const QString& path) {
     auto bytes = readFileBounded(path, 1024 * 1024);
@@ -37,6 +45,28 @@ void applyLimits(grpc::ServerBuilder& builder, const ServerConfig& config) {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, kHandshakeTimeoutMs);
+}
+
+// Every connected device holds a socket: the soft limit (often 1024) goes up to the hard one,
+// and a limit that still leaves little room is said at start, not found at the first EMFILE
+// (after which gRPC 1.51 accepts no connection until restarted).
+void raiseFileLimit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised{limit.rlim_max, limit.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            limit = raised;
+    }
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < kWantedFiles) {
+        qCWarning(lcServer).noquote()
+            << QStringLiteral(
+                   "at most %1 open files: about that many devices can connect; "
+                   "raise the limit (LimitNOFILE= in the systemd unit, ulimit -n)")
+                   .arg(limit.rlim_cur);
+    }
 }
 
 std::unexpected<Error> listenFailed(const QString& address) {
@@ -108,6 +138,7 @@ Status runServer(const QString& configPath) {
         pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
     };
 
+    raiseFileLimit();
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(config->listen.toStdString(), credentials, &port);

@@ -123,23 +123,56 @@ Result<FleetDeviceRecord> FleetDeviceRepository::get(const QString& deviceId) co
     return readDevice(query);
 }
 
-Result<FleetDevicePage> FleetDeviceRepository::page(int page, int pageSize) const {
+Result<FleetDevicePage> FleetDeviceRepository::page(int page, int pageSize,
+                                                    const DeviceWhere& where) const {
     FleetDevicePage out;
     QSqlQuery query(QSqlDatabase::database(m_connectionName));
-    if (!query.exec(QStringLiteral("SELECT COUNT(*) FROM fleet_devices")) || !query.next())
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT COUNT(*) FROM fleet_devices WHERE %1").arg(where.sql));
+    for (const QVariant& v : where.binds)
+        query.addBindValue(v);
+    if (auto ok = exec(query, QStringLiteral("count the devices")); !ok)
+        return fail(ok.error());
+    if (!query.next())
         return fail(sqlError(QStringLiteral("count the devices"), query.lastError()));
     out.total = query.value(0).toLongLong();
-    query.setForwardOnly(true);
-    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices ORDER BY device_id LIMIT ? OFFSET ?")
-                      .arg(kColumns));
+    query.finish();
+    // The page's first id is found by skipping ids alone (the primary key's index covers the
+    // subquery), and only the page's rows are read: OFFSET over whole rows would read every row
+    // before the page.
+    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE (%2) AND device_id >= (SELECT"
+                                 " device_id FROM fleet_devices WHERE %2 ORDER BY device_id LIMIT 1"
+                                 " OFFSET ?) ORDER BY device_id LIMIT ?")
+                      .arg(kColumns, where.sql));
+    for (const QVariant& v : where.binds)
+        query.addBindValue(v);
+    for (const QVariant& v : where.binds)
+        query.addBindValue(v);
     const int size = std::clamp(pageSize, 1, kMaxPageSize);
-    query.addBindValue(size);
     query.addBindValue(static_cast<qint64>(std::max(page, 0)) * size);
+    query.addBindValue(size);
     if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
         return fail(ok.error());
     while (query.next())
         out.devices.append(readDevice(query));
     return out;
+}
+
+Status FleetDeviceRepository::scan(
+    const DeviceWhere& where, const std::function<bool(const FleetDeviceRecord&)>& visit) const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY device_id")
+                      .arg(kColumns, where.sql));
+    for (const QVariant& v : where.binds)
+        query.addBindValue(v);
+    if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
+        return ok;
+    while (query.next()) {
+        if (!visit(readDevice(query)))
+            break;
+    }
+    return {};
 }
 
 Result<QList<FleetDeviceRecord>> FleetDeviceRepository::all() const {

@@ -10,6 +10,9 @@
 #include <QList>
 #include <QString>
 #include <QStringList>
+#include <QVariantList>
+
+#include <functional>
 
 namespace otafleet::store {
 
@@ -29,6 +32,14 @@ struct FleetDeviceRecord {
     QDateTime firstSeen;
     QDateTime lastSeen;
     bool decommissioned = false;
+};
+
+// A condition on fleet_devices written by whoever translates a filter (server/FleetDeviceSql.h):
+// SQL over the table's columns with `?` placeholders, and their values in order. It must only
+// read columns and use operators both SQLite and PostgreSQL accept.
+struct DeviceWhere {
+    QString sql = QStringLiteral("1=1");
+    QVariantList binds;
 };
 
 struct FleetDevicePage {
@@ -66,9 +77,15 @@ public:
     [[nodiscard]] Status markAllOffline();
     // Errors store.not-found.
     [[nodiscard]] Result<FleetDeviceRecord> get(const QString& deviceId) const;
-    // Ordered by device id; page is 0-based, pageSize 1..kMaxPageSize.
-    [[nodiscard]] Result<FleetDevicePage> page(int page, int pageSize) const;
+    // Ordered by device id; page is 0-based, pageSize 1..kMaxPageSize; total counts the devices
+    // `where` selects. Only the page's rows are read.
+    [[nodiscard]] Result<FleetDevicePage> page(int page, int pageSize,
+                                               const DeviceWhere& where = {}) const;
     [[nodiscard]] Result<QList<FleetDeviceRecord>> all() const;
+    // Every device `where` selects, in device id order, one at a time (nothing is collected);
+    // `visit` returns false to stop.
+    [[nodiscard]] Status scan(const DeviceWhere& where,
+                              const std::function<bool(const FleetDeviceRecord&)>& visit) const;
     [[nodiscard]] Result<FleetSummary> summary() const;
     // Errors store.not-found, store.too-many-tags.
     [[nodiscard]] Status addTag(const QString& deviceId, const QString& tag);

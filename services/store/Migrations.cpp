@@ -131,6 +131,28 @@ const QList<QStringList>& migrations() {
             QStringLiteral("ALTER TABLE rollouts ADD COLUMN release_id TEXT NOT NULL DEFAULT ''"),
             QStringLiteral("ALTER TABLE rollouts ADD COLUMN target TEXT NOT NULL DEFAULT ''"),
         },
+        // 7: otafleetd's rollouts keep their devices one row each (RolloutRepository::
+        // saveWithDevices), so an event rewrites the device it changed and the rollout's few
+        // hundred bytes of header (rollouts.engine), not the state of every device.
+        {
+            QStringLiteral("CREATE TABLE rollout_devices ("
+                           " rollout_id INTEGER NOT NULL,"
+                           " position INTEGER NOT NULL,"
+                           " device_id TEXT NOT NULL,"
+                           " state TEXT NOT NULL,"
+                           " wave INTEGER NOT NULL,"
+                           " attempts INTEGER NOT NULL,"
+                           " offered_ms INTEGER NOT NULL,"
+                           " reason TEXT NOT NULL,"
+                           " queue_seq INTEGER NOT NULL,"
+                           " PRIMARY KEY (rollout_id, position))"),
+        },
+        // 8: a page of the devices of one model (and hardware revision) in id order, the commonest
+        // filter, is found in the index alone instead of sorting every matching device.
+        {
+            QStringLiteral("CREATE INDEX fleet_devices_by_model_id"
+                           " ON fleet_devices (model, hardware, device_id)"),
+        },
     };
     return all;
 }

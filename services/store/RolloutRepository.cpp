@@ -49,9 +49,9 @@ Result<qint64> RolloutRepository::addForRelease(const RolloutRecord& record, con
     if (auto ok = checkSize(record.engineJson); !ok)
         return fail(ok.error());
     QSqlQuery query(QSqlDatabase::database(m_connectionName));
-    query.prepare(
-        QStringLiteral("INSERT INTO rollouts (name, bundle_path, state, engine, created_ms, "
-                       "updated_ms, release_id, target) VALUES (?, '', ?, ?, ?, ?, ?, ?)"));
+    query.prepare(QStringLiteral(
+        "INSERT INTO rollouts (name, bundle_path, state, engine, created_ms, "
+        "updated_ms, release_id, target) VALUES (?, '', ?, ?, ?, ?, ?, COALESCE(?, ''))"));
     query.addBindValue(record.name.left(kMaxNameLength));
     query.addBindValue(record.state);
     query.addBindValue(QString::fromUtf8(record.engineJson));
@@ -84,6 +84,112 @@ Status RolloutRepository::save(qint64 id, const QString& state, const QByteArray
                         .arg(id));
     }
     return {};
+}
+
+Status RolloutRepository::writeDevices(qint64 id, const QList<RolloutDeviceRow>& rows) {
+    if (rows.isEmpty())
+        return {};
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.prepare(QStringLiteral(
+        "INSERT INTO rollout_devices (rollout_id, position, device_id, state, wave, attempts,"
+        " offered_ms, reason, queue_seq) VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(?, ''), ?)"
+        " ON CONFLICT (rollout_id, position) DO UPDATE SET device_id = excluded.device_id,"
+        " state = excluded.state, wave = excluded.wave, attempts = excluded.attempts,"
+        " offered_ms = excluded.offered_ms, reason = excluded.reason,"
+        " queue_seq = excluded.queue_seq"));
+    for (const RolloutDeviceRow& r : rows) {
+        query.addBindValue(id);
+        query.addBindValue(r.position);
+        query.addBindValue(r.deviceId);
+        query.addBindValue(r.state);
+        query.addBindValue(r.wave);
+        query.addBindValue(r.attempts);
+        query.addBindValue(r.offeredAtMs);
+        query.addBindValue(r.reason);
+        query.addBindValue(r.queueSeq);
+        if (auto ok = exec(query, QStringLiteral("save a rollout's devices")); !ok)
+            return ok;
+    }
+    return {};
+}
+
+namespace {
+
+// Runs `work` in a transaction: committed when it succeeds, rolled back otherwise.
+template <typename T, typename Work>
+Result<T> inTransaction(const QString& connectionName, const QString& what, Work&& work) {
+    QSqlDatabase db = QSqlDatabase::database(connectionName);
+    if (!db.transaction())
+        return fail(sqlError(QStringLiteral("start to %1").arg(what), db.lastError()));
+    Result<T> result = work();
+    if (!result) {
+        db.rollback();
+        return result;
+    }
+    if (!db.commit()) {
+        const Error error = sqlError(QStringLiteral("finish to %1").arg(what), db.lastError());
+        db.rollback();
+        return fail(error);
+    }
+    return result;
+}
+
+}  // namespace
+
+Result<qint64> RolloutRepository::addForRelease(const RolloutRecord& record,
+                                                const QList<RolloutDeviceRow>& devices,
+                                                const QDateTime& now) {
+    return inTransaction<qint64>(m_connectionName, QStringLiteral("record a rollout"),
+                                 [&]() -> Result<qint64> {
+                                     auto id = addForRelease(record, now);
+                                     if (!id)
+                                         return id;
+                                     if (auto ok = writeDevices(*id, devices); !ok)
+                                         return fail(ok.error());
+                                     return id;
+                                 });
+}
+
+Status RolloutRepository::saveWithDevices(qint64 id, const QString& state,
+                                          const QByteArray& headerJson,
+                                          const QList<RolloutDeviceRow>& changed,
+                                          const QDateTime& now) {
+    auto saved = inTransaction<bool>(m_connectionName, QStringLiteral("save a rollout"),
+                                     [&]() -> Result<bool> {
+                                         if (auto ok = save(id, state, headerJson, now); !ok)
+                                             return fail(ok.error());
+                                         if (auto ok = writeDevices(id, changed); !ok)
+                                             return fail(ok.error());
+                                         return true;
+                                     });
+    if (!saved)
+        return fail(saved.error());
+    return {};
+}
+
+Result<QList<RolloutDeviceRow>> RolloutRepository::devices(qint64 id) const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(
+        QStringLiteral("SELECT position, device_id, state, wave, attempts, offered_ms, reason,"
+                       " queue_seq FROM rollout_devices WHERE rollout_id = ? ORDER BY position"));
+    query.addBindValue(id);
+    if (auto ok = exec(query, QStringLiteral("read a rollout's devices")); !ok)
+        return fail(ok.error());
+    QList<RolloutDeviceRow> rows;
+    while (query.next()) {
+        RolloutDeviceRow r;
+        r.position = query.value(0).toLongLong();
+        r.deviceId = query.value(1).toString();
+        r.state = query.value(2).toString();
+        r.wave = query.value(3).toInt();
+        r.attempts = query.value(4).toInt();
+        r.offeredAtMs = query.value(5).toLongLong();
+        r.reason = query.value(6).toString();
+        r.queueSeq = query.value(7).toLongLong();
+        rows.append(std::move(r));
+    }
+    return rows;
 }
 
 Result<QList<RolloutRecord>> RolloutRepository::all() const {

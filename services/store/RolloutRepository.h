@@ -1,8 +1,14 @@
 // Rollouts the console runs itself (embedded mode, a bundle file) and those otafleetd runs (a
-// release id and a target expression, schema 5): one row per rollout holding the engine's whole
-// state (RolloutEngine::toJson()), rewritten after every change so a restart, even after kill -9,
-// resumes exactly. The store does not read the JSON; fleet/EmbeddedRollouts does,
-// through RolloutEngine::fromJsonBytes (bounded and validated).
+// release id and a target expression, schema 6), so a restart, even after kill -9, resumes
+// exactly:
+//   - embedded rollouts: one row holding the engine's whole state (RolloutEngine::toJson()),
+//     rewritten after every change (fleet/EmbeddedRollouts reads it through fromJsonBytes);
+//   - otafleetd's rollouts (schema 7): the row holds the engine's header (headerJson(): no
+//     devices) and rollout_devices one row per device, keyed by its position in the engine;
+//     saveWithDevices() rewrites the header and only the devices that changed, in one
+//     transaction, so persisting an event costs the same for 10 devices as for 1,000,000.
+// The store does not interpret the JSON or the device states; the engine validates what it
+// reads back.
 #pragma once
 
 #include "common/Error.h"
@@ -13,6 +19,18 @@
 #include <QString>
 
 namespace otafleet::store {
+
+// One device of an otafleetd rollout as stored (RolloutEngine's DeviceProgress, state by name).
+struct RolloutDeviceRow {
+    qint64 position = 0;  // 0-based place in the engine's target order
+    QString deviceId;
+    QString state;
+    int wave = -1;
+    int attempts = 0;
+    qint64 offeredAtMs = 0;
+    QString reason;
+    qint64 queueSeq = 0;
+};
 
 struct RolloutRecord {
     qint64 id = 0;
@@ -45,10 +63,22 @@ public:
     // Errors: store.unknown-rollout, store.rollout-too-large, store.*.
     [[nodiscard]] Status save(qint64 id, const QString& state, const QByteArray& engineJson,
                               const QDateTime& now = QDateTime::currentDateTimeUtc());
+    // otafleetd's rollouts with their devices in rows: a new rollout with every device, and the
+    // header plus the devices that changed, each in one transaction. Errors as add() and save().
+    [[nodiscard]] Result<qint64> addForRelease(
+        const RolloutRecord& record, const QList<RolloutDeviceRow>& devices,
+        const QDateTime& now = QDateTime::currentDateTimeUtc());
+    [[nodiscard]] Status saveWithDevices(qint64 id, const QString& state,
+                                         const QByteArray& headerJson,
+                                         const QList<RolloutDeviceRow>& changed,
+                                         const QDateTime& now = QDateTime::currentDateTimeUtc());
+    // A rollout's stored devices in position order (none for a rollout stored whole).
+    [[nodiscard]] Result<QList<RolloutDeviceRow>> devices(qint64 id) const;
     // Every rollout, oldest first.
     [[nodiscard]] Result<QList<RolloutRecord>> all() const;
 
 private:
+    [[nodiscard]] Status writeDevices(qint64 id, const QList<RolloutDeviceRow>& rows);
     QString m_connectionName;
 };
 

@@ -323,6 +323,82 @@ private Q_SLOTS:
         // 10% of what was left when wave 2 started: 9,900 plus the 100 late joiners.
         QCOMPARE(status.waves[1].size, qint64(1000));
     }
+
+    // otafleetd's way: after every step the host stores the header and only the devices that
+    // changed (by position), and restarts from those rows. Every restart must rebuild exactly the
+    // engine that toJson() describes (offer queue order included), and the rollout complete with
+    // every device counted once.
+    void restoresFromChangedRows() {
+        Harness h;
+        h.create(makePlan(QStringLiteral("1%,10%,100%"),
+                          [](PlanOptions& o) {
+                              o.rate = QStringLiteral("300/min");
+                              o.deviceTimeout = QStringLiteral("5m");
+                              o.retries = QStringLiteral("2");
+                              o.failureThreshold = QStringLiteral("50");
+                              o.includeLateJoiners = true;
+                          }),
+                 2'000);
+        QCOMPARE(h.engine->changedDevices().size(), std::size_t(2'000));  // a new rollout: all
+        QJsonObject header;
+        std::vector<DeviceProgress> rows;
+        qint64 written = 0;
+        auto save = [&] {
+            header = h.engine->headerJson();
+            for (const std::size_t p : h.engine->changedDevices()) {
+                if (p >= rows.size()) {
+                    rows.resize(p + 1);
+                }
+                rows[p] = h.engine->devices()[p];
+                ++written;
+            }
+            h.engine->clearChangedDevices();
+        };
+        save();
+        QVERIFY(!header.contains(QStringLiteral("devices")));
+        QVERIFY(h.engine->start(QStringLiteral("alice")));
+        save();
+        FleetSim sim;
+        int restarts = 0;
+        int steps = 0;
+        while (h.engine->state() != RolloutState::Completed && steps < 3000) {
+            h.clock.advance(5s);
+            (void)sim.step(*h.engine, h.clock);
+            ++steps;
+            if (steps == 50) {
+                for (const QString& id : deviceIds(20, QStringLiteral("late-"))) {
+                    QVERIFY(*h.engine->addTarget(id));
+                }
+            }
+            save();
+            if (steps % 25 == 0) {
+                auto restored = RolloutEngine::fromParts(header, rows, h.clock);
+                QVERIFY2(restored, restored ? "" : qPrintable(restored.error().toString()));
+                QCOMPARE(restored->toJsonBytes(), h.engine->toJsonBytes());
+                QVERIFY(restored->changedDevices().empty());
+                h.engine.emplace(std::move(*restored));
+                ++restarts;
+            }
+        }
+        QCOMPARE(h.engine->state(), RolloutState::Completed);
+        QVERIFY(restarts > 5);
+        QVERIFY2(sim.doubleOffers.isEmpty(), qPrintable(sim.doubleOffers.join(u',')));
+        const auto status = h.engine->status();
+        QCOMPARE(status.total, qint64(2'020));
+        QCOMPARE(status.count(DeviceState::Pending), qint64(0));
+        for (const DeviceProgress& d : h.engine->devices()) {
+            QCOMPARE(d.state == DeviceState::Succeeded, sim.successesDelivered[d.id] == 1);
+        }
+        // Proportional to the change: a handful of row writes per device (offer, progress,
+        // result, retries), not the whole rollout per event.
+        QVERIFY2(written < 2'020 * 12, qPrintable(QString::number(written)));
+
+        // Rows that disagree with the header are refused.
+        std::vector<DeviceProgress> missing(rows.begin(), rows.end() - 1);
+        auto refused = RolloutEngine::fromParts(header, missing, h.clock);
+        QVERIFY(!refused);
+        QCOMPARE(refused.error().code, QStringLiteral("rollout.state"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestRolloutRestore)

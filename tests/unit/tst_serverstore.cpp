@@ -371,6 +371,61 @@ private Q_SLOTS:
         QCOMPARE(signatures->first().errorCode, QStringLiteral("crypto.signature-invalid"));
     }
 
+    // otafleetd's rollouts: a header plus one row per device; a save rewrites the header and the
+    // rows it is given, in one transaction, and leaves every other row as it was.
+    void rolloutDeviceRows() {
+        auto opened = FleetStore::open(newPath());
+        VERIFY_OK(opened);
+        RolloutRepository& rollouts = (*opened)->rollouts();
+        RolloutRecord record;
+        record.name = QStringLiteral("gw 2.0.0 to all");
+        record.releaseId = QString(64, u'b');
+        record.state = QStringLiteral("draft");
+        record.engineJson = QByteArrayLiteral("{\"h\":1}");
+        QList<RolloutDeviceRow> rows;
+        for (int i = 0; i < 300; ++i)
+            rows.append({i, QStringLiteral("dev-%1").arg(i), QStringLiteral("pending"), -1, 0, 0,
+                         QString(), 0});
+        auto id = rollouts.addForRelease(record, rows);
+        VERIFY_OK(id);
+        RolloutDeviceRow changed{7,
+                                 QStringLiteral("dev-7"),
+                                 QStringLiteral("failed"),
+                                 0,
+                                 2,
+                                 1234,
+                                 QStringLiteral("health check refused 2.0.0"),
+                                 0};
+        RolloutDeviceRow queued{
+            299, QStringLiteral("dev-299"), QStringLiteral("pending"), 1, 1, 99, QString(), 41};
+        VERIFY_OK(rollouts.saveWithDevices(*id, QStringLiteral("running"),
+                                           QByteArrayLiteral("{\"h\":2}"), {changed, queued}));
+        auto stored = rollouts.devices(*id);
+        VERIFY_OK(stored);
+        QCOMPARE(stored->size(), 300);
+        for (int i = 0; i < 300; ++i)
+            QCOMPARE(stored->at(i).position, qint64(i));
+        QCOMPARE(stored->at(7).state, QStringLiteral("failed"));
+        QCOMPARE(stored->at(7).reason, QStringLiteral("health check refused 2.0.0"));
+        QCOMPARE(stored->at(7).attempts, 2);
+        QCOMPARE(stored->at(7).offeredAtMs, qint64(1234));
+        QCOMPARE(stored->at(299).queueSeq, qint64(41));
+        QCOMPARE(stored->at(299).wave, 1);
+        QCOMPARE(stored->at(8).state, QStringLiteral("pending"));
+        QCOMPARE(stored->at(8).wave, -1);
+        auto all = rollouts.all();
+        VERIFY_OK(all);
+        QCOMPARE(all->first().state, QStringLiteral("running"));
+        QCOMPARE(all->first().engineJson, QByteArrayLiteral("{\"h\":2}"));
+        // A save that fails writes nothing: neither the header nor any row.
+        QCOMPARE(rollouts.saveWithDevices(*id + 1, QStringLiteral("paused"), "{}", {changed})
+                     .error()
+                     .code,
+                 QStringLiteral("store.unknown-rollout"));
+        QCOMPARE(rollouts.devices(*id + 1)->size(), 0);
+        QVERIFY(rollouts.devices(*id)->size() == 300);
+    }
+
     void releases() {
         auto opened = FleetStore::open(newPath());
         VERIFY_OK(opened);
