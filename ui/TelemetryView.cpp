@@ -35,6 +35,8 @@ constexpr double kBarGroupWidth = 0.7;
 constexpr double kPercentAxisTop = 110.0;
 constexpr double kValueHeadroom = 1.1;
 constexpr int kMaxReasonsShown = 20;
+constexpr qint64 kTenMinutesSecs = 10 * 60;
+constexpr qint64 kTwoDaysSecs = 2 * 24 * 3600;
 
 const QList<QColor>& seriesColors() {
     // Distinguishable in light and dark palettes (the dashboard's too).
@@ -398,6 +400,7 @@ void TelemetryView::redraw() {
             drawReasons();
             break;
     }
+    m_tableView->resizeColumnsToContents();
     // The ranges the chart was drawn with are its home, which Reset zoom returns to.
     m_home = {m_plot->xAxis->range().lower, m_plot->xAxis->range().upper,
               m_plot->yAxis->range().lower, m_plot->yAxis->range().upper};
@@ -468,10 +471,19 @@ void TelemetryView::drawProgress() {
         below = graph;
         base = top;
     }
+    // Labels as fine as the span needs; a span within one day names that day once, below.
+    const QDateTime first = points.first().time.toLocalTime();
+    const QDateTime last = points.last().time.toLocalTime();
+    const qint64 span = first.secsTo(last);
     auto ticker = QSharedPointer<QCPAxisTickerDateTime>::create();
-    ticker->setDateTimeFormat(QStringLiteral("MMM d\nhh:mm"));
+    ticker->setDateTimeFormat(span < kTenMinutesSecs ? QStringLiteral("hh:mm:ss")
+                              : span < kTwoDaysSecs  ? QStringLiteral("hh:mm")
+                                                     : QStringLiteral("MMM d\nhh:mm"));
     m_plot->xAxis->setTicker(ticker);
-    m_plot->xAxis->setLabel(tr("time"));
+    m_plot->xAxis->setLabel(
+        first.date() == last.date()
+            ? tr("time on %1").arg(QLocale().toString(first.date(), QLocale::LongFormat))
+            : tr("time"));
     m_plot->yAxis->setLabel(tr("devices (%1 targeted)").arg(QLocale().toString(rollout->total)));
     m_plot->legend->setVisible(true);
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);

@@ -11,6 +11,7 @@
 #include "common/Version.h"
 #include "fleet/EmbeddedFleet.h"
 #include "fleet/EmbeddedRollouts.h"
+#include "fleet/EmbeddedTelemetry.h"
 #include "link/DeviceHub.h"
 #include "rollout/Clock.h"
 #include "store/FleetStore.h"
@@ -191,8 +192,11 @@ int main(int argc, char** argv) {
     if (!rollouts)
         return failStart(rollouts.error());
 
+    // The charts read the fleet file on a thread of their own (a second connection to it).
+    otafleet::fleet::EmbeddedTelemetry telemetry(**fleet, rollouts->get());
     otafleet::ui::MainWindow window(**fleet);
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
+    window.addTelemetry(telemetry);
     // The factory station: a tile per port, runs in this process (services/station).
     otafleet::ui::StationViewRequest stationDefaults;
     stationDefaults.ports = QStringLiteral("/dev/ttyACM*");

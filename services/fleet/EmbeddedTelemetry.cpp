@@ -12,6 +12,7 @@
 #include <QLoggingCategory>
 #include <QPointer>
 
+#include <algorithm>
 #include <limits>
 
 Q_LOGGING_CATEGORY(lcTelemetry, "otafleet.fleet.telemetry")
@@ -59,6 +60,10 @@ Result<RolloutTelemetry> rolloutTelemetry(store::FleetStore& store,
             continue;  // written by a newer console; its state is not one this build knows
         changes.append({e.deviceId, e.time, *state, e.reason});
     }
+    // Recorded in order of arrival; what a device reported late still happened when it says.
+    std::stable_sort(
+        changes.begin(), changes.end(),
+        [](const DeviceStateChange& a, const DeviceStateChange& b) { return a.time < b.time; });
     QDateTime start = !status.waves.isEmpty() && status.waves.first().startedAt.isValid()
                           ? status.waves.first().startedAt
                           : QDateTime();

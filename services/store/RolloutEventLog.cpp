@@ -34,9 +34,11 @@ Status RolloutEventLog::append(const QList<RolloutEventRecord>& records) {
         query.addBindValue(r.rolloutId);
         query.addBindValue(r.deviceId);
         query.addBindValue(r.time.toMSecsSinceEpoch());
-        query.addBindValue(r.state.left(32));
+        // A null QString binds as NULL; the columns hold "" for "none".
+        query.addBindValue(r.state.isNull() ? QStringLiteral("") : r.state.left(32));
         query.addBindValue(r.wave);
-        query.addBindValue(r.reason.left(kMaxReasonLength));
+        query.addBindValue(r.reason.isNull() ? QStringLiteral("")
+                                             : r.reason.left(kMaxReasonLength));
         if (auto ok = exec(query, QStringLiteral("record a rollout event")); !ok) {
             db.rollback();
             return ok;
