@@ -32,7 +32,7 @@ constexpr double kHoverDistancePx = 14.0;
 constexpr int kTableHeight = 140;
 constexpr double kMsPerSecond = 1000.0;
 constexpr double kBarGroupWidth = 0.7;
-constexpr double kPercentAxisTop = 110.0;
+constexpr double kPercentAxisTop = 125.0;  // room for the legend above 100 %
 constexpr double kValueHeadroom = 1.1;
 constexpr int kMaxReasonsShown = 20;
 constexpr qint64 kTenMinutesSecs = 10 * 60;
@@ -332,6 +332,7 @@ void TelemetryView::redraw() {
     m_plot->clearItems();
     m_hoverTexts.clear();
     m_plot->legend->setVisible(false);
+    m_plot->legend->setFillOrder(QCPLayoutGrid::foRowsFirst);
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     for (QCPAxis* axis : {m_plot->xAxis, m_plot->yAxis}) {
         axis->setTicker(QSharedPointer<QCPAxisTicker>::create());
@@ -485,8 +486,9 @@ void TelemetryView::drawProgress() {
             ? tr("time on %1").arg(QLocale().toString(first.date(), QLocale::LongFormat))
             : tr("time"));
     m_plot->yAxis->setLabel(tr("devices (%1 targeted)").arg(QLocale().toString(rollout->total)));
+    // Top left is still pending (grey) early on; the finished states grow at the right.
     m_plot->legend->setVisible(true);
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     m_plot->rescaleAxes();
     m_plot->yAxis->setRange(0, std::max<double>(1.0, double(rollout->total)) * kValueHeadroom);
     m_table->setTable(std::move(table));
@@ -561,8 +563,10 @@ void TelemetryView::drawWaves() {
     m_plot->xAxis->setRange(0.4, double(rollout->waves.size()) + 0.6);
     m_plot->yAxis->setRange(0, kPercentAxisTop);
     m_plot->yAxis->setLabel(tr("percent"));
+    // Above the 100 % line, between the waves' bars.
     m_plot->legend->setVisible(true);
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    m_plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignHCenter);
     m_table->setTable(std::move(table));
 }
 

@@ -69,8 +69,8 @@ T* child(QObject& parent, const char* name) {
     return parent.findChild<T*>(QLatin1String(name));
 }
 
-// Every telemetry chart, the rollout ones for the rollout the engine paused (it has a history of
-// successes and failures).
+// Every telemetry chart: progress and waves of the completed rollout (three waves), the failure
+// reasons of the one the engine paused (two kinds of failure), the fleet-wide ones as they are.
 Status renderTelemetry(ui::MainWindow& window, const QDir& dir) {
     ui::TelemetryView* telemetry = window.telemetryView();
     if (!telemetry) {
@@ -79,17 +79,22 @@ Status renderTelemetry(ui::MainWindow& window, const QDir& dir) {
     }
     window.tabs()->setCurrentWidget(telemetry);
     settleUntil([telemetry] { return !telemetry->isLoading(); });
-    qint64 paused = 0;
-    for (const fleet::RolloutChoice& r : telemetry->report().rollouts)
-        if (r.state == QLatin1String("paused"))
-            paused = r.id;
-    if (paused && paused != telemetry->rolloutId()) {
-        telemetry->selectRollout(paused);
-        settleUntil([telemetry] { return !telemetry->isLoading(); });
-    }
+    const auto showRolloutIn = [telemetry](const QString& state) {
+        for (const fleet::RolloutChoice& r : telemetry->report().rollouts) {
+            if (r.state != state || r.id == telemetry->rolloutId())
+                continue;
+            telemetry->selectRollout(r.id);
+            settleUntil([telemetry] { return !telemetry->isLoading(); });
+            return;
+        }
+    };
     using Chart = ui::TelemetryView::Chart;
-    for (Chart chart : {Chart::Progress, Chart::Waves, Chart::Adoption, Chart::Throughput,
-                        Chart::InstallDuration, Chart::FailureReasons}) {
+    for (Chart chart : {Chart::Progress, Chart::Waves, Chart::FailureReasons, Chart::Adoption,
+                        Chart::Throughput, Chart::InstallDuration}) {
+        if (chart == Chart::Progress)
+            showRolloutIn(QStringLiteral("completed"));
+        else if (chart == Chart::FailureReasons)
+            showRolloutIn(QStringLiteral("paused"));
         telemetry->showChart(chart);
         settle();
         const QString name =
