@@ -195,6 +195,10 @@ QStringList idsOf(const QList<SampleDevice>& devices,
 
 }  // namespace
 
+bool SampleFleet::isSampleDevice(const QString& uri) {
+    return uri.startsWith(QLatin1String("lan://192.0.2."));
+}
+
 Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
     auto existing = store.devices().all();
     if (!existing)

@@ -118,10 +118,10 @@ QStringList ViewRenderer::fileNames() {
             QStringLiteral("wizard-summary.png"),
             QStringLiteral("telemetry-progress.png"),
             QStringLiteral("telemetry-waves.png"),
+            QStringLiteral("telemetry-failure-reasons.png"),
             QStringLiteral("telemetry-adoption.png"),
             QStringLiteral("telemetry-throughput.png"),
-            QStringLiteral("telemetry-install-duration.png"),
-            QStringLiteral("telemetry-failure-reasons.png")};
+            QStringLiteral("telemetry-install-duration.png")};
 }
 
 Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory) {

@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
     const QCommandLineOption demoOption(
         QStringLiteral("demo"),
         QStringLiteral("Start a local demo: development PKI on a SoftHSM token, two devices, "
-                       "two signed bundles."));
+                       "two signed bundles, and (in a new data folder) the sample fleet's "
+                       "simulated devices and history."));
     const QCommandLineOption sampleOption(
         QStringLiteral("sample-fleet"),
         QStringLiteral("Fill an empty fleet with a few hundred simulated devices and a rollout "
@@ -173,7 +174,9 @@ int main(int argc, char** argv) {
     if (!store)
         return failStart(store.error());
     const bool sample = parser.isSet(sampleOption);
-    if (sample) {
+    // The demo shows a lively fleet: its two real agents among the simulated ones, so every view
+    // and chart has history to show from the first start.
+    if (sample || demo) {
         auto seeded = otafleet::app::SampleFleet::seed(**store, QDateTime::currentDateTimeUtc());
         if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
             return failStart(seeded.error());
@@ -239,6 +242,12 @@ int main(int argc, char** argv) {
         window.statusBar()->showMessage(
             QStringLiteral("Sample fleet: simulated devices with a rollout history; they are "
                            "not contacted."));
+    } else if (demo) {
+        // Only the demo's agents answer; the simulated devices are not contacted.
+        for (const otafleet::fleet::FleetDevice& d : (*fleet)->devices()) {
+            if (!otafleet::app::SampleFleet::isSampleDevice(d.uri) && !d.running)
+                (void)(*fleet)->refresh(d.id);  // a failure shows on the device
+        }
     } else {
         (*fleet)->refreshAll();
     }

@@ -234,8 +234,8 @@ void EmbeddedRollouts::tick() {
             }
         }
         for (const QString& deviceId : result.offers) {
+            record(id, e, deviceId);  // offered, before anything the device reports
             offer(id, e, deviceId);
-            record(id, e, deviceId);
         }
         if (result.changed || !result.offers.isEmpty() || !result.timedOut.isEmpty()) {
             (void)persist(id, e);
@@ -269,6 +269,7 @@ void EmbeddedRollouts::offer(qint64 rolloutId, Entry& e, const QString& deviceId
             e.engine.onDeviceEvent(deviceId, {DeviceState::Failed, reasonOf(started.error())});
         !noted)
         qCWarning(lcRollouts) << "rollout" << rolloutId << noted.error().toString();
+    record(rolloutId, e, deviceId);
 }
 
 void EmbeddedRollouts::report(qint64 deviceId, const DeviceEvent& event) {

@@ -68,7 +68,9 @@ QList<ProgressPoint> replayProgress(qint64 total, const QDateTime& start,
         if (!lastAtThisTime)
             continue;
         current.time = std::max(c.time, start);
-        if (points.last().time == current.time)
+        // The first point stays: everyone pending at the start, even when the first offers
+        // carry the start's own time.
+        if (points.size() > 1 && points.last().time == current.time)
             points.last() = current;
         else
             points.append(current);
@@ -182,10 +184,13 @@ Histogram histogram(const QList<double>& values, int targetBins) {
             break;
     }
     h.binWidth = width;
-    const auto bins = qsizetype(std::floor(largest / width)) + 1;
+    // A value on a bin's edge belongs to the bin it starts, also when v / width comes out a hair
+    // below the whole number (3 / 0.2 = 14.999...).
+    const auto binOf = [width](double v) { return qsizetype(std::floor(v / width + 1e-9)); };
+    const qsizetype bins = binOf(largest) + 1;
     h.counts = QList<qint64>(bins, 0);
     for (double v : std::as_const(kept))
-        ++h.counts[std::min(bins - 1, qsizetype(std::floor(v / width)))];
+        ++h.counts[std::min(bins - 1, binOf(v))];
     return h;
 }
 

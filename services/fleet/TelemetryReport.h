@@ -124,9 +124,10 @@ struct TelemetryReport {
     QDateTime generated;
 };
 
-// Replays `changes` from `start`, when all `total` devices were pending: one point at `start`,
-// then one after the changes of each distinct time. More than `maxPoints` points are thinned to
-// evenly spaced ones; the last point (the present) is always kept.
+// Replays `changes` from `start`, when all `total` devices were pending: one point at `start`
+// (kept also when changes share its time), then one after the changes of each distinct time. More
+// than `maxPoints` points are thinned to evenly spaced ones; the last point (the present) is always
+// kept.
 [[nodiscard]] QList<ProgressPoint> replayProgress(qint64 total, const QDateTime& start,
                                                   const QList<DeviceStateChange>& changes,
                                                   int maxPoints = 2000);
