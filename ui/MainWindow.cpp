@@ -9,6 +9,7 @@
 #include "ui/DeviceTableModel.h"
 #include "ui/RolloutWizard.h"
 #include "ui/RolloutsView.h"
+#include "ui/TelemetryView.h"
 #include "ui/UpdateDialog.h"
 
 #include <QAction>
@@ -404,6 +405,23 @@ void MainWindow::addRollouts(fleet::RolloutService& rollouts, const QString& use
         toolbar->addSeparator();
         toolbar->addAction(newRollout);
     }
+}
+
+void MainWindow::addTelemetry(fleet::TelemetryService& telemetry) {
+    if (m_telemetryView)
+        return;
+    m_telemetryView = new TelemetryView(telemetry);
+    m_tabs->addTab(m_telemetryView, tr("&Telemetry"));
+    auto* show = new QAction(tr("&Telemetry charts"), this);
+    show->setObjectName(QStringLiteral("showTelemetry"));
+    show->setShortcut(tr("Ctrl+Shift+T"));
+    show->setToolTip(
+        tr("Rollout progress, waves, version adoption, throughput, install "
+           "durations and failure reasons as charts"));
+    connect(show, &QAction::triggered, this, [this] { m_tabs->setCurrentWidget(m_telemetryView); });
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(show);
+    addAction(show);  // the shortcut works wherever the focus is in the window
 }
 
 RolloutWizard* MainWindow::openRolloutWizard() {

@@ -1,12 +1,14 @@
 // The console's main window: a toolbar (Add device…, Update…, Roll back, Refresh), tabs (the
 // device table with its filter bar and the details pane of the selected device, the dashboard,
 // and once addRollouts() gave it a RolloutService: the rollouts with their monitor and the
-// approval inbox) and a status bar. It only wires widgets to the
+// approval inbox; once addTelemetry() gave it a TelemetryService: the telemetry charts) and a
+// status bar. It only wires widgets to the
 // FleetService; every rule lives in services/, every dialog in its own class.
 #pragma once
 
 #include "fleet/FleetService.h"
 #include "fleet/RolloutService.h"
+#include "fleet/TelemetryService.h"
 #include "ui/BleScanDialog.h"
 #include "ui/ConnectDialog.h"
 
@@ -29,6 +31,7 @@ class DeviceFilterProxy;
 class DeviceTableModel;
 class RolloutWizard;
 class RolloutsView;
+class TelemetryView;
 class UpdateDialog;
 
 class MainWindow : public QMainWindow {
@@ -46,6 +49,7 @@ public:
     [[nodiscard]] QTabWidget* tabs() const { return m_tabs; }
     [[nodiscard]] RolloutsView* rolloutsView() const { return m_rolloutsView; }
     [[nodiscard]] ApprovalInbox* approvalInbox() const { return m_inbox; }
+    [[nodiscard]] TelemetryView* telemetryView() const { return m_telemetryView; }
     [[nodiscard]] qint64 selectedDeviceId() const;
     // Where the fleet lives and whether it is reachable (fleet::FleetConnection::text()).
     [[nodiscard]] QLabel* connectionLabel() const { return m_connection; }
@@ -53,6 +57,8 @@ public:
     // from this window; the wizard offers the bundles of `releaseDirectory` (may be empty).
     void addRollouts(fleet::RolloutService& rollouts, const QString& user,
                      const QString& releaseDirectory = {});
+    // Adds the Telemetry tab (charts) and View > Telemetry charts (Ctrl+Shift+T).
+    void addTelemetry(fleet::TelemetryService& telemetry);
     void selectDevice(qint64 id);
     // Where "Scan for Bluetooth devices…" gets its scanner (the ble plugin's); without one the
     // action is disabled.
@@ -120,6 +126,7 @@ private:
     QString m_releaseDirectory;
     RolloutsView* m_rolloutsView = nullptr;
     ApprovalInbox* m_inbox = nullptr;
+    TelemetryView* m_telemetryView = nullptr;
 };
 
 }  // namespace otafleet::ui

@@ -1,5 +1,7 @@
 #include "SampleFleet.h"
 
+#include "SampleHistory.h"
+
 #include "link/DeviceSnapshot.h"
 #include "rollout/Clock.h"
 #include "rollout/RolloutEngine.h"
@@ -44,7 +46,16 @@ struct SampleDevice {
     qint64 id = 0;
     const Model* model = nullptr;
     QString version;
+    QString previous;  // what it ran before (its inactive slot at first), if anything
+    QString name;
 };
+
+const Release* releaseOf(const Model& model, QLatin1String version) {
+    for (const Release& r : model.releases)
+        if (QLatin1String(r.version) == version)
+            return &r;
+    return nullptr;
+}
 
 // `previous` is the release the device ran before (it stays in the inactive slot), if any.
 link::DeviceSnapshot snapshotOf(const QString& name, const Model& model, const Release& release,
@@ -104,7 +115,7 @@ Result<QList<SampleDevice>> addDevices(store::FleetStore& store, const QDateTime
             // One in fifty never answered; one in eight was last seen days ago (offline).
             const quint32 presence = random.bounded(50);
             if (presence == 0) {
-                devices.append({*id, &model, {}});
+                devices.append({*id, &model, {}, {}, name});
                 continue;
             }
             const QDateTime seen = presence < 7 ? now.addSecs(-3600 * (24 + random.bounded(96)))
@@ -114,7 +125,8 @@ Result<QList<SampleDevice>> addDevices(store::FleetStore& store, const QDateTime
                     .toJson(QJsonDocument::Compact);
             if (auto saved = store.devices().recordSnapshot(*id, json, seen); !saved)
                 return fail(saved.error());
-            devices.append({*id, &model, QLatin1String(release->version)});
+            devices.append({*id, &model, QLatin1String(release->version),
+                            previous ? QLatin1String(previous->version) : QString(), name});
         }
     }
     // A few devices whose last update failed, with the reasons a fleet really sees.
@@ -146,29 +158,32 @@ rollout::RolloutPlan planFrom(const rollout::PlanOptions& options) {
 
 // Drives `engine` the way a fleet would: each tick's offers answer with the next outcome of
 // `outcome` (by offer index), the clock moving on a minute per round, until the engine stops
-// offering or pauses.
-void drive(RolloutEngine& engine, rollout::ManualClock& clock,
-           const std::function<DeviceEvent(int)>& outcome, int maxRounds = 200) {
+// offering or pauses. Returns every offer and where the engine put its device, for the history.
+QList<SampleAttempt> drive(RolloutEngine& engine, rollout::ManualClock& clock,
+                           const std::function<DeviceEvent(int)>& outcome, int maxRounds = 200) {
+    QList<SampleAttempt> attempts;
     int offered = 0;
     for (int round = 0; round < maxRounds; ++round) {
         const rollout::TickResult result = engine.tick();
         for (const QString& id : result.offers) {
+            const DeviceEvent event = outcome(offered++);
             (void)engine.onDeviceEvent(id, {DeviceState::Downloading, {}});
-            (void)engine.onDeviceEvent(id, outcome(offered++));
+            (void)engine.onDeviceEvent(id, event);
+            const auto progress = engine.device(id);
+            attempts.append({id.toLongLong(), clock.now(), progress ? progress->wave + 1 : 0,
+                             event.kind, progress ? progress->state : event.kind, event.reason});
         }
         if (engine.state() != RolloutState::Running && engine.state() != RolloutState::Scheduled)
-            return;
+            return attempts;
         clock.advance(1min);
     }
+    return attempts;
 }
 
-Status save(store::FleetStore& store, const QString& name, const QString& bundle,
-            const RolloutEngine& engine, const QDateTime& at) {
-    auto id = store.rollouts().add(name, bundle, rollout::rolloutStateName(engine.state()),
-                                   engine.toJsonBytes(), at);
-    if (!id)
-        return fail(id.error());
-    return {};
+Result<qint64> save(store::FleetStore& store, const QString& name, const QString& bundle,
+                    const RolloutEngine& engine, const QDateTime& at) {
+    return store.rollouts().add(name, bundle, rollout::rolloutStateName(engine.state()),
+                                engine.toJsonBytes(), at);
 }
 
 QStringList idsOf(const QList<SampleDevice>& devices,
@@ -181,6 +196,10 @@ QStringList idsOf(const QList<SampleDevice>& devices,
 }
 
 }  // namespace
+
+bool SampleFleet::isSampleDevice(const QString& uri) {
+    return uri.startsWith(QLatin1String("lan://192.0.2."));
+}
 
 Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
     auto existing = store.devices().all();
@@ -195,6 +214,7 @@ Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
     auto devices = addDevices(store, now, random);
     if (!devices)
         return fail(devices.error());
+    SampleHistory history(now, random);
     const QString bundles = QStringLiteral("/srv/releases/");  // where the releases were kept
     const auto isGatewayA = [](const SampleDevice& d) {
         return QLatin1String(d.model->hardware) == QLatin1String("rev-a");
@@ -220,7 +240,7 @@ Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
         if (!engine)
             return fail(engine.error());
         (void)engine->start(QStringLiteral("alice"));
-        drive(
+        const QList<SampleAttempt> attempts = drive(
             *engine, clock,
             [](int i) {
                 return i % 37 == 36 ? DeviceEvent{DeviceState::Failed,
@@ -229,11 +249,11 @@ Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
                                     : DeviceEvent{DeviceState::Succeeded, {}};
             },
             2000);
-        if (auto saved =
-                save(store, QStringLiteral("gateway-x1 rev-a to 1.2.0"),
-                     bundles + QStringLiteral("gateway-x1-1.2.0.otab"), *engine, clock.now());
-            !saved)
-            return saved;
+        auto saved = save(store, QStringLiteral("gateway-x1 rev-a to 1.2.0"),
+                          bundles + QStringLiteral("gateway-x1-1.2.0.otab"), *engine, clock.now());
+        if (!saved)
+            return fail(saved.error());
+        history.addRollout(*saved, QStringLiteral("1.2.0"), attempts);
     }
     // 2. Paused by the engine this morning: the first wave of 1.3.0 failed too often.
     {
@@ -253,7 +273,7 @@ Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
         if (!engine)
             return fail(engine.error());
         (void)engine->start(QStringLiteral("alice"));
-        drive(*engine, clock, [](int i) {
+        const QList<SampleAttempt> attempts = drive(*engine, clock, [](int i) {
             switch (i % 4) {
                 case 1:
                     return DeviceEvent{DeviceState::Reverted,
@@ -267,11 +287,28 @@ Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
                     return DeviceEvent{DeviceState::Succeeded, {}};
             }
         });
-        if (auto saved =
-                save(store, QStringLiteral("gateway-x1 rev-a to 1.3.0"),
-                     bundles + QStringLiteral("gateway-x1-1.3.0.otab"), *engine, clock.now());
-            !saved)
-            return saved;
+        auto saved = save(store, QStringLiteral("gateway-x1 rev-a to 1.3.0"),
+                          bundles + QStringLiteral("gateway-x1-1.3.0.otab"), *engine, clock.now());
+        if (!saved)
+            return fail(saved.error());
+        history.addRollout(*saved, QStringLiteral("1.3.0"), attempts);
+        // The devices it updated run 1.3.0 now, with 1.2.0 left in their other slot.
+        for (const SampleAttempt& a : attempts) {
+            if (a.after != DeviceState::Succeeded)
+                continue;
+            const auto d = std::find_if(devices->begin(), devices->end(),
+                                        [&a](const SampleDevice& x) { return x.id == a.deviceId; });
+            const Release* to = releaseOf(*d->model, QLatin1String("1.3.0"));
+            const Release* from = releaseOf(*d->model, QLatin1String("1.2.0"));
+            const QByteArray json =
+                QJsonDocument(snapshotOf(d->name, *d->model, *to, from).toJson())
+                    .toJson(QJsonDocument::Compact);
+            if (auto updated = store.devices().recordSnapshot(
+                    d->id, json, now.addSecs(-qint64(random.bounded(600))));
+                !updated)
+                return updated;
+            d->version = QStringLiteral("1.3.0");  // `previous` stays what it ran a month ago
+        }
     }
     // 3. A production security fix for the sensors, started by its author, awaiting approval.
     {
@@ -298,7 +335,7 @@ Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
                 save(store, QStringLiteral("sensor-s2 security fix 2.0.2"),
                      bundles + QStringLiteral("sensor-s2-2.0.2.otab"), *engine, clock.now());
             !saved)
-            return saved;
+            return fail(saved.error());
     }
     // 4. A draft for the rev-b gateways.
     {
@@ -321,9 +358,14 @@ Status SampleFleet::seed(store::FleetStore& store, const QDateTime& now) {
                 save(store, QStringLiteral("gateway-x1 rev-b to 1.3.0"),
                      bundles + QStringLiteral("gateway-x1-1.3.0.otab"), *engine, clock.now());
             !saved)
-            return saved;
+            return fail(saved.error());
     }
-    return {};
+    QHash<qint64, SampleDeviceHistory> told;
+    for (const SampleDevice& d : std::as_const(*devices)) {
+        told.insert(d.id, {QLatin1String(d.model->name),
+                           d.previous.isEmpty() ? d.version : d.previous, d.version});
+    }
+    return history.write(store, told);
 }
 
 }  // namespace otafleet::app

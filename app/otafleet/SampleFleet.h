@@ -14,6 +14,7 @@
 #include "common/Error.h"
 
 #include <QDateTime>
+#include <QString>
 
 namespace otafleet::store {
 class FleetStore;
@@ -28,6 +29,8 @@ public:
     // Error sample.not-empty when the store already holds devices; store.* and rollout.* as
     // the layers report them.
     [[nodiscard]] static Status seed(store::FleetStore& store, const QDateTime& now);
+    // Whether `uri` is one of the simulated devices' addresses (TEST-NET-1, 192.0.2.0/24).
+    [[nodiscard]] static bool isSampleDevice(const QString& uri);
 };
 
 }  // namespace otafleet::app

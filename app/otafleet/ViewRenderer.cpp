@@ -7,6 +7,7 @@
 #include "ui/RolloutTableModel.h"
 #include "ui/RolloutWizard.h"
 #include "ui/RolloutsView.h"
+#include "ui/TelemetryView.h"
 
 #include <QCheckBox>
 #include <QDir>
@@ -68,13 +69,59 @@ T* child(QObject& parent, const char* name) {
     return parent.findChild<T*>(QLatin1String(name));
 }
 
+// Every telemetry chart: progress and waves of the completed rollout (three waves), the failure
+// reasons of the one the engine paused (two kinds of failure), the fleet-wide ones as they are.
+Status renderTelemetry(ui::MainWindow& window, const QDir& dir) {
+    ui::TelemetryView* telemetry = window.telemetryView();
+    if (!telemetry) {
+        return fail(QStringLiteral("render.view"),
+                    QStringLiteral("The console has no telemetry view to render."));
+    }
+    window.tabs()->setCurrentWidget(telemetry);
+    settleUntil([telemetry] { return !telemetry->isLoading(); });
+    const auto showRolloutIn = [telemetry](const QString& state) {
+        for (const fleet::RolloutChoice& r : telemetry->report().rollouts) {
+            if (r.state != state || r.id == telemetry->rolloutId())
+                continue;
+            telemetry->selectRollout(r.id);
+            settleUntil([telemetry] { return !telemetry->isLoading(); });
+            return;
+        }
+    };
+    using Chart = ui::TelemetryView::Chart;
+    for (Chart chart : {Chart::Progress, Chart::Waves, Chart::FailureReasons, Chart::Adoption,
+                        Chart::Throughput, Chart::InstallDuration}) {
+        if (chart == Chart::Progress)
+            showRolloutIn(QStringLiteral("completed"));
+        else if (chart == Chart::FailureReasons)
+            showRolloutIn(QStringLiteral("paused"));
+        telemetry->showChart(chart);
+        settle();
+        const QString name =
+            QStringLiteral("telemetry-%1.png").arg(ui::TelemetryView::chartName(chart));
+        if (auto saved = save(window, dir, name); !saved)
+            return saved;
+    }
+    return {};
+}
+
 }  // namespace
 
 QStringList ViewRenderer::fileNames() {
-    return {QStringLiteral("devices.png"),           QStringLiteral("dashboard.png"),
-            QStringLiteral("rollouts.png"),          QStringLiteral("rollout-monitor.png"),
-            QStringLiteral("approvals.png"),         QStringLiteral("wizard-targets.png"),
-            QStringLiteral("wizard-plan-error.png"), QStringLiteral("wizard-summary.png")};
+    return {QStringLiteral("devices.png"),
+            QStringLiteral("dashboard.png"),
+            QStringLiteral("rollouts.png"),
+            QStringLiteral("rollout-monitor.png"),
+            QStringLiteral("approvals.png"),
+            QStringLiteral("wizard-targets.png"),
+            QStringLiteral("wizard-plan-error.png"),
+            QStringLiteral("wizard-summary.png"),
+            QStringLiteral("telemetry-progress.png"),
+            QStringLiteral("telemetry-waves.png"),
+            QStringLiteral("telemetry-failure-reasons.png"),
+            QStringLiteral("telemetry-adoption.png"),
+            QStringLiteral("telemetry-throughput.png"),
+            QStringLiteral("telemetry-install-duration.png")};
 }
 
 Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory) {
@@ -151,7 +198,9 @@ Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory)
     settle();
     const Status saved = save(*wizard, dir, QStringLiteral("wizard-summary.png"));
     wizard->reject();
-    return saved;
+    if (!saved)
+        return saved;
+    return renderTelemetry(window, dir);
 }
 
 }  // namespace otafleet::app

@@ -3,7 +3,9 @@
 // The views are driven as a person would (tabs, selections, the wizard's fields) and the event
 // loop runs between steps, so what is saved is what a user sees, asynchronous parts included.
 //   devices.png, dashboard.png, rollouts.png, rollout-monitor.png, approvals.png,
-//   wizard-targets.png, wizard-plan-error.png, wizard-summary.png
+//   wizard-targets.png, wizard-plan-error.png, wizard-summary.png, and the telemetry charts:
+//   telemetry-progress.png, telemetry-waves.png, telemetry-failure-reasons.png,
+//   telemetry-adoption.png, telemetry-throughput.png, telemetry-install-duration.png
 #pragma once
 
 #include "common/Error.h"

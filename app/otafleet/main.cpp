@@ -13,6 +13,7 @@
 #include "crypto/SecretString.h"
 #include "fleet/EmbeddedFleet.h"
 #include "fleet/EmbeddedRollouts.h"
+#include "fleet/EmbeddedTelemetry.h"
 #include "fleet/HotplugDevices.h"
 #include "link/DeviceHub.h"
 #include "link/PortWatcher.h"
@@ -117,7 +118,8 @@ int main(int argc, char** argv) {
     const QCommandLineOption demoOption(
         QStringLiteral("demo"),
         QStringLiteral("Start a local demo: development PKI on a SoftHSM token, two devices, "
-                       "two signed bundles."));
+                       "two signed bundles, and (in a new data folder) the sample fleet's "
+                       "simulated devices and history."));
     const QCommandLineOption sampleOption(
         QStringLiteral("sample-fleet"),
         QStringLiteral("Fill an empty fleet with a few hundred simulated devices and a rollout "
@@ -218,7 +220,9 @@ int main(int argc, char** argv) {
     if (!store)
         return failStart(store.error());
     const bool sample = parser.isSet(sampleOption);
-    if (sample) {
+    // The demo shows a lively fleet: its two real agents among the simulated ones, so every view
+    // and chart has history to show from the first start.
+    if (sample || demo) {
         auto seeded = otafleet::app::SampleFleet::seed(**store, QDateTime::currentDateTimeUtc());
         if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
             return failStart(seeded.error());
@@ -240,8 +244,11 @@ int main(int argc, char** argv) {
     if (!rollouts)
         return failStart(rollouts.error());
 
+    // The charts read the fleet file on a thread of their own (a second connection to it).
+    otafleet::fleet::EmbeddedTelemetry telemetry(**fleet, rollouts->get());
     otafleet::ui::MainWindow window(**fleet);
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
+    window.addTelemetry(telemetry);
     // The factory station: a tile per port, runs in this process (services/station).
     otafleet::ui::StationViewRequest stationDefaults;
     stationDefaults.ports = QStringLiteral("/dev/ttyACM*");
@@ -284,6 +291,12 @@ int main(int argc, char** argv) {
         window.statusBar()->showMessage(
             QStringLiteral("Sample fleet: simulated devices with a rollout history; they are "
                            "not contacted."));
+    } else if (demo) {
+        // Only the demo's agents answer; the simulated devices are not contacted.
+        for (const otafleet::fleet::FleetDevice& d : (*fleet)->devices()) {
+            if (!otafleet::app::SampleFleet::isSampleDevice(d.uri) && !d.running)
+                (void)(*fleet)->refresh(d.id);  // a failure shows on the device
+        }
     } else {
         (*fleet)->refreshAll();
     }

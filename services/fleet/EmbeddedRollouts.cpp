@@ -145,10 +145,42 @@ Status EmbeddedRollouts::abort(qint64 id, const QString& user) {
     return command(id, [&user](RolloutEngine& engine) { return engine.abort(user); });
 }
 Status EmbeddedRollouts::retryFailed(qint64 id, const QString& user) {
-    return command(id, [&user](RolloutEngine& engine) { return engine.retryFailed(user); });
+    return command(id, [this, id, &user](RolloutEngine& engine) {
+        QStringList failed;
+        for (const rollout::DeviceProgress& d : engine.devices())
+            if (rollout::isFailure(d.state))
+                failed.append(d.id);
+        Status retried = engine.retryFailed(user);
+        if (retried) {
+            const Entry& e = m_entries.at(id);
+            for (const QString& device : std::as_const(failed))
+                record(id, e, device);
+        }
+        return retried;
+    });
+}
+
+void EmbeddedRollouts::record(qint64 rolloutId, const Entry& e, const QString& deviceId) {
+    const auto progress = e.engine.device(deviceId);
+    if (!progress)
+        return;
+    m_history.push_back({rolloutId, deviceId.toLongLong(), m_clock.now(), *progress});
 }
 
 Status EmbeddedRollouts::persist(qint64 id, const Entry& e) {
+    if (!m_history.empty()) {
+        QList<store::RolloutEventRecord> records;
+        records.reserve(qsizetype(m_history.size()));
+        for (const Move& m : m_history) {
+            records.append({m.rolloutId, m.deviceId, m.time,
+                            rollout::deviceStateName(m.progress.state), m.progress.wave + 1,
+                            m.progress.reason});
+        }
+        m_history.clear();
+        // The history is for the charts: a rollout never stops because it could not be noted.
+        if (auto noted = m_fleet.store().rolloutEvents().append(records); !noted)
+            qCWarning(lcRollouts) << "rollout history not saved:" << noted.error().toString();
+    }
     auto saved = m_fleet.store().rollouts().save(id, rollout::rolloutStateName(e.engine.state()),
                                                  e.engine.toJsonBytes(), m_clock.now());
     if (!saved)
@@ -193,6 +225,7 @@ void EmbeddedRollouts::tick() {
             continue;
         const rollout::TickResult result = e.engine.tick();
         for (const QString& deviceId : result.timedOut) {
+            record(id, e, deviceId);
             // The engine stopped waiting; stop the transfer too, so a retry can start cleanly.
             const qint64 device = deviceId.toLongLong();
             if (m_inFlight.value(device) == id) {
@@ -200,9 +233,11 @@ void EmbeddedRollouts::tick() {
                 m_fleet.cancel(device);
             }
         }
-        for (const QString& deviceId : result.offers)
+        for (const QString& deviceId : result.offers) {
+            record(id, e, deviceId);  // offered, before anything the device reports
             offer(id, e, deviceId);
-        if (result.changed || !result.offers.isEmpty()) {
+        }
+        if (result.changed || !result.offers.isEmpty() || !result.timedOut.isEmpty()) {
             (void)persist(id, e);
             Q_EMIT rolloutChanged(id);
         }
@@ -234,6 +269,7 @@ void EmbeddedRollouts::offer(qint64 rolloutId, Entry& e, const QString& deviceId
             e.engine.onDeviceEvent(deviceId, {DeviceState::Failed, reasonOf(started.error())});
         !noted)
         qCWarning(lcRollouts) << "rollout" << rolloutId << noted.error().toString();
+    record(rolloutId, e, deviceId);
 }
 
 void EmbeddedRollouts::report(qint64 deviceId, const DeviceEvent& event) {
@@ -250,6 +286,7 @@ void EmbeddedRollouts::report(qint64 deviceId, const DeviceEvent& event) {
         qCWarning(lcRollouts) << "rollout" << id << noted.error().toString();
         return;
     }
+    record(id, **e, QString::number(deviceId));
     (void)persist(id, **e);
     Q_EMIT rolloutChanged(id);
     updateTimer();

@@ -10,6 +10,10 @@
 // After a restart, offers that were in flight are not resumed (their transfer died with the
 // process); the engine times them out after the plan's device timeout and retries if allowed.
 //
+// Every move of a device the engine makes on the fleet's behalf (offered, its progress, its
+// outcome, back to pending for a retry) is appended to the rollout's history in the store
+// (store::RolloutEventLog) with the clock's time; the telemetry charts replay it.
+//
 // Error codes: fleet.unknown-rollout, fleet.no-targets, fleet.bundle-missing, the engine's
 // rollout.* codes and the store's store.* codes.
 #pragma once
@@ -25,6 +29,7 @@
 #include <QTimer>
 
 #include <map>
+#include <vector>
 
 namespace otafleet::fleet {
 
@@ -76,6 +81,9 @@ private:
     [[nodiscard]] Status command(qint64 id,
                                  const std::function<Status(rollout::RolloutEngine&)>& action);
     [[nodiscard]] Status persist(qint64 id, const Entry& e);
+    // Notes where the engine has put `deviceId` now, for the rollout's history (written with the
+    // next persist()).
+    void record(qint64 rolloutId, const Entry& e, const QString& deviceId);
     void offer(qint64 rolloutId, Entry& e, const QString& deviceId);
     void report(qint64 deviceId, const rollout::DeviceEvent& event);
     void onProgress(qint64 deviceId);
@@ -87,6 +95,13 @@ private:
     const rollout::Clock& m_clock;
     std::map<qint64, Entry> m_entries;
     QHash<qint64, qint64> m_inFlight;  // device id -> rollout id, while its update runs
+    struct Move {
+        qint64 rolloutId = 0;
+        qint64 deviceId = 0;
+        QDateTime time;
+        rollout::DeviceProgress progress;
+    };
+    std::vector<Move> m_history;  // recorded moves not yet in the store
     QTimer m_timer;
 };
 

@@ -42,6 +42,7 @@ FleetStore::FleetStore(QString path, QString connectionName)
       m_fleetDevices(std::make_unique<FleetDeviceRepository>(m_connectionName)),
       m_releases(std::make_unique<ReleaseRepository>(m_connectionName)),
       m_rollouts(std::make_unique<RolloutRepository>(m_connectionName)),
+      m_rolloutEvents(std::make_unique<RolloutEventLog>(m_connectionName)),
       m_deviceTelemetry(std::make_unique<DeviceTelemetryRepository>(m_connectionName)) {}
 
 FleetStore::~FleetStore() {

@@ -12,6 +12,7 @@
 #include "store/EventLog.h"
 #include "store/FleetDeviceRepository.h"
 #include "store/ReleaseRepository.h"
+#include "store/RolloutEventLog.h"
 #include "store/RolloutRepository.h"
 #include "store/TelemetryRepository.h"
 #include "store/UserRepository.h"
@@ -46,6 +47,7 @@ public:
     [[nodiscard]] FleetDeviceRepository& fleetDevices() { return *m_fleetDevices; }
     [[nodiscard]] ReleaseRepository& releases() { return *m_releases; }
     [[nodiscard]] RolloutRepository& rollouts() { return *m_rollouts; }
+    [[nodiscard]] RolloutEventLog& rolloutEvents() { return *m_rolloutEvents; }
     [[nodiscard]] DeviceTelemetryRepository& deviceTelemetry() { return *m_deviceTelemetry; }
 
     // The newest schema this build knows.
@@ -65,6 +67,7 @@ private:
     std::unique_ptr<FleetDeviceRepository> m_fleetDevices;
     std::unique_ptr<ReleaseRepository> m_releases;
     std::unique_ptr<RolloutRepository> m_rollouts;
+    std::unique_ptr<RolloutEventLog> m_rolloutEvents;
     std::unique_ptr<DeviceTelemetryRepository> m_deviceTelemetry;
 };
 

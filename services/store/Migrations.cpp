@@ -153,6 +153,22 @@ const QList<QStringList>& migrations() {
             QStringLiteral("CREATE INDEX fleet_devices_by_model_id"
                            " ON fleet_devices (model, hardware, device_id)"),
         },
+        // 9: the history of every rollout device's state (RolloutEventLog), which the telemetry
+        // charts replay (rollout progress over time, failure reasons); and telemetry by type,
+        // which they read across devices (throughput, install durations, versions booted).
+        {
+            QStringLiteral("CREATE TABLE rollout_events ("
+                           " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                           " rollout_id INTEGER NOT NULL,"
+                           " device_id INTEGER NOT NULL,"
+                           " time_ms INTEGER NOT NULL,"
+                           " state TEXT NOT NULL,"
+                           " wave INTEGER NOT NULL,"
+                           " reason TEXT NOT NULL)"),
+            QStringLiteral(
+                "CREATE INDEX rollout_events_by_rollout ON rollout_events (rollout_id, id)"),
+            QStringLiteral("CREATE INDEX telemetry_by_type ON telemetry (type, time_ms)"),
+        },
     };
     return all;
 }

@@ -81,4 +81,31 @@ Result<QList<TelemetryRecord>> TelemetryRepository::forDevice(qint64 deviceId, c
     return out;
 }
 
+Result<QList<TelemetryRecord>> TelemetryRepository::ofTypes(const QStringList& types,
+                                                            int limit) const {
+    QList<TelemetryRecord> out;
+    if (types.isEmpty())
+        return out;
+    QStringList marks;
+    for (qsizetype i = 0; i < types.size(); ++i)
+        marks.append(QStringLiteral("?"));
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT device_id, seq, time_ms, type, data FROM telemetry WHERE "
+                                 "type IN (%1) ORDER BY time_ms, device_id, seq LIMIT ?")
+                      .arg(marks.join(u',')));
+    for (const QString& type : types)
+        query.addBindValue(type);
+    query.addBindValue(std::clamp(limit, 0, kMaxAcrossDevices));
+    if (auto ok = exec(query, QStringLiteral("read telemetry")); !ok)
+        return fail(ok.error());
+    while (query.next()) {
+        out.append(
+            TelemetryRecord{query.value(0).toLongLong(), quint64(query.value(1).toLongLong()),
+                            QDateTime::fromMSecsSinceEpoch(query.value(2).toLongLong(), Qt::UTC),
+                            query.value(3).toString(), query.value(4).toString().toUtf8()});
+    }
+    return out;
+}
+
 }  // namespace otafleet::store

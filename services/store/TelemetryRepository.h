@@ -10,6 +10,7 @@
 #include <QDateTime>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 namespace otafleet::store {
 
@@ -37,6 +38,12 @@ public:
     [[nodiscard]] Result<QList<TelemetryRecord>> forDevice(qint64 deviceId,
                                                            const QString& type = {},
                                                            int limit = 1000) const;
+    // Every device's events of the given types (e.g. "upload-completed", "install-done",
+    // "boot"), oldest first, at most `limit` (capped at kMaxAcrossDevices): what the telemetry
+    // charts read.
+    static constexpr int kMaxAcrossDevices = 5'000'000;
+    [[nodiscard]] Result<QList<TelemetryRecord>> ofTypes(const QStringList& types,
+                                                         int limit = kMaxAcrossDevices) const;
 
 private:
     QString m_connectionName;

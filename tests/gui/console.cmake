@@ -30,6 +30,13 @@ if(TARGET otafleet_ui)
         LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link LABELS gui TIMEOUT 60)
     add_dependencies(tst_rolloutwizard otafleet_lan)
 endif()
+# The telemetry charts over an EmbeddedFleet on a temp SQLite store with seeded agent telemetry and
+# a rollout the engine paused: plotted data against the store, PNG/PDF/CSV export, zoom, hover.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_telemetryview SOURCES tst_telemetryview.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link LABELS gui TIMEOUT 60)
+    add_dependencies(tst_telemetryview otafleet_lan)
+endif()
 # Every main view rendered to PNG under Xvfb by the script the README's images come from.
 if(TARGET otafleet_ui)
     add_test(NAME render_views

@@ -2,7 +2,8 @@
 # Renders every main view of the console to PNG under a virtual X display: the console starts on
 # a temporary embedded fleet filled by --sample-fleet (simulated devices and a rollout history,
 # nobody contacted) and --render-views draws the device list, the dashboard, the rollouts, the
-# rollout monitor, the approval inbox and the rollout wizard (targets, a plan error, summary).
+# rollout monitor, the approval inbox, the rollout wizard (targets, a plan error, summary) and
+# every telemetry chart (progress, waves, failure reasons, adoption, throughput, durations).
 # Each PNG is then checked: a real PNG of the expected size with more than a handful of colours
 # (a blank or black window fails).
 #
@@ -42,7 +43,8 @@ env -u WAYLAND_DISPLAY QT_QPA_PLATFORM=xcb HOME="$data/home" XDG_RUNTIME_DIR="$d
   "$console" --data-dir "$data/fleet" --sample-fleet --render-views "$out"
 
 expected=(devices dashboard rollouts rollout-monitor approvals wizard-targets wizard-plan-error
-          wizard-summary)
+          wizard-summary telemetry-progress telemetry-waves telemetry-failure-reasons
+          telemetry-adoption telemetry-throughput telemetry-install-duration)
 failed=0
 for name in "${expected[@]}"; do
   png="$out/$name.png"
@@ -63,7 +65,7 @@ done
 ((failed == 0)) || exit 1
 
 if ((update_docs)); then
-  for name in dashboard rollout-monitor wizard-summary approvals; do
+  for name in dashboard rollout-monitor wizard-summary approvals telemetry-progress; do
     cp "$out/$name.png" "$source_dir/resources/screenshots/$name.png"
   done
   echo "render_views: README images updated in resources/screenshots/" >&2

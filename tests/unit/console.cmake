@@ -25,3 +25,6 @@ if(TARGET otafleet_ui)
         LABELS unit)
     add_dependencies(tst_rollouttablemodel otafleet_lan)
 endif()
+# The telemetry charts' arithmetic (fleet/TelemetryReport.h) and the rollout history it replays.
+otafleet_add_test(NAME tst_telemetryreport SOURCES tst_telemetryreport.cpp
+    LINK otafleet_fleet otafleet_store LABELS unit)
