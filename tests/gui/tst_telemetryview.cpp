@@ -62,8 +62,8 @@ link::DeviceSnapshot snapshotOf(const QString& name, const QString& version) {
     s.state = QStringLiteral("idle");
     s.healthOk = true;
     s.storedSecurityVersion = 1;
-    s.slots = {{QStringLiteral("A"), QStringLiteral("active"), version, 1, {}, 0},
-               {QStringLiteral("B"), QStringLiteral("inactive"), {}, 0, {}, 0}};
+    s.slots = {{QStringLiteral("A"), QStringLiteral("active"), version, 1, {}, 0, {}},
+               {QStringLiteral("B"), QStringLiteral("inactive"), {}, 0, {}, 0, {}}};
     return s;
 }
 
