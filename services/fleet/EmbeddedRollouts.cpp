@@ -95,10 +95,19 @@ Result<qint64> EmbeddedRollouts::createRollout(const QString& name, const QStrin
     }
     QStringList targets;
     for (qint64 id : deviceIds) {
-        if (!m_fleet.device(id)) {
+        const auto device = m_fleet.device(id);
+        if (!device) {
             return fail(
                 QStringLiteral("fleet.unknown-device"),
                 QStringLiteral("Device %1 is not in the fleet; refresh the device list.").arg(id));
+        }
+        if (device->isMcu()) {
+            // A rollout delivers a signed .otab bundle, which an MCUboot device cannot take.
+            return fail(QStringLiteral("fleet.mcu-target"),
+                        QStringLiteral("%1 is a microcontroller (MCUmgr); rollouts deliver "
+                                       "otafleet bundles. Leave it out of the target and update "
+                                       "it with Update… and an MCUboot image.")
+                            .arg(device->displayName()));
         }
         targets.append(QString::number(id));
     }

@@ -50,7 +50,8 @@ public:
     ~RolloutService() override;
 
     // A draft rollout of `bundlePath` to `deviceIds` (offered in that order) with `plan`.
-    // Errors: fleet.bundle-missing, fleet.no-targets, fleet.unknown-device, rollout.*, store.*.
+    // Errors: fleet.bundle-missing, fleet.no-targets, fleet.unknown-device, fleet.mcu-target (a
+    // microcontroller among the targets), rollout.*, store.*.
     [[nodiscard]] virtual Result<qint64> createRollout(const QString& name,
                                                        const QString& bundlePath,
                                                        const rollout::RolloutPlan& plan,

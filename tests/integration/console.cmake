@@ -7,4 +7,4 @@ add_dependencies(tst_embeddedfleet otafleet_lan otafleet-agent)
 otafleet_add_test(NAME tst_embeddedrollouts SOURCES tst_embeddedrollouts.cpp
     LINK otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
     LABELS integration TIMEOUT 120)
-add_dependencies(tst_embeddedrollouts otafleet_lan otafleet-agent)
+add_dependencies(tst_embeddedrollouts otafleet_lan otafleet_udp otafleet-agent)

@@ -119,6 +119,14 @@ private Q_SLOTS:
                                                         {9999}, QStringLiteral("alice"));
         QVERIFY(!stranger);
         QCOMPARE(stranger.error().code, QStringLiteral("fleet.unknown-device"));
+        // A microcontroller cannot take the .otab a rollout delivers: refused before any draft.
+        auto mcu = m_fleet->addDevice(QStringLiteral("udp://127.0.0.1:9"), QStringLiteral("mcu"));
+        VERIFY_OK(mcu);
+        const auto withMcu = m_rollouts->createRollout(
+            QStringLiteral("x"), *bundle, twoWaves(), {m_ids.at(0), *mcu}, QStringLiteral("alice"));
+        QVERIFY(!withMcu);
+        QCOMPARE(withMcu.error().code, QStringLiteral("fleet.mcu-target"));
+        QVERIFY(withMcu.error().message.contains(u"MCUboot"));
         QCOMPARE(m_rollouts->start(4242, QStringLiteral("alice")).error().code,
                  QStringLiteral("fleet.unknown-rollout"));
         QVERIFY(m_rollouts->rollouts().isEmpty());
