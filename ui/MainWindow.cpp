@@ -14,6 +14,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QFileOpenEvent>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
@@ -306,6 +307,22 @@ ConnectDialog* MainWindow::openConnectDialog() {
             [this, dialog] { Q_EMIT connectRequested(dialog->choice()); });
     dialog->open();
     return dialog;
+}
+
+void MainWindow::acceptFileOpenEvents(QCoreApplication& app) {
+    app.installEventFilter(this);
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+    if (event->type() == QEvent::FileOpen && watched == QCoreApplication::instance()) {
+        // file() is empty for a URL that is not a local file; nothing of ours opens those.
+        const QString path = static_cast<QFileOpenEvent*>(event)->file();
+        if (!path.isEmpty()) {
+            openBundleReport(path);
+            return true;
+        }
+    }
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::updateSummary() {

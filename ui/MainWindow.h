@@ -15,6 +15,7 @@
 #include <QMainWindow>
 
 class QAction;
+class QCoreApplication;
 class QLabel;
 class QLineEdit;
 class QTabWidget;
@@ -78,6 +79,9 @@ public Q_SLOTS:
     // The report of one bundle (the console was started with a .otab, e.g. from the file
     // manager): checked against the selected device, or against the fleet's trust alone.
     UpdateDialog* openBundleReport(const QString& path);
+    // Opens the bundle report for the files the desktop hands to the running application
+    // (QFileOpenEvent: what macOS's Finder sends instead of a command-line argument).
+    void acceptFileOpenEvents(QCoreApplication& app);
     // The rollout wizard, its targets pre-filled with the device filter in use; null before
     // addRollouts().
     RolloutWizard* openRolloutWizard();
@@ -90,6 +94,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     // The user chose a server; the application opens a window on its fleet.
     void connectRequested(const otafleet::ui::ServerChoice& choice);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void createActions();

@@ -334,6 +334,7 @@ int main(int argc, char** argv) {
     // File > Connect to server… opens the server's fleet in a window of its own.
     otafleet::app::ServerWindows servers;
     servers.watch(window);
+    window.acceptFileOpenEvents(app);
     window.show();
     if (!bundles.isEmpty())
         window.openBundleReport(QDir::current().absoluteFilePath(bundles.first()));

@@ -12,6 +12,7 @@
 #include "ui/UpdateDialog.h"
 
 #include <QDir>
+#include <QFileOpenEvent>
 #include <QLabel>
 #include <QPointer>
 #include <QSignalSpy>
@@ -92,6 +93,28 @@ private Q_SLOTS:
         QVERIFY(!dialog->canStart());
         dialog->reject();
         QTRY_VERIFY(dialog.isNull());
+    }
+
+    // macOS's Finder (and any desktop that hands a file to a running application) sends a
+    // QFileOpenEvent to the application instead of a command-line argument.
+    void opensBundleFromFileOpenEvent() {
+        auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), {});
+        VERIFY_OK(bundle);
+        m_window->acceptFileOpenEvents(*QCoreApplication::instance());
+        QFileOpenEvent event(*bundle);
+        QVERIFY(QCoreApplication::sendEvent(QCoreApplication::instance(), &event));
+        QPointer<ui::UpdateDialog> dialog = m_window->findChild<ui::UpdateDialog*>();
+        QVERIFY(dialog);
+        QCOMPARE(dialog->bundlePath(), *bundle);
+        QSignalSpy checked(dialog.data(), &ui::UpdateDialog::bundleChecked);
+        QVERIFY(dialog->report() || checked.wait(kTimeoutMs));
+        QVERIFY2(dialog->report()->verified(), qPrintable(dialog->verdictText()));
+        dialog->reject();
+        QTRY_VERIFY(dialog.isNull());
+        // A URL that is not a local file is not ours: the event is left to others.
+        QFileOpenEvent remote(QUrl(QStringLiteral("https://example.org/update.otab")));
+        QVERIFY(!QCoreApplication::sendEvent(QCoreApplication::instance(), &remote));
+        QVERIFY(!m_window->findChild<ui::UpdateDialog*>());
     }
 
     void explainsFileThatIsNoBundle() {
