@@ -112,6 +112,8 @@ MainWindow::MainWindow(fleet::FleetService& fleet, QWidget* parent)
     statusBar()->addPermanentWidget(m_connection);
     createActions();
     connect(&m_fleet, &fleet::FleetService::connectionChanged, this, &MainWindow::updateConnection);
+    m_connectionTick.setInterval(1000);
+    connect(&m_connectionTick, &QTimer::timeout, this, &MainWindow::showConnectionLine);
     updateConnection();
 
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
@@ -281,7 +283,7 @@ void MainWindow::updateActions() {
     m_removeAction->setEnabled(idle);
 }
 
-void MainWindow::updateConnection() {
+void MainWindow::showConnectionLine() {
     const fleet::FleetConnection c = m_fleet.connection();
     using State = fleet::FleetConnection::State;
     // A coloured dot says at a glance whether the view is live.
@@ -292,6 +294,19 @@ void MainWindow::updateConnection() {
     m_connection->setText(dot.isEmpty() ? c.text()
                                         : QStringLiteral("<span style=\"color:%1\">●</span> %2")
                                               .arg(dot, c.text().toHtmlEscaped()));
+    // "retrying in N s" counts down between attempts, not only when the state changes.
+    const bool counting = c.state == State::Reconnecting && c.nextAttempt.isValid() &&
+                          c.nextAttempt > QDateTime::currentDateTimeUtc();
+    if (counting && !m_connectionTick.isActive())
+        m_connectionTick.start();
+    else if (!counting)
+        m_connectionTick.stop();
+}
+
+void MainWindow::updateConnection() {
+    const fleet::FleetConnection c = m_fleet.connection();
+    using State = fleet::FleetConnection::State;
+    showConnectionLine();
     m_connection->setToolTip(c.error ? c.error->toString() : QString());
     if (c.error && c.state != State::Online)
         statusBar()->showMessage(c.error->message, kStatusMessageMs);

@@ -13,6 +13,7 @@
 #include "ui/ConnectDialog.h"
 
 #include <QMainWindow>
+#include <QTimer>
 
 class QAction;
 class QCoreApplication;
@@ -101,6 +102,7 @@ protected:
 private:
     void createActions();
     void updateConnection();
+    void showConnectionLine();
     void updateActions();
     void showSelected();
     void onOperationFinished(qint64 id, link::LinkOperation operation,
@@ -118,6 +120,7 @@ private:
     DeviceDetailsPane* m_details = nullptr;
     QLabel* m_summary = nullptr;
     QLabel* m_connection = nullptr;
+    QTimer m_connectionTick;  // redraws the retry countdown while reconnecting
     QAction* m_addAction = nullptr;
     QAction* m_scanBleAction = nullptr;
     BleScanDialog::ScannerFactory m_bleScanners;

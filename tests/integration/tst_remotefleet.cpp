@@ -203,6 +203,29 @@ private Q_SLOTS:
         QVERIFY(adminSettings().validate());
     }
 
+    // While the server is away, "retrying in N s" counts down by itself: the label changes
+    // between two connection changes.
+    void retryCountdownTicks() {
+        client::ConsoleSettings away = adminSettings();
+        away.address = QStringLiteral("127.0.0.1:1");  // nothing listens there
+        fleet::RemoteFleetOptions o = quickOptions();
+        o.backoffInitial = std::chrono::seconds(3);
+        o.backoffMax = std::chrono::seconds(6);
+        fleet::RemoteFleet fleet(away, o);
+        ui::MainWindow window(fleet);
+        window.show();
+        QTRY_COMPARE_WITH_TIMEOUT(fleet.connection().state,
+                                  fleet::FleetConnection::State::Reconnecting, 15000);
+        QVERIFY(QDateTime::currentDateTimeUtc().msecsTo(fleet.connection().nextAttempt) > 1500);
+        QSignalSpy changed(&fleet, &fleet::FleetService::connectionChanged);
+        const QString before = window.connectionLabel()->text();
+        QVERIFY2(before.contains(u"retrying in"), qPrintable(before));
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionLabel()->text() != before, 1500);
+        QVERIFY2(window.connectionLabel()->text().contains(u"retrying in"),
+                 qPrintable(window.connectionLabel()->text()));
+        QCOMPARE(changed.count(), 0);
+    }
+
     void directOperationsAreRefusedWithAReason() {
         fleet::RemoteFleet fleet(adminSettings(), quickOptions());
         QTRY_VERIFY_WITH_TIMEOUT(!fleet.devices().isEmpty(), 15000);
