@@ -36,4 +36,11 @@ if(TARGET otafleet_ui)
         FleetTestSupport.h LINK otafleet_ui otafleet_fleet otafleet_consoleclient
         otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration TIMEOUT 180)
     add_dependencies(tst_remotefleet otafleetd otafleetctl)
+    # The GUI thread keeps answering within 50 ms while otafleetd is stopped (SIGSTOP). Run
+    # alone: the gap it measures must come from the console, not from other tests' load.
+    otafleet_add_test(NAME tst_guistall SOURCES tst_guistall.cpp ServerTestBase.h
+        LINK otafleet_ui otafleet_fleet otafleet_consoleclient otafleet_testsupport
+        otafleet_proto gRPC::grpc++ LABELS integration gui TIMEOUT 120)
+    set_tests_properties(tst_guistall PROPERTIES RUN_SERIAL ON)
+    add_dependencies(tst_guistall otafleetd)
 endif()

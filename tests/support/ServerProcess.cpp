@@ -110,6 +110,10 @@ void ServerProcess::kill() {
     d->process.waitForFinished(5000);
 }
 
+qint64 ServerProcess::processId() const {
+    return d->process.processId();
+}
+
 QString ServerProcess::address() const {
     return d->address;
 }

@@ -26,9 +26,10 @@ public:
 
     // Starts otafleetd and waits for its listening line.
     [[nodiscard]] Status start(int timeoutMs = 15000);
-    void stop();                            // SIGTERM, then SIGKILL after 5 s
-    void kill();                            // SIGKILL at once (a crash), and reaped
-    [[nodiscard]] QString address() const;  // "127.0.0.1:PORT" once started
+    void stop();                             // SIGTERM, then SIGKILL after 5 s
+    void kill();                             // SIGKILL at once (a crash), and reaped
+    [[nodiscard]] QString address() const;   // "127.0.0.1:PORT" once started
+    [[nodiscard]] qint64 processId() const;  // 0 when not running (SIGSTOP stalls the server)
     [[nodiscard]] QString dir() const;
     [[nodiscard]] QString configPath() const;
     [[nodiscard]] QString databasePath() const;
