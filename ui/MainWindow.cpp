@@ -12,8 +12,12 @@
 #include "ui/TelemetryView.h"
 #include "ui/UpdateDialog.h"
 
+#include "fleet/DeviceExport.h"
+
 #include <QAction>
 #include <QApplication>
+#include <QDir>
+#include <QFileDialog>
 #include <QFileOpenEvent>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -200,6 +204,10 @@ void MainWindow::createActions() {
         file->addAction(tr("&Connect to server…"), this, &MainWindow::openConnectDialog);
     connectAction->setShortcut(tr("Ctrl+Shift+O"));
     connectAction->setToolTip(tr("Open the fleet of an otafleetd in a new window"));
+    QAction* exportAction =
+        file->addAction(tr("&Export devices…"), this, &MainWindow::chooseDeviceExport);
+    exportAction->setShortcut(tr("Ctrl+Shift+E"));
+    exportAction->setToolTip(tr("Save the devices the list shows (with its filter) as CSV"));
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
     quit->setShortcut(QKeySequence::Quit);
@@ -322,6 +330,31 @@ ConnectDialog* MainWindow::openConnectDialog() {
             [this, dialog] { Q_EMIT connectRequested(dialog->choice()); });
     dialog->open();
     return dialog;
+}
+
+Status MainWindow::exportShownDevices(const QString& path) const {
+    QList<fleet::FleetDevice> shown;
+    shown.reserve(m_filter->rowCount());
+    for (int row = 0; row < m_filter->rowCount(); ++row) {
+        const qint64 id = m_filter->index(row, 0).data(DeviceTableModel::DeviceIdRole).toLongLong();
+        if (auto d = m_fleet.device(id))
+            shown.append(*d);
+    }
+    return fleet::writeDevicesCsv(path, shown, QDateTime::currentDateTimeUtc());
+}
+
+void MainWindow::chooseDeviceExport() {
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export devices"), QStringLiteral("devices.csv"), tr("CSV files (*.csv)"));
+    if (path.isEmpty())
+        return;
+    if (auto written = exportShownDevices(path); !written) {
+        QMessageBox::warning(this, tr("Export devices"), written.error().toString());
+        return;
+    }
+    statusBar()->showMessage(tr("Saved %n device(s) to %1", nullptr, m_filter->rowCount())
+                                 .arg(QDir::toNativeSeparators(path)),
+                             kStatusMessageMs);
 }
 
 void MainWindow::acceptFileOpenEvents(QCoreApplication& app) {

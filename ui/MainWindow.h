@@ -68,6 +68,10 @@ public:
     // Asking before a rollback is right for people; tests switch it off.
     void setConfirmRollback(bool confirm) { m_confirmRollback = confirm; }
 
+    // Writes the devices the list shows now (its filter applied, in its order) as CSV
+    // (fleet/DeviceExport.h); File > Export devices… asks for the file.
+    [[nodiscard]] Status exportShownDevices(const QString& path) const;
+
 public Q_SLOTS:
     // The dialogs are window-modal and delete themselves when closed; returned for tests.
     AddDeviceDialog* openAddDeviceDialog();
@@ -83,6 +87,7 @@ public Q_SLOTS:
     // Opens the bundle report for the files the desktop hands to the running application
     // (QFileOpenEvent: what macOS's Finder sends instead of a command-line argument).
     void acceptFileOpenEvents(QCoreApplication& app);
+    void chooseDeviceExport();
     // The rollout wizard, its targets pre-filled with the device filter in use; null before
     // addRollouts().
     RolloutWizard* openRolloutWizard();

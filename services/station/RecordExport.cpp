@@ -1,5 +1,7 @@
 #include "station/RecordExport.h"
 
+#include "common/Csv.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -125,18 +127,6 @@ Result<UnitRecord> parseRecord(const QJsonValue& value, qsizetype index) {
     return r;
 }
 
-QString csvField(QString text) {
-    if (!text.isEmpty() && QStringLiteral("=+-@").contains(text.front())) {
-        text.prepend(QLatin1Char('\''));
-    }
-    if (text.contains(QLatin1Char(',')) || text.contains(QLatin1Char('"')) ||
-        text.contains(QLatin1Char('\n')) || text.contains(QLatin1Char('\r'))) {
-        text.replace(QStringLiteral("\""), QStringLiteral("\"\""));
-        text = QLatin1Char('"') + text + QLatin1Char('"');
-    }
-    return text;
-}
-
 }  // namespace
 
 QString timeText(const QDateTime& time) {
@@ -193,16 +183,17 @@ QByteArray exportCsv(const QList<UnitRecord>& records) {
     }
     header << QStringLiteral("started_at") << QStringLiteral("finished_at")
            << QStringLiteral("result");
-    QString out = header.join(QLatin1Char(',')) + QStringLiteral("\r\n");
+    QList<QStringList> rows;
+    rows.reserve(records.size());
     for (const UnitRecord& r : records) {
         QStringList line;
         for (const Field& field : kTextFields) {
-            line.append(csvField(r.*(field.member)));
+            line.append(r.*(field.member));
         }
         line << timeText(r.startedAt) << timeText(r.finishedAt) << r.result;
-        out += line.join(QLatin1Char(',')) + QStringLiteral("\r\n");
+        rows.append(line);
     }
-    return out.toUtf8();
+    return csvDocument(header, rows);
 }
 
 Result<QList<UnitRecord>> parseRecordsJson(QByteArrayView bytes) {

@@ -13,12 +13,14 @@
 #include "store/FleetStore.h"
 #include "ui/AddDeviceDialog.h"
 #include "ui/DeviceDetailsPane.h"
+#include "ui/DeviceFilterProxy.h"
 #include "ui/DeviceTableModel.h"
 #include "ui/MainWindow.h"
 #include "ui/UpdateDialog.h"
 
 #include <QAction>
 #include <QDir>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPointer>
@@ -309,6 +311,69 @@ private Q_SLOTS:
         screenshot(dialog, QStringLiteral("bundle-untrusted.png"));
         dialog->reject();
         QTRY_VERIFY(dialog.isNull());
+    }
+
+    // File > Export devices…: the rows the list shows, filter applied, with stable columns; a
+    // name that a spreadsheet would run as a formula is written as text.
+    void exportsShownDevicesAsCsv() {
+        auto other = m_fleet->addDevice(QStringLiteral("lan://192.0.2.10:50051"),
+                                        QStringLiteral("=HYPERLINK(\"x\")"));
+        VERIFY_OK(other);
+        const auto rows = [this](const QString& path) {
+            QFile file(path);
+            if (!file.open(QIODevice::ReadOnly))
+                return QList<QStringList>{};
+            QList<QStringList> out;
+            const QString text = QString::fromUtf8(file.readAll());
+            for (const QString& line : text.split(QStringLiteral("\r\n"), Qt::SkipEmptyParts))
+                out.append(line.split(u','));
+            return out;
+        };
+        const QString all = m_tmp.filePath(QStringLiteral("devices.csv"));
+        VERIFY_OK(m_window->exportShownDevices(all));
+        const QList<QStringList> table = rows(all);
+        QCOMPARE(table.size(), 3);
+        QCOMPARE(table[0].join(u','),
+                 QStringLiteral("name,address,device_id,model,hardware,version,other_version,"
+                                "active_slot,state,online,last_seen,last_error"));
+        const auto device = m_fleet->device(m_id);
+        QVERIFY(device && device->snapshot);
+        const auto rowOf = [&table](const QString& address) {
+            for (const QStringList& r : table) {
+                if (r.value(1) == address)
+                    return r;
+            }
+            return QStringList{};
+        };
+        const QStringList bench = rowOf(device->uri);
+        QCOMPARE(bench.size(), 12);
+        QCOMPARE(bench[2], device->snapshot->deviceId);
+        QCOMPARE(bench[4], QStringLiteral("rev-a"));
+        QCOMPARE(bench[5], device->snapshot->activeVersion());
+        QCOMPARE(bench[7], device->snapshot->activeSlot);
+        QCOMPARE(bench[9], QStringLiteral("yes"));
+        QCOMPARE(QDateTime::fromString(bench[10], Qt::ISODate).toSecsSinceEpoch(),
+                 device->lastSeen.toSecsSinceEpoch());  // whole seconds, UTC
+        const QStringList formula = rowOf(QStringLiteral("lan://192.0.2.10:50051"));
+        QVERIFY2(formula.value(0).startsWith(QStringLiteral("\"'=HYPERLINK(")),
+                 qPrintable(formula.value(0)));
+
+        // With a filter, only what the list shows.
+        m_window->showDevicesMatching(QStringLiteral("hardware=rev-a"));
+        QTRY_COMPARE(m_window->deviceFilter()->rowCount(), 1);
+        const QString filtered = m_tmp.filePath(QStringLiteral("rev-a.csv"));
+        VERIFY_OK(m_window->exportShownDevices(filtered));
+        const QList<QStringList> only = rows(filtered);
+        QCOMPARE(only.size(), 2);
+        QCOMPARE(only[1].value(1), device->uri);
+        // A place that cannot be written is an error with the path, not a crash.
+        const auto refused =
+            m_window->exportShownDevices(m_tmp.filePath(QStringLiteral("no/such/dir.csv")));
+        QVERIFY(!refused);
+        QCOMPARE(refused.error().code, QStringLiteral("io.write-failed"));
+
+        m_window->showDevicesMatching(QString());
+        VERIFY_OK(m_fleet->removeDevice(*other));
     }
 
     void unreachableDeviceIsShownNotFrozen() {

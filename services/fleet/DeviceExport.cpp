@@ -1,0 +1,58 @@
+#include "fleet/DeviceExport.h"
+
+#include "common/AtomicFile.h"
+#include "common/Csv.h"
+#include "fleet/FleetSummary.h"
+
+namespace otafleet::fleet {
+
+namespace {
+
+QStringList deviceRow(const FleetDevice& d, const QDateTime& now) {
+    const link::DeviceSnapshot* s = d.snapshot ? &*d.snapshot : nullptr;
+    QString other;
+    if (s != nullptr) {
+        for (const link::SlotSnapshot& slot : s->slots) {
+            if (slot.name != s->activeSlot)
+                other = slot.version;
+        }
+    }
+    return {d.displayName(),
+            d.uri,
+            s != nullptr ? s->deviceId : QString(),
+            s != nullptr ? s->model : QString(),
+            s != nullptr ? s->hardware : QString(),
+            s != nullptr ? s->activeVersion() : QString(),
+            other,
+            s != nullptr ? s->activeSlot : QString(),
+            s != nullptr ? s->state : QString(),
+            isOnline(d, now) ? QStringLiteral("yes") : QStringLiteral("no"),
+            d.lastSeen.isValid() ? d.lastSeen.toUTC().toString(Qt::ISODate) : QString(),
+            d.lastError ? d.lastError->code : QString()};
+}
+
+}  // namespace
+
+QStringList deviceCsvHeader() {
+    return {QStringLiteral("name"),          QStringLiteral("address"),
+            QStringLiteral("device_id"),     QStringLiteral("model"),
+            QStringLiteral("hardware"),      QStringLiteral("version"),
+            QStringLiteral("other_version"), QStringLiteral("active_slot"),
+            QStringLiteral("state"),         QStringLiteral("online"),
+            QStringLiteral("last_seen"),     QStringLiteral("last_error")};
+}
+
+QByteArray devicesCsv(const QList<FleetDevice>& devices, const QDateTime& now) {
+    QList<QStringList> rows;
+    rows.reserve(devices.size());
+    for (const FleetDevice& d : devices)
+        rows.append(deviceRow(d, now));
+    return csvDocument(deviceCsvHeader(), rows);
+}
+
+Status writeDevicesCsv(const QString& path, const QList<FleetDevice>& devices,
+                       const QDateTime& now) {
+    return writeFileAtomically(path, devicesCsv(devices, now));
+}
+
+}  // namespace otafleet::fleet
