@@ -2,7 +2,6 @@
 
 #include "agent/Logging.h"
 #include "agent/Telemetry.h"
-#include "crypto/Sha256.h"
 
 #include <grpc/grpc_security_constants.h>
 
@@ -303,7 +302,7 @@ void fillDeviceInfo(const Agent& agent, pb::DeviceInfo* info) {
         if (s.content) {
             slot->set_version(str(s.content->version));
             slot->set_security_version(s.content->securityVersion);
-            slot->set_payload_sha256(str(crypto::Sha256::hex(s.content->sha256)));
+            slot->set_payload_sha256(s.content->sha256.toHex().toStdString());
             slot->set_size(s.content->size);
         }
     }

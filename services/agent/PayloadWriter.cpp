@@ -1,7 +1,6 @@
 #include "agent/PayloadWriter.h"
 
 #include "bundle/PayloadDecoder.h"
-#include "crypto/Sha256.h"
 
 #include <QFile>
 
@@ -26,8 +25,8 @@ Status PayloadWriter::checkBase(const bundle::PayloadEntry& entry, const SlotCon
     }
     if (active.sha256 != entry.baseSha256) {
         return baseMismatch(entry, QStringLiteral("base %1, installed %2")
-                                       .arg(crypto::Sha256::hex(entry.baseSha256).left(16),
-                                            crypto::Sha256::hex(active.sha256).left(16)));
+                                       .arg(QString::fromLatin1(entry.baseSha256.toHex().left(16)),
+                                            QString::fromLatin1(active.sha256.toHex().left(16))));
     }
     return {};
 }

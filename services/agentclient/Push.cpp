@@ -4,7 +4,6 @@
 #include "AgentClientPrivate.h"
 
 #include "bundle/Bundle.h"
-#include "crypto/Sha256.h"
 
 namespace otafleet::agentclient {
 namespace {
@@ -97,7 +96,8 @@ Result<AgentInfo> AgentClient::push(const QString& bundlePath, const PushOptions
     Release release;
     release.version = reader->manifest().version.toString();
     if (reader->manifest().payloads.size() == 1) {
-        release.sha256 = crypto::Sha256::hex(reader->manifest().payloads.first().targetSha256);
+        release.sha256 =
+            QString::fromLatin1(reader->manifest().payloads.first().targetSha256.toHex());
     }
     const QString& version = release.version;
     const auto report = [&](PushPhase phase, qint64 done, qint64 total) {

@@ -24,6 +24,8 @@ public:
     [[nodiscard]] QByteArray finish();
 
     [[nodiscard]] static QByteArray hash(QByteArrayView data);
+    // Lowercase hex of the SHA-256 OF `data` (not `data` in hex: for a digest you already
+    // have, use QByteArray::toHex()).
     [[nodiscard]] static QString hex(QByteArrayView data);
     // Reads the file once in 1 MiB blocks; progress(doneBytes, totalBytes) after each block.
     [[nodiscard]] static Result<QByteArray> hashFile(

@@ -3,6 +3,8 @@
 // after SIGKILL, cancel, health-check revert, exhausted trial, SIGKILL during an install.
 #include "AgentTestBase.h"
 
+#include "bundle/Bundle.h"
+
 #include <QTcpServer>
 
 using namespace agenttest;
@@ -39,6 +41,12 @@ private Q_SLOTS:
         QCOMPARE(pushed->activeVersion(), QStringLiteral("1.1.0"));
         QVERIFY(!pushed->trial);
         QCOMPARE(pushed->slot(QStringLiteral("A"))->state, QStringLiteral("inactive"));
+        // The slot's hash is the payload's SHA-256 in hex, as the manifest (and `bundle
+        // inspect`) states it, not a hash of that digest.
+        auto reader = bundle::BundleReader::open(*bundle);
+        VERIFY_OK(reader);
+        QCOMPARE(pushed->slot(QStringLiteral("B"))->sha256,
+                 QString::fromLatin1(reader->manifest().payloads.first().targetSha256.toHex()));
         QCOMPARE(phases.first(), agentclient::PushPhase::Uploading);
         QCOMPARE(phases.last(), agentclient::PushPhase::Done);
         QCOMPARE(pushed->toJson().value(QStringLiteral("active_slot")).toString(),
