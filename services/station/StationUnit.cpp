@@ -26,8 +26,10 @@ StationUnit::StationUnit(QString port, const UnitJob& job, QObject* parent)
     : QObject(parent), m_job(job) {
     m_record.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
     m_record.port = std::move(port);
-    m_record.imageHash = QString::fromLatin1(job.imageHash.toHex());
-    m_record.imageVersion = job.imageVersion;
+    // Until the unit tells what it takes: the MCUboot image, or the bundle of a bundle-only run.
+    const bool bundleOnly = job.image.isEmpty();
+    m_record.imageHash = QString::fromLatin1((bundleOnly ? job.bundleHash : job.imageHash).toHex());
+    m_record.imageVersion = bundleOnly ? job.bundleVersion : job.imageVersion;
     m_record.stationId = job.stationId;
     m_record.operatorName = job.operatorName;
 }
@@ -130,8 +132,44 @@ void StationUnit::readParameters() {
             self->failWith(params.error());
             return;
         }
-        self->inspect();
+        self->readFormat();
     });
+}
+
+void StationUnit::readFormat() {
+    setStage(QStringLiteral("format"));
+    m_client->call(provision::imageFormatRead(), [self = QPointer(this)](Result<QCborMap> body) {
+        if (!self || self->m_finished) {
+            return;
+        }
+        const auto format = body ? provision::parseImageFormat(*body)
+                                 : Result<provision::ImageFormat>(fail(body.error()));
+        if (format) {
+            self->choose(*format);
+        } else if (format.error().code == QStringLiteral("smp.device.not-supported")) {
+            self->choose(provision::ImageFormat::Mcuboot);  // MCUboot firmware without it
+        } else {
+            self->failWith(format.error());
+        }
+    });
+}
+
+void StationUnit::choose(provision::ImageFormat format) {
+    const bool bundle = format == provision::ImageFormat::Bundle;
+    m_image = bundle ? &m_job.bundle : &m_job.image;
+    m_imageHash = bundle ? m_job.bundleHash : m_job.imageHash;
+    if (m_image->isEmpty()) {
+        failWith(Error{
+            QStringLiteral("station.no-image-for-unit"),
+            bundle ? QStringLiteral("The unit is a Linux device running otafleet-agent, which "
+                                    "takes an otafleet bundle; give the run --bundle BUNDLE.otab.")
+                   : QStringLiteral("The unit takes MCUboot images; give the run --image "
+                                    "IMAGE.")});
+        return;
+    }
+    m_record.imageHash = QString::fromLatin1(m_imageHash.toHex());
+    m_record.imageVersion = bundle ? m_job.bundleVersion : m_job.imageVersion;
+    inspect();
 }
 
 void StationUnit::inspect() {
@@ -145,7 +183,7 @@ void StationUnit::inspect() {
         // A unit that already runs this image, confirmed (a retried unit whose flash passed but
         // whose provisioning failed), is not flashed again.
         for (const auto& slot : *slots) {
-            if (slot.active && slot.confirmed && slot.hash == m_job.imageHash) {
+            if (slot.active && slot.confirmed && slot.hash == m_imageHash) {
                 provision();
                 return;
             }
@@ -160,7 +198,7 @@ void StationUnit::upload() {
     connect(m_uploader.get(), &smp::ImageUploader::progress, this, &StationUnit::progress);
     connect(m_uploader.get(), &smp::ImageUploader::failed, this, &StationUnit::failWith);
     connect(m_uploader.get(), &smp::ImageUploader::succeeded, this, &StationUnit::markTest);
-    m_uploader->start(m_job.image);
+    m_uploader->start(*m_image);
 }
 
 void StationUnit::markTest() {
@@ -172,7 +210,7 @@ void StationUnit::markTest() {
             return;
         }
         const bool held = std::any_of(slots->cbegin(), slots->cend(), [this](const auto& slot) {
-            return slot.slot == 1 && slot.hash == m_job.imageHash;
+            return slot.slot == 1 && slot.hash == m_imageHash;
         });
         if (!held) {
             failWith(Error{QStringLiteral("station.image-missing"),
@@ -182,7 +220,7 @@ void StationUnit::markTest() {
                                .arg(m_record.imageHash.left(16))});
             return;
         }
-        call(smp::image::stateWrite(m_job.imageHash, false), [this](const QCborMap&) { reset(); });
+        call(smp::image::stateWrite(m_imageHash, false), [this](const QCborMap&) { reset(); });
     });
 }
 
@@ -244,7 +282,7 @@ void StationUnit::checkRunning() {
             return;
         }
         const bool running = std::any_of(slots->cbegin(), slots->cend(), [this](const auto& s) {
-            return s.active && s.hash == m_job.imageHash;
+            return s.active && s.hash == m_imageHash;
         });
         if (!running) {
             failWith(Error{QStringLiteral("mcu.swap-failed"),
