@@ -15,6 +15,9 @@ namespace {
 constexpr int kPaceIntervalMs = 5;
 constexpr int kBitsPerByte = 10;  // 8N1: start bit, eight data bits, stop bit
 constexpr qsizetype kReadChunk = 4096;
+// After a hang-up (a USB host that went away: read() gives 0 or EIO) the port is tried again this
+// often instead of spinning on a descriptor that is always readable.
+constexpr int kHangupRetryMs = 250;
 
 QString lastError() {
     return QString::fromLocal8Bit(std::strerror(errno));
@@ -211,13 +214,18 @@ void SerialEndpoint::onReadable() {
         allowed = qMin(allowed, qsizetype(m_readBudget));
         if (allowed == 0) {
             m_notifier->setEnabled(false);
-            m_readPace.start();
+            m_readPace.start(kPaceIntervalMs);
             return;
         }
     }
     const ssize_t got = ::read(m_fd, buffer, size_t(allowed));
     m_readBudget -= double(qMax<ssize_t>(got, 0));
-    if (got <= 0) {
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+        m_notifier->setEnabled(false);
+        m_readPace.start(kHangupRetryMs);
+        return;
+    }
+    if (got < 0) {
         return;
     }
     if (m_clock.elapsed() < m_deafUntil) {
