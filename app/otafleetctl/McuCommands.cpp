@@ -269,7 +269,6 @@ Result<QByteArray> releaseKey(const QCommandLineParser& p) {
 // The image checked before it is sent: an otafleet bundle (for a device running otafleet-agent)
 // against the PKI's release trust, an MCUboot image against the release key.
 Result<station::FlashImage> loadImage(const QCommandLineParser& p, const QString& path) {
-    Result<station::FlashImage> image = fail(QStringLiteral("cli.usage"), QString());
     if (station::isBundleFile(path)) {
         if (!p.isSet(kPki)) {
             return fail(QStringLiteral("cli.usage"),
@@ -280,15 +279,22 @@ Result<station::FlashImage> loadImage(const QCommandLineParser& p, const QString
         const auto pki = crypto::Pki::open(p.value(kPki));
         const auto trust =
             pki ? pki->releaseTrust() : Result<crypto::TrustStore>(fail(pki.error()));
-        image = trust ? station::loadBundle(path, *trust)
-                      : Result<station::FlashImage>(fail(trust.error()));
-    } else {
-        const auto key = releaseKey(p);
-        image = key ? station::loadMcubootImage(path, *key)
-                    : Result<station::FlashImage>(fail(key.error()));
+        if (!trust) {
+            return fail(trust.error());
+        }
+        auto bundle = station::loadBundle(path, *trust);
+        if (!bundle) {
+            return fail(bundle.error().withContext(QStringLiteral("not sent")));
+        }
+        return bundle;
     }
-    if (!image && image.error().code.startsWith(u"mcuboot.")) {
-        return fail(image.error().withContext(QStringLiteral("not sent: ")));
+    const auto key = releaseKey(p);
+    if (!key) {
+        return fail(key.error());
+    }
+    auto image = station::loadMcubootImage(path, *key);
+    if (!image) {
+        return fail(image.error().withContext(QStringLiteral("not sent")));
     }
     return image;
 }

@@ -43,7 +43,7 @@ public:
 private:
     bool onPacket(const QByteArray& packet) {
         if (m_resetting) {
-            return false;  // going down: what arrives now waits in the line for the next boot
+            return false;  // going down: what arrives now is lost, as on a device that resets
         }
         const smp::DeviceReply reply = smp::respond(m_backend, packet);
         if (!reply.packet.isEmpty()) {
@@ -92,7 +92,12 @@ Result<std::unique_ptr<SmpSerialService>> SmpSerialService::start(Agent& agent,
                 const Status ok = endpoint.openDevice(config.smpSerial, config.smpBaud);
                 opened = ok ? Result<QString>(QString()) : Result<QString>(fail(ok.error()));
             } else {
+                // The pty of the previous image, so the client keeps its port; a new one if that
+                // descriptor is not a pty master after all.
                 opened = inherited >= 0 ? endpoint.adoptPty(inherited) : endpoint.openPty();
+                if (!opened && inherited >= 0) {
+                    opened = endpoint.openPty();
+                }
             }
         },
         Qt::BlockingQueuedConnection);

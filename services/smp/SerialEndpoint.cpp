@@ -101,23 +101,29 @@ Result<QString> SerialEndpoint::openPty() {
 }
 
 Result<QString> SerialEndpoint::adoptPty(int masterFd) {
-    const char* name = ::ptsname(masterFd);
-    if (name == nullptr) {
+    // ptsname_r: the agent opens its pty off the main thread.
+    char name[128] = {};
+    if (::ptsname_r(masterFd, name, sizeof name) != 0) {
         ::close(masterFd);
         return fail(ptyFailed("ptsname"));
     }
     ::fcntl(masterFd, F_SETFD, FD_CLOEXEC);
     ::fcntl(masterFd, F_SETFL, ::fcntl(masterFd, F_GETFL) | O_NONBLOCK);
-    m_fd = masterFd;
-    const QString path = QString::fromLocal8Bit(name);
     // Raw from the start, so a client that opens the port late still sees exactly the bytes a
     // UART would carry.
-    m_slaveHold = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (m_slaveHold < 0 || !makeRaw(m_slaveHold, B0)) {
-        return fail(ptyFailed("tcsetattr"));
+    const int slave = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0 || !makeRaw(slave, B0)) {
+        const Error error = ptyFailed("tcsetattr");
+        if (slave >= 0) {
+            ::close(slave);
+        }
+        ::close(masterFd);
+        return fail(error);
     }
+    m_fd = masterFd;
+    m_slaveHold = slave;
     watch();
-    return path;
+    return QString::fromLocal8Bit(name);
 }
 
 Status SerialEndpoint::openDevice(const QString& path, int baud) {

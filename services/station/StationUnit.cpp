@@ -86,72 +86,75 @@ void StationUnit::call(const smp::Request& request, Then then) {
     });
 }
 
-void StationUnit::identify() {
-    setStage(QStringLiteral("identify"));
-    m_client->call(provision::identityRead(), [self = QPointer(this)](Result<QCborMap> body) {
+template <typename T>
+void StationUnit::callOptional(const smp::Request& request, Result<T> (*parse)(const QCborMap&),
+                               std::function<void(const T&)> done,
+                               std::function<void(const Error&)> unsupported) {
+    m_client->call(request, [self = QPointer(this), parse, done = std::move(done),
+                             unsupported = std::move(unsupported)](Result<QCborMap> body) {
         if (!self || self->m_finished) {
             return;
         }
-        const auto identity = body ? provision::parseIdentity(*body)
-                                   : Result<provision::Identity>(fail(body.error()));
-        if (identity) {
-            self->m_record.serialNumber = identity->serialNumber;
-        } else if (identity.error().code == QStringLiteral("smp.device.not-supported") &&
-                   !self->m_job.certifier) {
+        const Result<T> value = body ? parse(*body) : Result<T>(fail(body.error()));
+        if (value) {
+            done(*value);
+        } else if (value.error().code == QStringLiteral("smp.device.not-supported")) {
+            unsupported(value.error());
+        } else {
+            self->failWith(value.error());
+        }
+    });
+}
+
+void StationUnit::identify() {
+    setStage(QStringLiteral("identify"));
+    callOptional<provision::Identity>(
+        provision::identityRead(), provision::parseIdentity,
+        [this](const provision::Identity& identity) {
+            m_record.serialNumber = identity.serialNumber;
+            readParameters();
+        },
+        [this](const Error& error) {
+            if (m_job.certifier) {
+                failWith(error);  // provisioning needs the group
+                return;
+            }
             // Firmware without our group: a USB device still has its iSerial.
-            self->m_record.serialNumber = QSerialPortInfo(self->m_record.port).serialNumber();
-            if (self->m_record.serialNumber.isEmpty()) {
-                self->failWith(Error{
+            m_record.serialNumber = QSerialPortInfo(m_record.port).serialNumber();
+            if (m_record.serialNumber.isEmpty()) {
+                failWith(Error{
                     QStringLiteral("station.no-serial-number"),
                     QStringLiteral("The unit on %1 tells no serial number: its firmware lacks "
                                    "otafleet's provisioning group (README) and the port has no "
                                    "USB serial number. Add the group to the firmware.")
-                        .arg(self->m_record.port)});
+                        .arg(m_record.port)});
                 return;
             }
-        } else {
-            self->failWith(identity.error());
-            return;
-        }
-        self->readParameters();
-    });
+            readParameters();
+        });
 }
 
 void StationUnit::readParameters() {
-    m_client->call(smp::os::mcumgrParameters(), [self = QPointer(this)](Result<QCborMap> body) {
-        if (!self || self->m_finished) {
-            return;
-        }
-        const auto params = body ? smp::os::parseMcumgrParameters(*body)
-                                 : Result<smp::os::McumgrParameters>(fail(body.error()));
-        if (params) {
-            self->m_bufSize = params->bufSize;
-        } else if (params.error().code == QStringLiteral("smp.device.not-supported")) {
-            self->m_bufSize = kDefaultBufSize;
-        } else {
-            self->failWith(params.error());
-            return;
-        }
-        self->readFormat();
-    });
+    callOptional<smp::os::McumgrParameters>(
+        smp::os::mcumgrParameters(), smp::os::parseMcumgrParameters,
+        [this](const smp::os::McumgrParameters& params) {
+            m_bufSize = params.bufSize;
+            readFormat();
+        },
+        [this](const Error&) {
+            m_bufSize = kDefaultBufSize;
+            readFormat();
+        });
 }
 
 void StationUnit::readFormat() {
     setStage(QStringLiteral("format"));
-    m_client->call(provision::imageFormatRead(), [self = QPointer(this)](Result<QCborMap> body) {
-        if (!self || self->m_finished) {
-            return;
-        }
-        const auto format = body ? provision::parseImageFormat(*body)
-                                 : Result<provision::ImageFormat>(fail(body.error()));
-        if (format) {
-            self->choose(*format);
-        } else if (format.error().code == QStringLiteral("smp.device.not-supported")) {
-            self->choose(provision::ImageFormat::Mcuboot);  // MCUboot firmware without it
-        } else {
-            self->failWith(format.error());
-        }
-    });
+    callOptional<provision::ImageFormat>(
+        provision::imageFormatRead(), provision::parseImageFormat,
+        [this](const provision::ImageFormat& format) { choose(format); },
+        [this](const Error&) {
+            choose(provision::ImageFormat::Mcuboot);  // MCUboot firmware without the command
+        });
 }
 
 void StationUnit::choose(provision::ImageFormat format) {

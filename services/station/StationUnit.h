@@ -78,6 +78,12 @@ private:
     void setStage(const QString& stage);
     // Runs `request`; a link error or a device error fails the unit at the current stage.
     void call(const smp::Request& request, Then then);
+    // Runs `request` and parses its answer: a value goes to `done`, a device without the command
+    // (smp.device.not-supported) to `unsupported`, any other error fails the unit.
+    template <typename T>
+    void callOptional(const smp::Request& request, Result<T> (*parse)(const QCborMap&),
+                      std::function<void(const T&)> done,
+                      std::function<void(const Error&)> unsupported);
     void identify();
     void readParameters();
     void readFormat();
