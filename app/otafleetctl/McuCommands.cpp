@@ -266,6 +266,14 @@ Result<QByteArray> releaseKey(const QCommandLineParser& p) {
     return pki->publicKeyPem(QStringLiteral("release"));
 }
 
+// A refused image's error says that nothing was sent.
+Result<station::FlashImage> notSent(Result<station::FlashImage> image) {
+    if (!image) {
+        return fail(image.error().withContext(QStringLiteral("not sent")));
+    }
+    return image;
+}
+
 // The image checked before it is sent: an otafleet bundle (for a device running otafleet-agent)
 // against the PKI's release trust, an MCUboot image against the release key.
 Result<station::FlashImage> loadImage(const QCommandLineParser& p, const QString& path) {
@@ -282,21 +290,13 @@ Result<station::FlashImage> loadImage(const QCommandLineParser& p, const QString
         if (!trust) {
             return fail(trust.error());
         }
-        auto bundle = station::loadBundle(path, *trust);
-        if (!bundle) {
-            return fail(bundle.error().withContext(QStringLiteral("not sent")));
-        }
-        return bundle;
+        return notSent(station::loadBundle(path, *trust));
     }
     const auto key = releaseKey(p);
     if (!key) {
         return fail(key.error());
     }
-    auto image = station::loadMcubootImage(path, *key);
-    if (!image) {
-        return fail(image.error().withContext(QStringLiteral("not sent")));
-    }
-    return image;
+    return notSent(station::loadMcubootImage(path, *key));
 }
 
 // Uploads with progress; returns where the device resumed from.

@@ -13,11 +13,7 @@ size_kib=${2:-4096}
 baud=115200
 work=$(mktemp -d)
 agent_pid=
-cleanup() {
-  [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap '[ -z "$agent_pid" ] || kill "$agent_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 "$bin/otafleetctl" pki init --dir "$work/pki" >/dev/null 2>&1
 head -c $(( size_kib * 1024 - 4096 )) /dev/urandom >"$work/rootfs.bin"
