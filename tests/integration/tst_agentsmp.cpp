@@ -302,6 +302,12 @@ void TestAgentSmp::stationFlashesAgentAndMcu() {
     QVERIFY(!agent.trial);
     QCOMPARE(agent.slots.size(), 2);
     QCOMPARE(agent.slots.at(0).version, QStringLiteral("1.3.0"));
+
+    // An MCUboot image sent to the agent directly is refused at its first chunk.
+    const ProcessRun wrong = mcu({QStringLiteral("upload"), image, QStringLiteral("--key"), key});
+    QVERIFY2(wrong.exitCode == 1, qPrintable(describe(wrong)));
+    QVERIFY2(wrong.err.contains("smp.image.invalid-image-header-magic"),
+             qPrintable(describe(wrong)));
 }
 
 QTEST_GUILESS_MAIN(TestAgentSmp)
