@@ -34,7 +34,7 @@ const QCommandLineOption kPorts(QStringLiteral("ports"),
                                                "Quote it so the shell leaves it alone."),
                                 QStringLiteral("PATTERN"));
 const QCommandLineOption kImage(QStringLiteral("image"),
-                                QStringLiteral("Signed MCUboot image every unit gets."),
+                                QStringLiteral("Signed MCUboot image the MCU units get."),
                                 QStringLiteral("IMAGE"));
 const QCommandLineOption kBundle(
     QStringLiteral("bundle"),
