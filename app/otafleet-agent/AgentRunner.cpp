@@ -6,6 +6,7 @@
 #include "agent/Enrollment.h"
 #include "agent/Logging.h"
 #include "agent/ServerLink.h"
+#include "agent/SmpSerialService.h"
 #include "agent/Telemetry.h"
 #include "common/AtomicFile.h"
 
@@ -18,12 +19,15 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <malloc.h>
 #include <sys/mman.h>
@@ -220,6 +224,25 @@ Status runAgent(const QString& configPath, char** argv) {
                                    "the address is not on this machine.")
                         .arg(config->listenAddress()));
     }
+    // [smp] serial: SMP on its own thread beside gRPC; a reset asked for there reboots the agent
+    // the same way a Reboot RPC does. Announced before the "listening" line, so whoever waits
+    // for that line knows the port.
+    std::unique_ptr<SmpSerialService> smpSerial;
+    if (!config->smpSerial.isEmpty()) {
+        auto started = SmpSerialService::start(**agent, [&stop] { stop.request(Stop::Reboot); });
+        if (!started) {
+            server->Shutdown();
+            pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
+            return fail(started.error());
+        }
+        smpSerial = std::move(*started);
+        if (!smpSerial->ptyPath().isEmpty())
+            std::fprintf(stderr, "otafleet-agent: smp pty %s\n",
+                         smpSerial->ptyPath().toLocal8Bit().constData());
+        else
+            std::fprintf(stderr, "otafleet-agent: smp serial %s at %d baud\n",
+                         config->smpSerial.toLocal8Bit().constData(), config->smpBaud);
+    }
     // Recorded before the "listening" line, so whoever waits for that line finds the boot event.
     (*agent)->telemetry().serving((*agent)->report());
     releaseUnusedPages();
@@ -265,6 +288,8 @@ Status runAgent(const QString& configPath, char** argv) {
     signalThread.join();
 
     qCInfo(lcAgent) << (reason == Stop::Reboot ? "rebooting" : "stopping");
+    const int keptPty = smpSerial && reason == Stop::Reboot ? smpSerial->stopForRestart() : -1;
+    smpSerial.reset();
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
     server->Wait();
     server.reset();
@@ -277,6 +302,11 @@ Status runAgent(const QString& configPath, char** argv) {
     // Files are opened with O_CLOEXEC; this also covers descriptors a library may have opened
     // without it, so the new image starts with stdin/stdout/stderr only.
     ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (keptPty >= 0) {
+        // The SMP pty's master survives the re-execution, so its client keeps the port.
+        ::fcntl(keptPty, F_SETFD, 0);
+        ::setenv(SmpSerialService::kPtyFdVariable, std::to_string(keptPty).c_str(), 1);
+    }
     ::execv("/proc/self/exe", argv);
     return fail(QStringLiteral("agent.reboot-failed"),
                 QStringLiteral("The agent could not re-execute itself; start it again."));

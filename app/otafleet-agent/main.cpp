@@ -214,6 +214,13 @@ the agent refuses to start):
                                  how many. 'otafleetctl device events --ack' fetches them.
             metrics_interval     seconds between metrics snapshots (free space, load,
                                  memory, uptime), 0 = only at boots and installs (default 3600)
+  [smp]     serial               answer MCUmgr SMP on this serial port (a USB gadget port such
+                                 as /dev/ttyGS0), or 'pty': make a pseudo-terminal and print
+                                 'otafleet-agent: smp pty /dev/pts/N' (tests, benches). Uploads
+                                 are .otab bundles; test = verify and install for a trial boot,
+                                 reset = reboot, confirm = commit (README "SMP on a Linux agent")
+            baud                 the port's rate (default 115200); on a pty the rate it is
+                                 paced at like a UART, 0 = unpaced
 
 Environment:
   QT_LOGGING_RULES               e.g. "otafleet.agent.debug=true" for more log output

@@ -34,8 +34,14 @@ const QCommandLineOption kPorts(QStringLiteral("ports"),
                                                "Quote it so the shell leaves it alone."),
                                 QStringLiteral("PATTERN"));
 const QCommandLineOption kImage(QStringLiteral("image"),
-                                QStringLiteral("Signed MCUboot image every unit gets."),
+                                QStringLiteral("Signed MCUboot image the MCU units get."),
                                 QStringLiteral("IMAGE"));
+const QCommandLineOption kBundle(
+    QStringLiteral("bundle"),
+    QStringLiteral("Signed otafleet bundle (.otab) for the units that run otafleet-agent (they "
+                   "say so over SMP: README \"SMP on a Linux agent\"); checked against the "
+                   "PKI's release trust (needs --pki). Give it with or instead of --image."),
+    QStringLiteral("BUNDLE"));
 const QCommandLineOption kKey(QStringLiteral("key"),
                               QStringLiteral("Release public key (PEM) the image must verify "
                                              "against before any unit gets it."),
@@ -158,12 +164,16 @@ QString summaryText(const station::StationSummary& s) {
 
 int runStationRun(const QCommandLineParser& p) {
     const bool json = p.isSet(kJson);
-    for (const auto* option : {&kPorts, &kImage, &kOperator, &kStationId, &kDb}) {
-        if (!p.isSet(*option)) {
+    for (const auto* option : {&kPorts, &kOperator, &kStationId, &kDb}) {
+        if (!p.isSet(*option) || (!p.isSet(kImage) && !p.isSet(kBundle))) {
             return usageError(
-                QStringLiteral("station run needs --ports PATTERN --image IMAGE "
-                               "--operator NAME --station-id ID --db FILE"));
+                QStringLiteral("station run needs --ports PATTERN --image IMAGE (and/or "
+                               "--bundle BUNDLE.otab) --operator NAME --station-id ID --db FILE"));
         }
+    }
+    if (p.isSet(kBundle) && !p.isSet(kPki)) {
+        return usageError(
+            QStringLiteral("--bundle needs --pki PKI (its release trust checks the bundle)"));
     }
     if (!p.isSet(kKey) && !p.isSet(kPki)) {
         return usageError(
@@ -208,6 +218,7 @@ int runStationRun(const QCommandLineParser& p) {
     station::StationRequest request;
     request.portPattern = p.value(kPorts);
     request.imagePath = p.value(kImage);
+    request.bundlePath = p.value(kBundle);
     request.releaseKeyPath = p.value(kKey);
     request.pkiDirectory = p.value(kPki);
     request.provisionIdentity = p.isSet(kProvision);
@@ -278,9 +289,19 @@ int runStationRun(const QCommandLineParser& p) {
         }
     });
     watch.start();
-    say(QStringLiteral("watching %1 for units (image %2, %3, hash %4)%5")
-            .arg(request.portPattern, job.imageVersion, formatBytes(job.image.size()),
-                 QString::fromLatin1(job.imageHash.toHex().left(16)),
+    QStringList payloads;
+    if (!job.image.isEmpty()) {
+        payloads.append(QStringLiteral("image %1, %2, hash %3")
+                            .arg(job.imageVersion, formatBytes(job.image.size()),
+                                 QString::fromLatin1(job.imageHash.toHex().left(16))));
+    }
+    if (!job.bundle.isEmpty()) {
+        payloads.append(QStringLiteral("bundle %1, %2, hash %3")
+                            .arg(job.bundleVersion, formatBytes(job.bundle.size()),
+                                 QString::fromLatin1(job.bundleHash.toHex().left(16))));
+    }
+    say(QStringLiteral("watching %1 for units (%2)%3")
+            .arg(request.portPattern, payloads.join(QStringLiteral("; ")),
                  units > 0 ? QStringLiteral("; stops after %1 units").arg(units) : QString()));
     station.start();
     loop.exec();
@@ -295,13 +316,19 @@ int runStationRun(const QCommandLineParser& p) {
         for (const auto& r : records) {
             array.append(station::recordJson(r));
         }
-        printJson(
-            QJsonObject{{QStringLiteral("station_id"), job.stationId},
-                        {QStringLiteral("operator"), job.operatorName},
-                        {QStringLiteral("image_hash"), QString::fromLatin1(job.imageHash.toHex())},
-                        {QStringLiteral("image_version"), job.imageVersion},
-                        {QStringLiteral("records"), array},
-                        {QStringLiteral("summary"), station::summaryJson(summary)}});
+        QJsonObject report{
+            {QStringLiteral("station_id"), job.stationId},
+            {QStringLiteral("operator"), job.operatorName},
+            {QStringLiteral("image_hash"), QString::fromLatin1(job.imageHash.toHex())},
+            {QStringLiteral("image_version"), job.imageVersion},
+            {QStringLiteral("records"), array},
+            {QStringLiteral("summary"), station::summaryJson(summary)}};
+        if (!job.bundle.isEmpty()) {
+            report.insert(QStringLiteral("bundle_hash"),
+                          QString::fromLatin1(job.bundleHash.toHex()));
+            report.insert(QStringLiteral("bundle_version"), job.bundleVersion);
+        }
+        printJson(report);
     } else {
         QStringList lines;
         for (const auto& r : records) {
@@ -421,12 +448,13 @@ QList<Command> factoryStationCommands() {
             QStringLiteral("station"), QStringLiteral("run"),
             QStringLiteral("Flash (and with --provision-identity certify) every unit that "
                            "appears on the ports, side by side, recording each one."),
-            QStringLiteral("--ports PATTERN --image IMAGE (--key PUB.pem | --pki PKI) "
+            QStringLiteral("--ports PATTERN (--image IMAGE | --bundle BUNDLE.otab | both) "
+                           "(--key PUB.pem | --pki PKI) "
                            "[--provision-identity --pki PKI --pin-env VAR] --operator NAME "
                            "--station-id ID --db FILE [--units N] [--timeout D] [--unit-timeout D] "
                            "[--json]"),
             [](QCommandLineParser& p) {
-                p.addOptions({kPorts, kImage, kKey, kPki, kProvision, kPinEnv, kOperator,
+                p.addOptions({kPorts, kImage, kBundle, kKey, kPki, kProvision, kPinEnv, kOperator,
                               kStationId, kDb, kUnits, kTimeout, kUnitTimeout, kBaud, kJson});
             },
             runStationRun},

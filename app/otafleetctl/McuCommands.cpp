@@ -4,11 +4,12 @@
 #include "Cli.h"
 #include "McuSession.h"
 
-#include "bundle/McubootImage.h"
 #include "common/AtomicFile.h"
 #include "crypto/Pki.h"
 #include "smp/ImageUploader.h"
 #include "smp/SmpError.h"
+#include "smp/SmpProvisioning.h"
+#include "station/FlashImage.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -21,8 +22,6 @@
 
 namespace otafleet::cli {
 namespace {
-
-namespace mcuboot = bundle::mcuboot;
 
 const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Print JSON."));
 const QCommandLineOption kKey(QStringLiteral("key"),
@@ -267,6 +266,39 @@ Result<QByteArray> releaseKey(const QCommandLineParser& p) {
     return pki->publicKeyPem(QStringLiteral("release"));
 }
 
+// A refused image's error says that nothing was sent.
+Result<station::FlashImage> notSent(Result<station::FlashImage> image) {
+    if (!image) {
+        return fail(image.error().withContext(QStringLiteral("not sent")));
+    }
+    return image;
+}
+
+// The image checked before it is sent: an otafleet bundle (for a device running otafleet-agent)
+// against the PKI's release trust, an MCUboot image against the release key.
+Result<station::FlashImage> loadImage(const QCommandLineParser& p, const QString& path) {
+    if (station::isBundleFile(path)) {
+        if (!p.isSet(kPki)) {
+            return fail(QStringLiteral("cli.usage"),
+                        QStringLiteral("%1 is an otafleet bundle: check it with --pki PKI (its "
+                                       "release trust), not a key")
+                            .arg(path));
+        }
+        const auto pki = crypto::Pki::open(p.value(kPki));
+        const auto trust =
+            pki ? pki->releaseTrust() : Result<crypto::TrustStore>(fail(pki.error()));
+        if (!trust) {
+            return fail(trust.error());
+        }
+        return notSent(station::loadBundle(path, *trust));
+    }
+    const auto key = releaseKey(p);
+    if (!key) {
+        return fail(key.error());
+    }
+    return notSent(station::loadMcubootImage(path, *key));
+}
+
 // Uploads with progress; returns where the device resumed from.
 Result<qint64> upload(McuSession& session, const QByteArray& image, int inFlight, bool json,
                       QJsonObject& report) {
@@ -357,32 +389,26 @@ int runMcuUpload(const QCommandLineParser& p) {
     if (!ok || inFlight < 0) {
         return usageError(QStringLiteral("--in-flight takes a number (0: the device's count)"));
     }
-    const auto key = releaseKey(p);
-    if (!key) {
-        return failWith(key.error(), json);
-    }
-    const auto image = readFileBounded(p.positionalArguments().first(), mcuboot::kMaxImageSize);
+    const auto image = loadImage(p, p.positionalArguments().first());
     if (!image) {
-        return failWith(image.error(), json);
-    }
-    const auto info = mcuboot::verifyImage(*image, *key);
-    if (!info) {
-        return failWith(info.error().withContext(QStringLiteral("not sent: ")), json);
+        return image.error().code == u"cli.usage" ? usageError(image.error().message)
+                                                  : failWith(image.error(), json);
     }
     std::unique_ptr<McuSession> session;
     if (const int rc = openSession(p, session); rc != kSuccess) {
         return rc;
     }
-    QJsonObject report{{QStringLiteral("bytes"), qint64(image->size())},
-                       {QStringLiteral("version"), info->version.toString()},
-                       {QStringLiteral("hash"), QString::fromLatin1(info->sha256.toHex())}};
-    const auto uploaded = upload(*session, *image, inFlight, json, report);
+    QJsonObject report{{QStringLiteral("bytes"), qint64(image->bytes.size())},
+                       {QStringLiteral("version"), image->version},
+                       {QStringLiteral("hash"), QString::fromLatin1(image->hash.toHex())},
+                       {QStringLiteral("format"), smp::provision::imageFormatName(image->format)}};
+    const auto uploaded = upload(*session, image->bytes, inFlight, json, report);
     if (!uploaded) {
         return failWith(uploaded.error(), json);
     }
     QString state = QStringLiteral("uploaded");
     if (p.isSet(kTest) || p.isSet(kConfirm)) {
-        const auto slots = bootNewImage(*session, info->sha256, p.isSet(kConfirm));
+        const auto slots = bootNewImage(*session, image->hash, p.isSet(kConfirm));
         if (!slots) {
             return failWith(slots.error(), json);
         }
@@ -394,8 +420,8 @@ int runMcuUpload(const QCommandLineParser& p) {
         printJson(report);
     } else {
         printText(QStringLiteral("Uploaded %1 (%2, hash %3) in %4 s: %5.")
-                      .arg(formatBytes(image->size()), info->version.toString(),
-                           QString::fromLatin1(info->sha256.toHex().left(16)))
+                      .arg(formatBytes(image->bytes.size()), image->version,
+                           QString::fromLatin1(image->hash.toHex().left(16)))
                       .arg(report.value(QStringLiteral("seconds")).toDouble(), 0, 'f', 1)
                       .arg(state));
     }
@@ -420,14 +446,18 @@ QList<Command> mcuCommands() {
                 QStringLiteral("Show a device's image slots and SMP buffers."), link,
                 addLinkOptions, runInfo},
         Command{QStringLiteral("mcu"), QStringLiteral("upload"),
-                QStringLiteral("Check an MCUboot image against the release key and upload it "
-                               "(resumes an interrupted upload)."),
+                QStringLiteral("Check an MCUboot image against the release key (or an otafleet "
+                               "bundle for a device running otafleet-agent against --pki) and "
+                               "upload it (resumes an interrupted upload)."),
                 QStringLiteral("IMAGE ") + link,
                 [](QCommandLineParser& p) {
                     addLinkOptions(p);
                     p.addOptions({kKey, kPki, kTest, kConfirm, kInFlight});
-                    p.addPositionalArgument(QStringLiteral("image"),
-                                            QStringLiteral("Signed MCUboot image."));
+                    p.addPositionalArgument(
+                        QStringLiteral("image"),
+                        QStringLiteral("Signed MCUboot image, or a signed .otab bundle for a Linux "
+                                       "device whose otafleet-agent answers SMP ([smp] in "
+                                       "agent.conf; needs --pki)."));
                 },
                 runMcuUpload},
         Command{QStringLiteral("mcu"), QStringLiteral("test"),

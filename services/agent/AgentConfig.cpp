@@ -23,7 +23,9 @@ enum class Kind {
     Backend,
     Signers,
     Interval,
-    TelemetryBytes
+    TelemetryBytes,
+    SerialPort,
+    Baud
 };
 
 struct KeySpec {
@@ -120,6 +122,10 @@ const QList<KeySpec>& keySpecs() {
          [](AgentConfig& c, const QString& v) { c.telemetryMaxBytes = toU64(v); }},
         {"telemetry", "metrics_interval", Kind::Interval, false,
          [](AgentConfig& c, const QString& v) { c.telemetryMetricsInterval = v.toInt(); }},
+        {"smp", "serial", Kind::SerialPort, false,
+         [](AgentConfig& c, const QString& v) { c.smpSerial = v; }},
+        {"smp", "baud", Kind::Baud, false,
+         [](AgentConfig& c, const QString& v) { c.smpBaud = v.toInt(); }},
     };
     return specs;
 }
@@ -215,6 +221,23 @@ QString validate(Kind kind, const QString& value) {
                              .arg(AgentConfig::kMinTelemetryBytes)
                              .arg(AgentConfig::kMaxTelemetryBytes);
         }
+        case Kind::SerialPort:
+            return value == QLatin1String(AgentConfig::kSmpPty) || value.startsWith(u'/')
+                       ? QString()
+                       : QStringLiteral(
+                             "must be 'pty' or the absolute path of a serial port, "
+                             "for example /dev/ttyGS0");
+        case Kind::Baud: {
+            static const QList<int> kRates = {0,       1200,    2400,    4800,   9600,   19200,
+                                              38400,   57600,   115200,  230400, 460800, 921600,
+                                              1000000, 2000000, 3000000, 4000000};
+            const int n = value.toInt(&ok);
+            return ok && kRates.contains(n)
+                       ? QString()
+                       : QStringLiteral(
+                             "must be a standard rate such as 115200 (0: an unpaced "
+                             "pty)");
+        }
         case Kind::Backend:
             return value == u"file" || value == u"uboot" || value == u"grub"
                        ? QString()
@@ -291,7 +314,7 @@ Result<AgentConfig> AgentConfig::parse(QByteArrayView text, const QString& fileN
                 problem(lineNo, QStringLiteral("unknown section [%1]; known sections are "
                                                "[device], [agent], [slots], [boot], [trust], "
                                                "[server], [tls], [identity], [health], "
-                                               "[telemetry]")
+                                               "[telemetry], [smp]")
                                     .arg(section));
             }
             continue;
@@ -348,6 +371,10 @@ Result<AgentConfig> AgentConfig::parse(QByteArrayView text, const QString& fileN
         config.identityKey.isEmpty() == config.identityKeyUri.isEmpty())
         problem(0, QStringLiteral("[identity] needs exactly one of 'key' (a file) and 'key_uri' "
                                   "(a pkcs11: URI) beside 'certificate'"));
+    if (config.smpBaud == 0 && !config.smpSerial.isEmpty() &&
+        config.smpSerial != QLatin1String(kSmpPty))
+        problem(0, QStringLiteral("[smp] 'baud = 0' (no pacing) applies to 'serial = pty' only; "
+                                  "give the port's rate, for example 115200"));
     if (config.bootBackend == BootBackend::UBoot && config.ubootEnvConfig.isEmpty())
         problem(0, QStringLiteral("'backend = uboot' needs 'uboot_env_config' in [boot]"));
     if (config.bootBackend == BootBackend::Grub && config.grubEnv.isEmpty())

@@ -80,6 +80,15 @@ struct AgentConfig {
     quint64 telemetryMaxBytes = kDefaultTelemetryBytes;  // cap of DATA/telemetry on disk
     int telemetryMetricsInterval = 3600;  // 'metrics_interval': seconds between metrics, 0 = off
 
+    // [smp] (AgentSmp.h): answer MCUmgr SMP over a serial line. 'serial': a tty (a USB gadget
+    // port such as /dev/ttyGS0, a UART) or kSmpPty, a pseudo-terminal the agent makes and names
+    // on stderr ("otafleet-agent: smp pty /dev/pts/N"); empty: no SMP. 'baud': the tty's rate;
+    // on a pty the rate the line is paced at like a UART, 0 for no pacing.
+    static constexpr const char* kSmpPty = "pty";
+    static constexpr int kDefaultSmpBaud = 115200;
+    QString smpSerial;
+    int smpBaud = kDefaultSmpBaud;
+
     [[nodiscard]] QString listenAddress() const;
 
     // Parses `text`; `fileName` prefixes messages ("agent.conf:12: ..."), relative paths are

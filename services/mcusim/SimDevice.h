@@ -1,18 +1,17 @@
-// A simulated MCUboot/Zephyr device's management side: answers SMP requests (OS group: echo,
-// reset, MCUmgr parameters, bootloader information; image group: state, upload, erase; otafleet's
-// provisioning group: identity, csr, cert) from the slots and identity in its directory, in the SMP
-// version each request came in. Transports (pty, UDP, in-process) feed it packets and send back
-// what it answers; it knows nothing of them.
+// A simulated MCUboot/Zephyr device's management side: the smp::DeviceBackend of the slots and
+// identity in its directory (OS group: echo, reset, MCUmgr parameters, bootloader information;
+// image group: state, upload, erase; otafleet's group 96: identity, csr, cert, image format), its
+// requests decoded and answered by smp::respond. Transports (pty, UDP, in-process) feed it
+// packets and send back what it answers; it knows nothing of them.
 #pragma once
 
 #include "common/Error.h"
 #include "mcusim/SimIdentity.h"
 #include "mcusim/SimSlots.h"
+#include "smp/SmpResponder.h"
 
 #include <QByteArray>
 #include <QString>
-
-#include <optional>
 
 namespace otafleet::mcusim {
 
@@ -29,26 +28,35 @@ struct SimOptions {
     qint64 dropAtOffset = -1;
 };
 
-class SimDevice {
+class SimDevice final : public smp::DeviceBackend {
 public:
     // Errors: those of SimSlots::open.
     [[nodiscard]] static Result<SimDevice> open(SimOptions options);
 
-    struct Reply {
-        QByteArray packet;        // the response; empty when the request was not even a packet
-        bool resetAfter = false;  // send the reply (if any), then reset
-        bool dropLink = false;    // do not answer; without resetAfter the link itself is gone
-    };
+    using Reply = smp::DeviceReply;
     [[nodiscard]] Reply handle(QByteArrayView requestPacket);
     // A reset: MCUboot runs again and decides what boots.
     void reset();
     [[nodiscard]] const SimSlots& slots() const { return m_slots; }
 
+    // smp::DeviceBackend
+    [[nodiscard]] int bufSize() const override { return m_options.bufSize; }
+    [[nodiscard]] int bufCount() const override { return m_options.bufCount; }
+    [[nodiscard]] DeviceResult<QCborMap> bootloaderInfo(const QString& query) const override;
+    [[nodiscard]] QList<smp::image::SlotState> imageStates() const override;
+    [[nodiscard]] DeviceResult<QCborMap> upload(const QCborMap& request,
+                                                smp::ReplyActions& actions) override;
+    [[nodiscard]] DeviceResult<void> setImageState(const QByteArray& hash, bool confirm) override;
+    [[nodiscard]] DeviceResult<void> eraseImage() override;
+    [[nodiscard]] DeviceResult<QCborMap> identity() const override;
+    [[nodiscard]] DeviceResult<QCborMap> csr() override;
+    [[nodiscard]] DeviceResult<QCborMap> storeChain(const QCborMap& request) override;
+    [[nodiscard]] smp::provision::ImageFormat imageFormat() const override {
+        return smp::provision::ImageFormat::Mcuboot;
+    }
+
 private:
     SimDevice(SimOptions options, SimSlots slots);
-    [[nodiscard]] DeviceResult<QCborMap> dispatch(quint16 group, quint8 command, bool write,
-                                                  const QCborMap& body, Reply& reply);
-    [[nodiscard]] DeviceResult<QCborMap> imageState() const;
 
     SimOptions m_options;
     SimSlots m_slots;

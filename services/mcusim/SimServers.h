@@ -5,14 +5,13 @@
 
 #include "common/Error.h"
 #include "mcusim/SimDevice.h"
-#include "smp/SmpSerial.h"
+#include "smp/SerialEndpoint.h"
 
 #include <QElapsedTimer>
 #include <QHostAddress>
 #include <QObject>
 #include <QTimer>
 
-class QSocketNotifier;
 class QUdpSocket;
 
 namespace otafleet::mcusim {
@@ -26,7 +25,6 @@ class SimPtyServer : public QObject {
 public:
     // baud 0: no pacing; otherwise both directions move at most baud/10 bytes a second.
     SimPtyServer(SimDevice& device, int baud, QObject* parent = nullptr);
-    ~SimPtyServer() override;
 
     // Opens the pty; returns the path a client opens (/dev/pts/N). Error mcusim.pty-failed.
     [[nodiscard]] Result<QString> start();
@@ -35,27 +33,10 @@ Q_SIGNALS:
     void linkDropped();
 
 private:
-    void onReadable();
-    void pump();
-    void queue(const QByteArray& bytes);
+    bool onPacket(const QByteArray& packet);
 
     SimDevice& m_device;
-    int m_baud;
-    int m_master = -1;
-    int m_slaveHold = -1;  // keeps the pty open while no client is, so reads never fail
-    QSocketNotifier* m_notifier = nullptr;
-    smp::SerialDeframer m_deframer;
-    QByteArray m_out;
-    QTimer m_pace;
-    QElapsedTimer m_clock;
-    qint64 m_lastPump = 0;
-    double m_budget = 0;
-    // Input is paced too: a UART at N baud cannot take bytes faster than the sender's UART
-    // puts them on the wire.
-    qint64 m_lastRead = 0;
-    double m_readBudget = 0;
-    QTimer m_readPace;
-    qint64 m_deafUntil = 0;
+    smp::SerialEndpoint m_endpoint;
 };
 
 class SimUdpServer : public QObject {

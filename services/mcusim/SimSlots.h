@@ -18,8 +18,7 @@
 
 namespace otafleet::mcusim {
 
-template <typename T>
-using DeviceResult = std::expected<T, smp::DeviceError>;
+using smp::DeviceResult;
 
 class SimSlots {
 public:

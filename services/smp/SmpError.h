@@ -9,6 +9,8 @@
 
 #include <QCborMap>
 
+#include <expected>
+
 namespace otafleet::smp {
 
 // MGMT_ERR_* (smp_protocol "Minimal response", the "rc" table).
@@ -59,6 +61,10 @@ struct DeviceError {
     int rc = 0;
     QString reason;  // "rsn", when the device sent one
 };
+
+// What a device's handlers return: the response body, or the error to put in it.
+template <typename T>
+using DeviceResult = std::expected<T, DeviceError>;
 
 // The error in a response body, if any. A malformed "rc"/"err" is itself an error
 // (smp.bad-response).

@@ -58,6 +58,14 @@ Request certWrite(const QList<QByteArray>& chainDer) {
     return Request{Op::Write, kGroup, kCert, QCborMap{{QStringLiteral("chain"), chain}}};
 }
 
+Request imageFormatRead() {
+    return Request{Op::Read, kGroup, kImageFormat, {}};
+}
+
+QString imageFormatName(ImageFormat format) {
+    return format == ImageFormat::Bundle ? QStringLiteral("otab") : QStringLiteral("mcuboot");
+}
+
 Result<Identity> parseIdentity(const QCborMap& body) {
     if (const Status status = checkResponse(body); !status) {
         return fail(status.error());
@@ -94,6 +102,19 @@ Result<QByteArray> parseCsr(const QCborMap& body) {
 
 Status parseCertWrite(const QCborMap& body) {
     return checkResponse(body);
+}
+
+Result<ImageFormat> parseImageFormat(const QCborMap& body) {
+    if (const Status status = checkResponse(body); !status) {
+        return fail(status.error());
+    }
+    const QString format = body.value(QStringLiteral("format")).toString();
+    for (const ImageFormat known : {ImageFormat::Mcuboot, ImageFormat::Bundle}) {
+        if (format == imageFormatName(known)) {
+            return known;
+        }
+    }
+    return fail(badResponse(QStringLiteral("\"format\" must be \"mcuboot\" or \"otab\"")));
 }
 
 }  // namespace otafleet::smp::provision

@@ -18,6 +18,9 @@ inline constexpr quint16 kGroup = 96;
 inline constexpr quint8 kIdentity = 0;  // read: {"sn", "key", "cert"}
 inline constexpr quint8 kCsr = 1;       // read: {"csr": DER PKCS#10}
 inline constexpr quint8 kCert = 2;      // write {"chain": [DER, ...]}: stores it
+// read: {"format": "mcuboot" | "otab"}: what image upload takes. A device that does not answer
+// (MCUboot firmware without this command) takes MCUboot images.
+inline constexpr quint8 kImageFormat = 3;
 
 // Bounds a station enforces on what a device hands over, and a device on what it stores.
 inline constexpr qsizetype kMaxSerialNumber = 64;
@@ -49,11 +52,20 @@ struct Identity {
 [[nodiscard]] Request csrRead();
 // `chainDer`: leaf first, then the issuing CAs (not necessarily the root).
 [[nodiscard]] Request certWrite(const QList<QByteArray>& chainDer);
+[[nodiscard]] Request imageFormatRead();
+
+// What a device's image upload takes: an MCUboot image (MCU firmware) or an otafleet bundle
+// (.otab, a Linux-class device running otafleet-agent).
+enum class ImageFormat { Mcuboot, Bundle };
+[[nodiscard]] QString imageFormatName(ImageFormat format);  // "mcuboot", "otab"
 
 // Each checks the device's error first (smp.provision.<name>, smp.device.*), then the fields:
 // smp.bad-response when they are missing, of the wrong type or out of bounds.
 [[nodiscard]] Result<Identity> parseIdentity(const QCborMap& body);
 [[nodiscard]] Result<QByteArray> parseCsr(const QCborMap& body);
 [[nodiscard]] Status parseCertWrite(const QCborMap& body);
+// smp.device.not-supported from a device without the command means ImageFormat::Mcuboot; the
+// caller decides (the station does).
+[[nodiscard]] Result<ImageFormat> parseImageFormat(const QCborMap& body);
 
 }  // namespace otafleet::smp::provision

@@ -1,7 +1,7 @@
 #include "station/StationSession.h"
 
-#include "bundle/McubootImage.h"
 #include "common/AtomicFile.h"
+#include "station/FlashImage.h"
 
 namespace otafleet::station {
 namespace {
@@ -20,12 +20,13 @@ StationSession::~StationSession() {
 }
 
 Result<std::unique_ptr<StationSession>> StationSession::open(const StationRequest& request) {
-    if (request.portPattern.isEmpty() || request.imagePath.isEmpty() ||
+    if (request.portPattern.isEmpty() ||
+        (request.imagePath.isEmpty() && request.bundlePath.isEmpty()) ||
         request.operatorName.isEmpty() || request.stationId.isEmpty() ||
         request.databasePath.isEmpty()) {
         return fail(
-            requestInvalid(QStringLiteral("name the ports, the image, the operator, the "
-                                          "station and the database")));
+            requestInvalid(QStringLiteral("name the ports, the image or bundle, the operator, "
+                                          "the station and the database")));
     }
     if (request.releaseKeyPath.isEmpty() && request.pkiDirectory.isEmpty()) {
         return fail(requestInvalid(
@@ -35,24 +36,41 @@ Result<std::unique_ptr<StationSession>> StationSession::open(const StationReques
         return fail(requestInvalid(
             QStringLiteral("provisioning identities needs the PKI whose device CA certifies")));
     }
-    Result<QByteArray> key;
-    if (!request.releaseKeyPath.isEmpty()) {
-        key = readFileBounded(request.releaseKeyPath, kMaxKeyPem);
-    } else {
-        const auto pki = crypto::Pki::open(request.pkiDirectory);
-        key = pki ? pki->publicKeyPem(QStringLiteral("release"))
-                  : Result<QByteArray>(fail(pki.error()));
+    if (!request.bundlePath.isEmpty() && request.pkiDirectory.isEmpty()) {
+        return fail(requestInvalid(
+            QStringLiteral("a bundle is checked against the PKI's release trust; give the PKI")));
     }
-    if (!key) {
-        return fail(key.error());
+    std::optional<crypto::Pki> pki;
+    if (!request.pkiDirectory.isEmpty()) {
+        auto opened = crypto::Pki::open(request.pkiDirectory);
+        if (!opened) {
+            return fail(opened.error());
+        }
+        pki.emplace(std::move(*opened));
     }
-    auto image = readFileBounded(request.imagePath, bundle::mcuboot::kMaxImageSize);
-    if (!image) {
-        return fail(image.error());
+    std::optional<FlashImage> image;
+    if (!request.imagePath.isEmpty()) {
+        const auto key = !request.releaseKeyPath.isEmpty()
+                             ? readFileBounded(request.releaseKeyPath, kMaxKeyPem)
+                             : pki->publicKeyPem(QStringLiteral("release"));
+        if (!key) {
+            return fail(key.error());
+        }
+        auto loaded = loadMcubootImage(request.imagePath, *key);
+        if (!loaded) {
+            return fail(loaded.error().withContext(QStringLiteral("no unit flashed")));
+        }
+        image = std::move(*loaded);
     }
-    const auto info = bundle::mcuboot::verifyImage(*image, *key);
-    if (!info) {
-        return fail(info.error().withContext(QStringLiteral("no unit flashed")));
+    std::optional<FlashImage> bundle;
+    if (!request.bundlePath.isEmpty()) {
+        const auto trust = pki->releaseTrust();
+        auto loaded = trust ? loadBundle(request.bundlePath, *trust)
+                            : Result<FlashImage>(fail(trust.error()));
+        if (!loaded) {
+            return fail(loaded.error().withContext(QStringLiteral("no unit flashed")));
+        }
+        bundle = std::move(*loaded);
     }
     std::unique_ptr<StationSession> session(new StationSession);
     if (request.provisionIdentity) {
@@ -71,9 +89,16 @@ Result<std::unique_ptr<StationSession>> StationSession::open(const StationReques
     StationOptions options;
     options.portPattern = request.portPattern;
     options.maxUnits = request.maxUnits;
-    options.job.image = std::move(*image);
-    options.job.imageHash = info->sha256;
-    options.job.imageVersion = info->version.toString();
+    if (image) {
+        options.job.image = std::move(image->bytes);
+        options.job.imageHash = image->hash;
+        options.job.imageVersion = image->version;
+    }
+    if (bundle) {
+        options.job.bundle = std::move(bundle->bytes);
+        options.job.bundleHash = bundle->hash;
+        options.job.bundleVersion = bundle->version;
+    }
     options.job.certifier = session->m_certifier ? &*session->m_certifier : nullptr;
     options.job.stationId = request.stationId;
     options.job.operatorName = request.operatorName;

@@ -17,7 +17,8 @@ namespace otafleet::station {
 
 struct StationRequest {
     QString portPattern;
-    QString imagePath;
+    QString imagePath;       // MCUboot image for MCU units
+    QString bundlePath;      // .otab for units running otafleet-agent; at least one of the two
     QString releaseKeyPath;  // PEM public key; empty: the PKI's release signer
     QString pkiDirectory;
     bool provisionIdentity = false;
@@ -33,7 +34,8 @@ struct StationRequest {
 class StationSession {
 public:
     // Errors: station.request-invalid (what is missing), io.*, pki.*, mcuboot.* (the image does
-    // not verify: no unit is flashed), crypto.*, station.db-failed.
+    // not verify: no unit is flashed), bundle.* and crypto.* (the bundle does not verify against
+    // the PKI's release trust), station.db-failed.
     [[nodiscard]] static Result<std::unique_ptr<StationSession>> open(
         const StationRequest& request);
     ~StationSession();

@@ -26,8 +26,10 @@ StationUnit::StationUnit(QString port, const UnitJob& job, QObject* parent)
     : QObject(parent), m_job(job) {
     m_record.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
     m_record.port = std::move(port);
-    m_record.imageHash = QString::fromLatin1(job.imageHash.toHex());
-    m_record.imageVersion = job.imageVersion;
+    // Until the unit tells what it takes: the MCUboot image, or the bundle of a bundle-only run.
+    const bool bundleOnly = job.image.isEmpty();
+    m_record.imageHash = QString::fromLatin1((bundleOnly ? job.bundleHash : job.imageHash).toHex());
+    m_record.imageVersion = bundleOnly ? job.bundleVersion : job.imageVersion;
     m_record.stationId = job.stationId;
     m_record.operatorName = job.operatorName;
 }
@@ -84,54 +86,93 @@ void StationUnit::call(const smp::Request& request, Then then) {
     });
 }
 
-void StationUnit::identify() {
-    setStage(QStringLiteral("identify"));
-    m_client->call(provision::identityRead(), [self = QPointer(this)](Result<QCborMap> body) {
+template <typename T>
+void StationUnit::callOptional(const smp::Request& request, Result<T> (*parse)(const QCborMap&),
+                               std::function<void(const T&)> done,
+                               std::function<void(const Error&)> unsupported) {
+    m_client->call(request, [self = QPointer(this), parse, done = std::move(done),
+                             unsupported = std::move(unsupported)](Result<QCborMap> body) {
         if (!self || self->m_finished) {
             return;
         }
-        const auto identity = body ? provision::parseIdentity(*body)
-                                   : Result<provision::Identity>(fail(body.error()));
-        if (identity) {
-            self->m_record.serialNumber = identity->serialNumber;
-        } else if (identity.error().code == QStringLiteral("smp.device.not-supported") &&
-                   !self->m_job.certifier) {
+        const Result<T> value = body ? parse(*body) : Result<T>(fail(body.error()));
+        if (value) {
+            done(*value);
+        } else if (value.error().code == QStringLiteral("smp.device.not-supported")) {
+            unsupported(value.error());
+        } else {
+            self->failWith(value.error());
+        }
+    });
+}
+
+void StationUnit::identify() {
+    setStage(QStringLiteral("identify"));
+    callOptional<provision::Identity>(
+        provision::identityRead(), provision::parseIdentity,
+        [this](const provision::Identity& identity) {
+            m_record.serialNumber = identity.serialNumber;
+            readParameters();
+        },
+        [this](const Error& error) {
+            if (m_job.certifier) {
+                failWith(error);  // provisioning needs the group
+                return;
+            }
             // Firmware without our group: a USB device still has its iSerial.
-            self->m_record.serialNumber = QSerialPortInfo(self->m_record.port).serialNumber();
-            if (self->m_record.serialNumber.isEmpty()) {
-                self->failWith(Error{
+            m_record.serialNumber = QSerialPortInfo(m_record.port).serialNumber();
+            if (m_record.serialNumber.isEmpty()) {
+                failWith(Error{
                     QStringLiteral("station.no-serial-number"),
                     QStringLiteral("The unit on %1 tells no serial number: its firmware lacks "
                                    "otafleet's provisioning group (README) and the port has no "
                                    "USB serial number. Add the group to the firmware.")
-                        .arg(self->m_record.port)});
+                        .arg(m_record.port)});
                 return;
             }
-        } else {
-            self->failWith(identity.error());
-            return;
-        }
-        self->readParameters();
-    });
+            readParameters();
+        });
 }
 
 void StationUnit::readParameters() {
-    m_client->call(smp::os::mcumgrParameters(), [self = QPointer(this)](Result<QCborMap> body) {
-        if (!self || self->m_finished) {
-            return;
-        }
-        const auto params = body ? smp::os::parseMcumgrParameters(*body)
-                                 : Result<smp::os::McumgrParameters>(fail(body.error()));
-        if (params) {
-            self->m_bufSize = params->bufSize;
-        } else if (params.error().code == QStringLiteral("smp.device.not-supported")) {
-            self->m_bufSize = kDefaultBufSize;
-        } else {
-            self->failWith(params.error());
-            return;
-        }
-        self->inspect();
-    });
+    callOptional<smp::os::McumgrParameters>(
+        smp::os::mcumgrParameters(), smp::os::parseMcumgrParameters,
+        [this](const smp::os::McumgrParameters& params) {
+            m_bufSize = params.bufSize;
+            readFormat();
+        },
+        [this](const Error&) {
+            m_bufSize = kDefaultBufSize;
+            readFormat();
+        });
+}
+
+void StationUnit::readFormat() {
+    setStage(QStringLiteral("format"));
+    callOptional<provision::ImageFormat>(
+        provision::imageFormatRead(), provision::parseImageFormat,
+        [this](const provision::ImageFormat& format) { choose(format); },
+        [this](const Error&) {
+            choose(provision::ImageFormat::Mcuboot);  // MCUboot firmware without the command
+        });
+}
+
+void StationUnit::choose(provision::ImageFormat format) {
+    const bool bundle = format == provision::ImageFormat::Bundle;
+    m_image = bundle ? &m_job.bundle : &m_job.image;
+    m_imageHash = bundle ? m_job.bundleHash : m_job.imageHash;
+    if (m_image->isEmpty()) {
+        failWith(Error{
+            QStringLiteral("station.no-image-for-unit"),
+            bundle ? QStringLiteral("The unit is a Linux device running otafleet-agent, which "
+                                    "takes an otafleet bundle; give the run --bundle BUNDLE.otab.")
+                   : QStringLiteral("The unit takes MCUboot images; give the run --image "
+                                    "IMAGE.")});
+        return;
+    }
+    m_record.imageHash = QString::fromLatin1(m_imageHash.toHex());
+    m_record.imageVersion = bundle ? m_job.bundleVersion : m_job.imageVersion;
+    inspect();
 }
 
 void StationUnit::inspect() {
@@ -145,7 +186,7 @@ void StationUnit::inspect() {
         // A unit that already runs this image, confirmed (a retried unit whose flash passed but
         // whose provisioning failed), is not flashed again.
         for (const auto& slot : *slots) {
-            if (slot.active && slot.confirmed && slot.hash == m_job.imageHash) {
+            if (slot.active && slot.confirmed && slot.hash == m_imageHash) {
                 provision();
                 return;
             }
@@ -160,7 +201,7 @@ void StationUnit::upload() {
     connect(m_uploader.get(), &smp::ImageUploader::progress, this, &StationUnit::progress);
     connect(m_uploader.get(), &smp::ImageUploader::failed, this, &StationUnit::failWith);
     connect(m_uploader.get(), &smp::ImageUploader::succeeded, this, &StationUnit::markTest);
-    m_uploader->start(m_job.image);
+    m_uploader->start(*m_image);
 }
 
 void StationUnit::markTest() {
@@ -172,7 +213,7 @@ void StationUnit::markTest() {
             return;
         }
         const bool held = std::any_of(slots->cbegin(), slots->cend(), [this](const auto& slot) {
-            return slot.slot == 1 && slot.hash == m_job.imageHash;
+            return slot.slot == 1 && slot.hash == m_imageHash;
         });
         if (!held) {
             failWith(Error{QStringLiteral("station.image-missing"),
@@ -182,7 +223,7 @@ void StationUnit::markTest() {
                                .arg(m_record.imageHash.left(16))});
             return;
         }
-        call(smp::image::stateWrite(m_job.imageHash, false), [this](const QCborMap&) { reset(); });
+        call(smp::image::stateWrite(m_imageHash, false), [this](const QCborMap&) { reset(); });
     });
 }
 
@@ -244,7 +285,7 @@ void StationUnit::checkRunning() {
             return;
         }
         const bool running = std::any_of(slots->cbegin(), slots->cend(), [this](const auto& s) {
-            return s.active && s.hash == m_job.imageHash;
+            return s.active && s.hash == m_imageHash;
         });
         if (!running) {
             failWith(Error{QStringLiteral("mcu.swap-failed"),

@@ -10,6 +10,7 @@
 
 #include "common/Error.h"
 #include "smp/SmpClient.h"
+#include "smp/SmpProvisioning.h"
 #include "station/UnitRecord.h"
 
 #include <QElapsedTimer>
@@ -33,6 +34,12 @@ struct UnitJob {
     QByteArray image;      // a signed MCUboot image, already checked against the release key
     QByteArray imageHash;  // its SHA-256 TLV (how the unit's image manager names it)
     QString imageVersion;
+    // For units that say (otafleet's group 96 "image format") they take otafleet bundles: Linux
+    // devices running otafleet-agent. A verified .otab, the payload's SHA-256 and its version.
+    // Either image or bundle may be empty; a unit whose kind the run has nothing for fails.
+    QByteArray bundle;
+    QByteArray bundleHash;
+    QString bundleVersion;
     const DeviceCertifier* certifier = nullptr;  // null: no identity provisioning
     QString stationId;
     QString operatorName;
@@ -60,7 +67,7 @@ public:
     [[nodiscard]] bool isFinished() const { return m_finished; }
 
 Q_SIGNALS:
-    // "connect", "identify", "inspect", "upload", "test", "reset", "boot", "confirm",
+    // "connect", "identify", "format", "inspect", "upload", "test", "reset", "boot", "confirm",
     // "provision"; the serial number is empty until "identify" read it.
     void stageChanged(const QString& stage, const QString& serialNumber);
     void progress(qint64 done, qint64 total);
@@ -71,8 +78,16 @@ private:
     void setStage(const QString& stage);
     // Runs `request`; a link error or a device error fails the unit at the current stage.
     void call(const smp::Request& request, Then then);
+    // Runs `request` and parses its answer: a value goes to `done`, a device without the command
+    // (smp.device.not-supported) to `unsupported`, any other error fails the unit.
+    template <typename T>
+    void callOptional(const smp::Request& request, Result<T> (*parse)(const QCborMap&),
+                      std::function<void(const T&)> done,
+                      std::function<void(const Error&)> unsupported);
     void identify();
     void readParameters();
+    void readFormat();
+    void choose(smp::provision::ImageFormat format);
     void inspect();
     void upload();
     void markTest();
@@ -90,6 +105,8 @@ private:
     std::unique_ptr<smp::SmpTransport> m_transport;
     std::unique_ptr<smp::SmpClient> m_client;
     std::unique_ptr<smp::ImageUploader> m_uploader;
+    const QByteArray* m_image = nullptr;  // the job's image or bundle, by the unit's format
+    QByteArray m_imageHash;
     qint64 m_bufSize = 0;
     QElapsedTimer m_bootClock;
     QTimer m_deadline;

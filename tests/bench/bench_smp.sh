@@ -7,6 +7,8 @@
 #           the 1-in-flight time (speed-up).
 # Nothing is asserted: this reports. Usage: bench_smp.sh BIN_DIR [SIZE_KIB]
 set -euo pipefail
+# shellcheck source=smp_line_rate.sh
+. "$(dirname "$0")/smp_line_rate.sh"
 bin=${1:?usage: bench_smp.sh BIN_DIR [SIZE_KIB]}
 size_kib=${2:-256}
 baud=115200
@@ -52,18 +54,7 @@ pty=$(sed -n 's/^pty: //p' "$work/serial.out")
 stop_sim
 secs=$(field seconds "$work/serial.json")
 chunk=$(field chunk_size "$work/serial.json")
-# Wire bytes of the requests: each is the SMP header, about 24 bytes of CBOR keys and numbers
-# (about 70 with the first chunk's len and sha) and the data, then framed: length and CRC,
-# base64, a marker and newline per 93 raw bytes.
-limit=$(awk -v n="$bytes" -v c="$chunk" -v baud="$baud" 'BEGIN {
-  wire = 0
-  for (off = 0; off < n; off += c) {
-    d = (n - off < c) ? n - off : c
-    p = 8 + d + 24 + (off == 0 ? 46 : 0)
-    raw = p + 4
-    wire += int((raw + 2) / 3) * 4 + int((raw + 92) / 93) * 3
-  }
-  printf "%.2f", wire * 10 / baud }')
+limit=$(line_rate_limit "$bytes" "$chunk" "$baud")
 echo "serial $baud baud: upload ${secs} s, line-rate limit ${limit} s," \
   "ratio $(awk -v a="$secs" -v b="$limit" 'BEGIN { printf "%.2f", a / b }') (chunk $chunk bytes)"
 

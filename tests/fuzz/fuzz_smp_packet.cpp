@@ -4,6 +4,7 @@
 #include "smp/SmpCommands.h"
 #include "smp/SmpError.h"
 #include "smp/SmpPacket.h"
+#include "smp/SmpProvisioning.h"
 
 #include <QByteArrayView>
 
@@ -34,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         __builtin_trap();
     }
     (void)smp::image::parseUpload(body);
+    (void)smp::provision::parseImageFormat(body);
     // What was decoded encodes again within SMP's limits.
     const auto again = smp::encodePacket(packet->header, body);
     if (again && smp::decodePacket(*again).has_value() == false) {

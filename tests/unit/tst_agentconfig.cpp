@@ -79,6 +79,24 @@ private Q_SLOTS:
                  qPrintable(bad.error().message));
     }
 
+    // [smp]: a serial port (or a pty the agent makes) to answer MCUmgr SMP on.
+    void parsesSmpSection() {
+        auto plain =
+            AgentConfig::parse(validConfig(), QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY(plain);
+        QVERIFY(plain->smpSerial.isEmpty());  // no [smp]: no SMP
+        auto gadget = AgentConfig::parse(validConfig() + "[smp]\nserial = /dev/ttyGS0\n",
+                                         QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY2(gadget, gadget ? "" : qPrintable(gadget.error().toString()));
+        QCOMPARE(gadget->smpSerial, QStringLiteral("/dev/ttyGS0"));
+        QCOMPARE(gadget->smpBaud, 115200);
+        auto pty = AgentConfig::parse(validConfig() + "[smp]\nserial = pty\nbaud = 0\n",
+                                      QStringLiteral("agent.conf"), QStringLiteral("/d"));
+        QVERIFY2(pty, pty ? "" : qPrintable(pty.error().toString()));
+        QCOMPARE(pty->smpSerial, QStringLiteral("pty"));
+        QCOMPARE(pty->smpBaud, 0);
+    }
+
     void reportsBadLines_data() {
         QTest::addColumn<QByteArray>("extra");
         QTest::addColumn<QString>("expected");
@@ -121,6 +139,15 @@ private Q_SLOTS:
         QTest::newRow("bad size")
             << QByteArray("[agent]\nmax_bundle_size = lots\n")
             << QStringLiteral("agent.conf:22: 'max_bundle_size' must be a positive number");
+        QTest::newRow("relative serial port")
+            << QByteArray("[smp]\nserial = ttyGS0\n")
+            << QStringLiteral("agent.conf:22: 'serial' must be 'pty' or the absolute path");
+        QTest::newRow("odd baud rate")
+            << QByteArray("[smp]\nserial = /dev/ttyGS0\nbaud = 12345\n")
+            << QStringLiteral("agent.conf:23: 'baud' must be a standard rate");
+        QTest::newRow("unpaced tty")
+            << QByteArray("[smp]\nserial = /dev/ttyGS0\nbaud = 0\n")
+            << QStringLiteral("[smp] 'baud = 0' (no pacing) applies to 'serial = pty' only");
         QTest::newRow("overlong value")
             << QByteArray("[health]\ncommand = ") + QByteArray(5000, 'x') + "\n"
             << QStringLiteral("agent.conf:22: value of 'command' is longer than 4096");
