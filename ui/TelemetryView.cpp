@@ -428,7 +428,16 @@ void TelemetryView::setEmpty(const QString& sentence) {
     note->position->setType(QCPItemPosition::ptAxisRectRatio);
     note->position->setCoords(0.5, 0.5);
     note->setPositionAlignment(Qt::AlignCenter);
-    note->setText(sentence);
+    // Long sentences (a server's "not available") wrap instead of running off the chart.
+    constexpr qsizetype kNoteLine = 90;
+    QStringList lines;
+    for (const QString& word : sentence.split(u' ', Qt::SkipEmptyParts)) {
+        if (lines.isEmpty() || lines.last().size() + 1 + word.size() > kNoteLine)
+            lines.append(word);
+        else
+            lines.last() += u' ' + word;
+    }
+    note->setText(lines.join(u'\n'));
     note->setColor(palette().color(QPalette::PlaceholderText));
     note->setFont(QFont(font().family(), 11));
     m_plot->xAxis->setRange(0, 1);

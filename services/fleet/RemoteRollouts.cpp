@@ -37,8 +37,9 @@ RolloutSummary summaryOf(const client::cpb::Rollout& r) {
     RolloutSummary s;
     s.id = r.id();
     s.name = remoteRolloutName(text(r.release_version()), text(r.target()));
-    s.bundlePath = QStringLiteral("release %1 (%2)")
-                       .arg(text(r.release_version()), text(r.release_id()).left(12));
+    // What the views print after "Release": the server holds the bundle, not this console.
+    s.bundlePath =
+        QStringLiteral("%1 (%2)").arg(text(r.release_version()), text(r.release_id()).left(12));
     s.status.state =
         rollout::rolloutStateFromName(text(r.state())).value_or(rollout::RolloutState::Draft);
     s.status.currentWave = int(r.current_wave());
