@@ -411,6 +411,14 @@ private:
 
     void failed(const Error& error) {
         m_client.reset();
+        if (!error.code.startsWith(u"server.") || error.code == u"server.login-failed" ||
+            error.code == u"server.tls-rejected") {
+            // The same credentials would only be refused again (and fill the server's audit
+            // log); the fleet's connection shows why, and refresh() tries again.
+            qCWarning(lcRemoteRollouts).noquote()
+                << QStringLiteral("%1: %2").arg(m_settings.address, error.toString());
+            return;
+        }
         const double ceiling = std::min(
             double(m_options.backoffMax.count()),
             double(m_options.backoffInitial.count()) * std::pow(2.0, std::min(m_attempt, 20)));

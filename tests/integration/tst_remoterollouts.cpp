@@ -363,7 +363,7 @@ private Q_SLOTS:
         ui::TelemetryView* view = m_rita->telemetryView();
         QVERIFY(view);
         m_rita->tabs()->setCurrentWidget(view);
-        QSignalSpy shown(view, &ui::TelemetryView::reportShown);
+        QAbstractItemModelTester chartTester(view->tableModel());
         view->selectRollout(m_rolloutId);
         view->showChart(ui::TelemetryView::Chart::Waves);
         QTRY_VERIFY_WITH_TIMEOUT(!view->isLoading() && view->report().rollout, kTimeoutMs);
