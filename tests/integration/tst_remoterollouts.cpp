@@ -366,7 +366,12 @@ private Q_SLOTS:
         QAbstractItemModelTester chartTester(view->tableModel());
         view->selectRollout(m_rolloutId);
         view->showChart(ui::TelemetryView::Chart::Waves);
-        QTRY_VERIFY_WITH_TIMEOUT(!view->isLoading() && view->report().rollout, kTimeoutMs);
+        // A report asked for now (the tab may hold one from before the rollout completed).
+        QSignalSpy shown(view, &ui::TelemetryView::reportShown);
+        view->reload();
+        QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty() && !view->isLoading() && view->report().rollout,
+                                 kTimeoutMs);
+        QCOMPARE(view->report().rollout->state, QStringLiteral("completed"));
         const fleet::TelemetryReport& report = view->report();
         QCOMPARE(report.rollout->id, m_rolloutId);
         const cpb::Rollout onServer = serverRollout(m_rolloutId);
