@@ -55,10 +55,17 @@ ApprovalInbox::ApprovalInbox(fleet::RolloutService& rollouts, QString user, QWid
     m_reject = new QPushButton(tr("Re&ject"));
     m_reject->setObjectName(QStringLiteral("reject"));
     m_reject->setToolTip(tr("Abort the rollout: it will never be offered to any device"));
-    connect(m_approve, &QPushButton::clicked, this,
-            [this] { act([this](qint64 id) { return m_rollouts.approve(id, m_user); }); });
-    connect(m_reject, &QPushButton::clicked, this,
-            [this] { act([this](qint64 id) { return m_rollouts.abort(id, m_user); }); });
+    connect(m_approve, &QPushButton::clicked, this, [this] { act(fleet::RolloutAction::Approve); });
+    connect(m_reject, &QPushButton::clicked, this, [this] { act(fleet::RolloutAction::Abort); });
+    connect(&m_rollouts, &fleet::RolloutService::requestFinished, this,
+            [this](quint64 request, qint64, const std::optional<Error>& error) {
+                if (!m_pending.remove(request))
+                    return;
+                m_message->setText(error ? error->message : QString());
+                showSelected();
+            });
+    connect(&m_rollouts, &fleet::RolloutService::permissionsChanged, this,
+            &ApprovalInbox::showSelected);
 
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_approve);
@@ -102,13 +109,17 @@ void ApprovalInbox::selectRollout(qint64 id) {
         m_table->selectRow(index.row());
 }
 
-void ApprovalInbox::act(const std::function<Status(qint64)>& action) {
+QString ApprovalInbox::user() const {
+    const QString signedIn = m_rollouts.signedInUser();
+    return signedIn.isEmpty() ? m_user : signedIn;
+}
+
+void ApprovalInbox::act(fleet::RolloutAction action) {
     const qint64 id = selectedRollout();
     if (!id)
         return;
-    const Status done = action(id);
-    m_message->setText(done ? QString() : done.error().message);
-    showSelected();
+    m_message->clear();
+    m_pending.insert(m_rollouts.requestAction(id, action, user()));
 }
 
 void ApprovalInbox::showSelected() {
@@ -125,13 +136,21 @@ void ApprovalInbox::showSelected() {
                            .arg(rollout->status.author, QFileInfo(rollout->bundlePath).fileName())
                            .arg(rollout->status.total)
                            .arg(rollout->plan.describe()));
-    const std::optional<QString> blocker = fleet::approvalBlocker(*rollout, m_user);
+    // The role first (a viewer approves nothing), then the rule of the rollout itself.
+    std::optional<QString> blocker = m_rollouts.actionBlocker(fleet::RolloutAction::Approve);
+    if (!blocker)
+        blocker = fleet::approvalBlocker(*rollout, user());
     m_approve->setEnabled(!blocker);
     m_approve->setToolTip(blocker ? *blocker
                                   : tr("Approve as %1: a started rollout then runs, a draft "
                                        "runs once its author starts it")
-                                        .arg(m_user));
-    m_reject->setEnabled(true);
+                                        .arg(user()));
+    const std::optional<QString> rejectBlocker =
+        m_rollouts.actionBlocker(fleet::RolloutAction::Abort);
+    m_reject->setEnabled(!rejectBlocker);
+    m_reject->setToolTip(rejectBlocker
+                             ? *rejectBlocker
+                             : tr("Abort the rollout: it will never be offered to any device"));
 }
 
 }  // namespace otafleet::ui

@@ -1,11 +1,14 @@
 // Rollouts waiting for an approval (production rollouts nobody approved yet), with the plan of
 // the selected one as a sentence, Approve and Reject. Approve is disabled, with the reason as its
 // tooltip, when fleet::approvalBlocker() says the user may not approve (the author of a
-// production rollout never approves it). Reject aborts the rollout.
+// production rollout never approves it) or the user's role may not approve (a server's RBAC).
+// Reject aborts the rollout. Against a server the approver is the signed-in user, whoever the
+// inbox was made for.
 #pragma once
 
 #include "fleet/RolloutService.h"
 
+#include <QSet>
 #include <QSortFilterProxyModel>
 #include <QWidget>
 
@@ -46,7 +49,9 @@ Q_SIGNALS:
 
 private:
     void showSelected();
-    void act(const std::function<Status(qint64)>& action);
+    void act(fleet::RolloutAction action);
+    // Who approves: the user the server signed in, else the one this inbox was made for.
+    [[nodiscard]] QString user() const;
 
     fleet::RolloutService& m_rollouts;
     QString m_user;
@@ -57,6 +62,7 @@ private:
     QLabel* m_message = nullptr;
     QPushButton* m_approve = nullptr;
     QPushButton* m_reject = nullptr;
+    QSet<quint64> m_pending;  // requests sent from here
 };
 
 }  // namespace otafleet::ui

@@ -461,9 +461,19 @@ void MainWindow::addRollouts(fleet::RolloutService& rollouts, const QString& use
             &MainWindow::openRolloutWizard);
 
     auto* newRollout = new QAction(tr("&New rollout…"), this);
+    newRollout->setObjectName(QStringLiteral("newRolloutAction"));
     newRollout->setShortcut(tr("Ctrl+Shift+N"));
-    newRollout->setToolTip(tr("Roll a release out to the devices the filter selects, in waves"));
     connect(newRollout, &QAction::triggered, this, &MainWindow::openRolloutWizard);
+    // A role that may not create rollouts (a server's viewer) sees why instead.
+    const auto updateCreate = [this, newRollout] {
+        const std::optional<QString> blocker = m_rollouts->createBlocker();
+        newRollout->setEnabled(!blocker);
+        newRollout->setToolTip(
+            blocker ? *blocker
+                    : tr("Roll a release out to the devices the filter selects, in waves"));
+    };
+    connect(&rollouts, &fleet::RolloutService::permissionsChanged, this, updateCreate);
+    updateCreate();
     QMenu* menu = menuBar()->addMenu(tr("&Rollout"));
     menu->addAction(newRollout);
     if (auto* toolbar = findChild<QToolBar*>(QStringLiteral("mainToolbar"))) {
@@ -492,6 +502,10 @@ void MainWindow::addTelemetry(fleet::TelemetryService& telemetry) {
 RolloutWizard* MainWindow::openRolloutWizard() {
     if (!m_rollouts)
         return nullptr;
+    if (const std::optional<QString> blocker = m_rollouts->createBlocker()) {
+        statusBar()->showMessage(*blocker, kStatusMessageMs);
+        return nullptr;
+    }
     auto* wizard = new RolloutWizard(m_fleet, *m_rollouts, m_rolloutUser, this);
     wizard->setAttribute(Qt::WA_DeleteOnClose);
     if (!m_releaseDirectory.isEmpty())

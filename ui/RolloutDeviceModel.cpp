@@ -7,14 +7,17 @@ RolloutDeviceModel::RolloutDeviceModel(fleet::RolloutService& rollouts, fleet::F
     : QAbstractTableModel(parent), m_rollouts(rollouts), m_fleet(fleet) {
     connect(&m_rollouts, &fleet::RolloutService::rolloutChanged, this,
             &RolloutDeviceModel::onChanged);
-    connect(&m_fleet, &fleet::FleetService::deviceChanged, this, [this](qint64 deviceId) {
+    const auto renamed = [this](qint64 deviceId) {
         if (!m_names.contains(deviceId))
             return;
         m_names.insert(deviceId, nameOf(deviceId));
         for (int row = 0; row < m_rows.size(); ++row)
             if (m_rows.at(row).deviceId == deviceId)
                 Q_EMIT dataChanged(index(row, Device), index(row, Device));
-    });
+    };
+    connect(&m_fleet, &fleet::FleetService::deviceChanged, this, renamed);
+    // A server's rollout may name a device before the fleet's mirror has it.
+    connect(&m_fleet, &fleet::FleetService::deviceAdded, this, renamed);
 }
 
 void RolloutDeviceModel::setRollout(qint64 id) {

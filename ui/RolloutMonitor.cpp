@@ -114,16 +114,24 @@ RolloutMonitor::RolloutMonitor(fleet::RolloutService& rollouts, fleet::FleetServ
     m_abort = button(tr("&Abort"), "abort", tr("End the rollout for good: no more offers"));
     m_retry = button(tr("Retry &failed"), "retryFailed",
                      tr("Offer the release again to every failed, reverted or timed-out device"));
-    connect(m_start, &QPushButton::clicked, this,
-            [this] { act([this](qint64 id) { return m_rollouts.start(id, m_user); }); });
-    connect(m_pause, &QPushButton::clicked, this,
-            [this] { act([this](qint64 id) { return m_rollouts.pause(id, m_user); }); });
-    connect(m_resume, &QPushButton::clicked, this,
-            [this] { act([this](qint64 id) { return m_rollouts.resume(id, m_user); }); });
-    connect(m_abort, &QPushButton::clicked, this,
-            [this] { act([this](qint64 id) { return m_rollouts.abort(id, m_user); }); });
-    connect(m_retry, &QPushButton::clicked, this,
-            [this] { act([this](qint64 id) { return m_rollouts.retryFailed(id, m_user); }); });
+    m_actions = {{{m_start, fleet::RolloutAction::Start},
+                  {m_pause, fleet::RolloutAction::Pause},
+                  {m_resume, fleet::RolloutAction::Resume},
+                  {m_abort, fleet::RolloutAction::Abort},
+                  {m_retry, fleet::RolloutAction::RetryFailed}}};
+    for (const auto& [b, action] : m_actions) {
+        m_toolTips.insert(b, b->toolTip());
+        connect(b, &QPushButton::clicked, this, [this, action] { act(action); });
+    }
+    connect(&m_rollouts, &fleet::RolloutService::requestFinished, this,
+            [this](quint64 request, qint64, const std::optional<Error>& error) {
+                if (!m_pending.remove(request))
+                    return;
+                m_message->setText(error ? error->message : QString());
+                refresh();
+            });
+    connect(&m_rollouts, &fleet::RolloutService::permissionsChanged, this,
+            &RolloutMonitor::refresh);
 
     auto* buttons = new QHBoxLayout;
     for (QPushButton* b : {m_start, m_pause, m_resume, m_abort, m_retry})
@@ -153,11 +161,13 @@ void RolloutMonitor::setRollout(qint64 id) {
     refresh();
 }
 
-void RolloutMonitor::act(const std::function<Status(qint64)>& action) {
+void RolloutMonitor::act(fleet::RolloutAction action) {
     if (!m_rolloutId)
         return;
-    const Status done = action(m_rolloutId);
-    m_message->setText(done ? QString() : done.error().message);
+    m_message->clear();
+    const QString signedIn = m_rollouts.signedInUser();
+    m_pending.insert(
+        m_rollouts.requestAction(m_rolloutId, action, signedIn.isEmpty() ? m_user : signedIn));
     refresh();
 }
 
@@ -242,6 +252,13 @@ void RolloutMonitor::refresh() {
     m_retry->setEnabled(failures > 0 &&
                         (st == RolloutState::Running || st == RolloutState::Paused ||
                          st == RolloutState::Completed));
+    // What the user's role may not do is disabled whatever the state, and says why.
+    for (const auto& [b, action] : m_actions) {
+        const std::optional<QString> blocker = m_rollouts.actionBlocker(action);
+        if (blocker)
+            b->setEnabled(false);
+        b->setToolTip(blocker ? *blocker : m_toolTips.value(b));
+    }
 }
 
 }  // namespace otafleet::ui

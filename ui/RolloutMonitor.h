@@ -1,17 +1,20 @@
 // One rollout, live: its name, state, release and plan (as a sentence), the engine's reason in
 // a banner whenever it paused (itself or by a person), one progress bar per wave, the count of
 // devices in each state, every target device (RolloutDeviceModel) and the commands the state
-// allows: Start, Pause, Resume, Abort, Retry failed. Follows rolloutChanged, coalesced so a
+// allows: Start, Pause, Resume, Abort, Retry failed (a command the user's role may not use is
+// disabled, its tooltip saying why). Follows rolloutChanged, coalesced so a
 // burst of device events repaints once.
 #pragma once
 
 #include "fleet/FleetService.h"
 #include "fleet/RolloutService.h"
 
+#include <QHash>
+#include <QSet>
 #include <QWidget>
-#include <array>
 
-#include <functional>
+#include <array>
+#include <utility>
 
 class QLabel;
 class QProgressBar;
@@ -40,7 +43,7 @@ public Q_SLOTS:
     void refresh();
 
 private:
-    void act(const std::function<Status(qint64)>& action);
+    void act(fleet::RolloutAction action);
     void showWaves(const rollout::RolloutStatus& status);
 
     fleet::RolloutService& m_rollouts;
@@ -62,6 +65,9 @@ private:
     QPushButton* m_resume = nullptr;
     QPushButton* m_abort = nullptr;
     QPushButton* m_retry = nullptr;
+    std::array<std::pair<QPushButton*, fleet::RolloutAction>, 5> m_actions{};
+    QHash<QPushButton*, QString> m_toolTips;  // what each does, when the role allows it
+    QSet<quint64> m_pending;                  // requests sent from here
 };
 
 }  // namespace otafleet::ui

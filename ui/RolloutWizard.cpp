@@ -75,6 +75,8 @@ RolloutWizard::RolloutWizard(fleet::FleetService& fleet, fleet::RolloutService& 
         if (id == SummaryPage)
             updateSummary();
     });
+    connect(&m_rollouts, &fleet::RolloutService::requestFinished, this,
+            &RolloutWizard::onRequestFinished);
     checkPlan();
     countTargets();
     resize(720, 560);
@@ -347,7 +349,7 @@ QWizardPage* RolloutWizard::makePlanPage() {
     return page;
 }
 
-Result<rollout::RolloutPlan> RolloutWizard::plan() const {
+rollout::PlanOptions RolloutWizard::planOptions() const {
     rollout::PlanOptions options;
     options.waves = m_waves->text().trimmed();
     options.successThreshold = optionalText(m_success);
@@ -363,7 +365,11 @@ Result<rollout::RolloutPlan> RolloutWizard::plan() const {
     options.production = m_production->isChecked();
     options.emergency = m_emergency->isChecked();
     options.includeLateJoiners = m_lateJoiners->isChecked();
-    return rollout::RolloutPlan::fromOptions(options);
+    return options;
+}
+
+Result<rollout::RolloutPlan> RolloutWizard::plan() const {
+    return rollout::RolloutPlan::fromOptions(planOptions());
 }
 
 void RolloutWizard::checkPlan() {
@@ -456,6 +462,8 @@ void RolloutWizard::updateSummary() {
 bool RolloutWizard::validateCurrentPage() {
     if (currentId() != SummaryPage)
         return QWizard::validateCurrentPage();
+    if (m_request != 0)
+        return false;  // the service has not answered yet
     if (m_created)
         return true;
     const Result<rollout::RolloutPlan> parsed = plan();
@@ -463,23 +471,56 @@ bool RolloutWizard::validateCurrentPage() {
         m_createError->setText(parsed.error().message);
         return false;
     }
-    const Result<qint64> id = m_rollouts.createRollout(m_name->text().trimmed(), bundlePath(),
-                                                       *parsed, m_targets, m_author);
-    if (!id) {
-        m_createError->setText(id.error().message);
-        return false;
-    }
-    m_created = *id;
-    Q_EMIT rolloutCreated(*id);
-    if (m_startNow->isChecked()) {
-        // Created is created: a refused start is reported, and the monitor can start it later.
-        if (const Status started = m_rollouts.start(*id, m_author); !started) {
-            m_createError->setText(
-                tr("The rollout was created but not started: %1").arg(started.error().message));
-            return false;
+    fleet::RolloutDraft draft;
+    draft.name = m_name->text().trimmed();
+    draft.bundlePath = bundlePath();
+    draft.options = planOptions();
+    draft.plan = *parsed;
+    draft.targetFilter = m_filter->text().trimmed();
+    draft.deviceIds = m_targets;
+    draft.author = author();
+    // The wizard stays open until the service answered (onRequestFinished() closes it).
+    m_createError->setStyleSheet(QString());
+    m_createError->setText(tr("Creating the rollout…"));
+    button(QWizard::FinishButton)->setEnabled(false);
+    m_request = m_rollouts.requestCreate(draft);
+    return false;
+}
+
+QString RolloutWizard::author() const {
+    const QString signedIn = m_rollouts.signedInUser();
+    return signedIn.isEmpty() ? m_author : signedIn;
+}
+
+void RolloutWizard::onRequestFinished(quint64 request, qint64 rolloutId,
+                                      const std::optional<Error>& error) {
+    if (request != m_request)
+        return;
+    m_request = 0;
+    button(QWizard::FinishButton)->setEnabled(true);
+    m_createError->setStyleSheet(kErrorStyle);
+    if (!m_created) {
+        if (error) {
+            m_createError->setText(error->message);
+            return;
         }
+        m_created = rolloutId;
+        m_createError->clear();
+        Q_EMIT rolloutCreated(rolloutId);
+        if (m_startNow->isChecked()) {
+            m_createError->setStyleSheet(QString());
+            m_createError->setText(tr("Starting the rollout…"));
+            button(QWizard::FinishButton)->setEnabled(false);
+            m_request = m_rollouts.requestAction(rolloutId, fleet::RolloutAction::Start, author());
+            return;
+        }
+    } else if (error) {
+        // Created is created: a refused start is reported, and the monitor can start it later.
+        m_createError->setText(
+            tr("The rollout was created but not started: %1").arg(error->message));
+        return;
     }
-    return true;
+    accept();
 }
 
 }  // namespace otafleet::ui

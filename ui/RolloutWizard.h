@@ -9,8 +9,9 @@
 //                checked by rollout::RolloutPlan::fromOptions and its own sentence is shown
 //                under the form, the field it names outlined.
 //   4. Summary   the whole plan as one sentence (RolloutPlan::describe()) and "Start it now".
-// Finishing creates the rollout through the RolloutService (and starts it when asked); a refusal
-// is shown on the summary page and the wizard stays open.
+// Finishing asks the RolloutService to create the rollout (and start it when asked) and closes
+// the wizard once it answered; a refusal is shown on the summary page and the wizard stays open.
+// The author is the user a server signed in, where there is one.
 #pragma once
 
 #include "fleet/BundleReport.h"
@@ -48,6 +49,9 @@ public:
 
     // The plan as the fields describe it now, or the parser's error.
     [[nodiscard]] Result<rollout::RolloutPlan> plan() const;
+    [[nodiscard]] rollout::PlanOptions planOptions() const;
+    // Whether the service is still creating (or starting) the rollout.
+    [[nodiscard]] bool isCreating() const { return m_request != 0; }
     // The devices the last finished count selected (what the rollout will target).
     [[nodiscard]] const QList<qint64>& targets() const { return m_targets; }
     [[nodiscard]] bool isCounting() const { return m_counting; }
@@ -72,6 +76,8 @@ private:
     void checkPlan();
     void updateSummary();
     [[nodiscard]] QString bundlePath() const;
+    [[nodiscard]] QString author() const;
+    void onRequestFinished(quint64 request, qint64 rolloutId, const std::optional<Error>& error);
 
     struct PlanField {
         QLineEdit* edit = nullptr;
@@ -119,6 +125,7 @@ private:
     QCheckBox* m_startNow = nullptr;
     QLabel* m_createError = nullptr;
     qint64 m_created = 0;
+    quint64 m_request = 0;  // the create or start the service has not answered yet
 };
 
 }  // namespace otafleet::ui

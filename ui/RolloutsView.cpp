@@ -36,8 +36,15 @@ RolloutsView::RolloutsView(fleet::RolloutService& rollouts, fleet::FleetService&
 
     m_new = new QPushButton(tr("&New rollout…"));
     m_new->setObjectName(QStringLiteral("newRollout"));
-    m_new->setToolTip(tr("Plan a rollout of a release to a selection of devices"));
     connect(m_new, &QPushButton::clicked, this, &RolloutsView::newRolloutRequested);
+    const auto updateNew = [this, &rollouts] {
+        const std::optional<QString> blocker = rollouts.createBlocker();
+        m_new->setEnabled(!blocker);
+        m_new->setToolTip(blocker ? *blocker
+                                  : tr("Plan a rollout of a release to a selection of devices"));
+    };
+    connect(&rollouts, &fleet::RolloutService::permissionsChanged, this, updateNew);
+    updateNew();
 
     m_monitor = new RolloutMonitor(rollouts, fleet, std::move(user));
 

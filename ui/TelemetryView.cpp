@@ -379,6 +379,25 @@ void TelemetryView::redraw() {
     m_tracer->setPen(QPen(text, 1.5));
     m_tracer->setVisible(false);
 
+    // What the source cannot give says so, instead of an empty (or made-up) chart.
+    const QString unavailable = m_chart == Chart::Progress         ? m_report.progressUnavailable
+                                : m_chart == Chart::FailureReasons ? m_report.reasonsUnavailable
+                                : (m_chart == Chart::Adoption || m_chart == Chart::Throughput ||
+                                   m_chart == Chart::InstallDuration)
+                                    ? m_report.fleetChartsUnavailable
+                                    : QString();
+    if (!unavailable.isEmpty())
+        setEmpty(unavailable);
+    else
+        drawChart();
+    m_tableView->resizeColumnsToContents();
+    // The ranges the chart was drawn with are its home, which Reset zoom returns to.
+    m_home = {m_plot->xAxis->range().lower, m_plot->xAxis->range().upper,
+              m_plot->yAxis->range().lower, m_plot->yAxis->range().upper};
+    m_plot->replot();
+}
+
+void TelemetryView::drawChart() {
     switch (m_chart) {
         case Chart::Progress:
             drawProgress();
@@ -401,11 +420,6 @@ void TelemetryView::redraw() {
             drawReasons();
             break;
     }
-    m_tableView->resizeColumnsToContents();
-    // The ranges the chart was drawn with are its home, which Reset zoom returns to.
-    m_home = {m_plot->xAxis->range().lower, m_plot->xAxis->range().upper,
-              m_plot->yAxis->range().lower, m_plot->yAxis->range().upper};
-    m_plot->replot();
 }
 
 void TelemetryView::setEmpty(const QString& sentence) {
@@ -414,7 +428,16 @@ void TelemetryView::setEmpty(const QString& sentence) {
     note->position->setType(QCPItemPosition::ptAxisRectRatio);
     note->position->setCoords(0.5, 0.5);
     note->setPositionAlignment(Qt::AlignCenter);
-    note->setText(sentence);
+    // Long sentences (a server's "not available") wrap instead of running off the chart.
+    constexpr qsizetype kNoteLine = 90;
+    QStringList lines;
+    for (const QString& word : sentence.split(u' ', Qt::SkipEmptyParts)) {
+        if (lines.isEmpty() || lines.last().size() + 1 + word.size() > kNoteLine)
+            lines.append(word);
+        else
+            lines.last() += u' ' + word;
+    }
+    note->setText(lines.join(u'\n'));
     note->setColor(palette().color(QPalette::PlaceholderText));
     note->setFont(QFont(font().family(), 11));
     m_plot->xAxis->setRange(0, 1);

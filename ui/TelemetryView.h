@@ -81,6 +81,7 @@ private:
     void onFailed(quint64 request, const Error& error);
     void fillRolloutBox();
     void redraw();
+    void drawChart();
     void drawProgress();
     void drawWaves();
     void drawAdoption();

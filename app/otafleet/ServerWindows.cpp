@@ -25,20 +25,43 @@ client::ConsoleSettings ServerWindows::settingsOf(const ui::ServerChoice& choice
 }
 
 ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings) {
-    fleet::RemoteFleetOptions options;
+    return open(std::move(settings), {}, {});
+}
+
+ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings,
+                                    const fleet::RemoteFleetOptions& fleetOptions,
+                                    const fleet::RemoteRolloutsOptions& rolloutOptions) {
+    fleet::RemoteFleetOptions options = fleetOptions;
     options.trustedRootFile = settings.pkiDir.isEmpty()
                                   ? settings.caFile
                                   : QDir(settings.pkiDir).filePath(QStringLiteral("root-ca.pem"));
     Entry e;
-    e.fleet = std::make_unique<fleet::RemoteFleet>(std::move(settings), options);
+    // Each part signs in on its own connection (its own thread); the password stays in their
+    // memory only, to sign in again after a reconnect.
+    e.fleet = std::make_unique<fleet::RemoteFleet>(settings, options);
+    e.rollouts = std::make_unique<fleet::RemoteRollouts>(settings, *e.fleet, rolloutOptions);
+    e.telemetry = std::make_unique<fleet::RemoteTelemetry>(std::move(settings), e.rollouts.get(),
+                                                           options.callDeadline);
     std::fill(settings.password.begin(), settings.password.end(), '\0');
     e.window = std::make_unique<ui::MainWindow>(*e.fleet);
+    // Who acts is the user the server signed in (RolloutService::signedInUser()), never a name
+    // typed here.
+    e.window->addRollouts(*e.rollouts, QString());
+    e.window->addTelemetry(*e.telemetry);
     e.window->setAttribute(Qt::WA_DeleteOnClose, false);
     ui::MainWindow* window = e.window.get();
     watch(*window);
     m_entries.push_back(std::move(e));
     window->show();
     return window;
+}
+
+fleet::RemoteRollouts* ServerWindows::rolloutsOf(const ui::MainWindow* window) const {
+    for (const Entry& e : m_entries) {
+        if (e.window.get() == window)
+            return e.rollouts.get();
+    }
+    return nullptr;
 }
 
 void ServerWindows::watch(ui::MainWindow& window) {

@@ -1,10 +1,14 @@
-// The console's windows on otafleetd fleets: one RemoteFleet and one MainWindow per server the
-// user connected to (otafleet --server, or File > Connect to server… in any window), beside
-// the workstation's own window. A window closed by the user takes its connection with it.
+// The console's windows on otafleetd fleets: per server the user connected to (otafleet --server,
+// or File > Connect to server… in any window), a RemoteFleet, its RemoteRollouts and
+// RemoteTelemetry and one MainWindow with the devices, the dashboard, the rollouts (wizard,
+// monitor, approval inbox) and the telemetry charts, beside the workstation's own window. A
+// window closed by the user takes its connections with it.
 #pragma once
 
 #include "consoleclient/ConsoleSettings.h"
 #include "fleet/RemoteFleet.h"
+#include "fleet/RemoteRollouts.h"
+#include "fleet/RemoteTelemetry.h"
 #include "ui/MainWindow.h"
 
 #include <QObject>
@@ -23,14 +27,21 @@ public:
     // Opens and shows a window on the fleet of `settings.address`; it connects by itself and
     // its status bar says how that goes. Returns the window (tests).
     ui::MainWindow* open(client::ConsoleSettings settings);
+    // As open(), with the polling and reconnecting pace given (tests go faster).
+    ui::MainWindow* open(client::ConsoleSettings settings, const fleet::RemoteFleetOptions& fleet,
+                         const fleet::RemoteRolloutsOptions& rollouts);
     // Lets `window`'s "Connect to server…" open server windows here.
     void watch(ui::MainWindow& window);
 
     [[nodiscard]] static client::ConsoleSettings settingsOf(const ui::ServerChoice& choice);
+    // The rollouts behind `window` (null for a window not opened here).
+    [[nodiscard]] fleet::RemoteRollouts* rolloutsOf(const ui::MainWindow* window) const;
 
 private:
     struct Entry {
         std::unique_ptr<fleet::RemoteFleet> fleet;
+        std::unique_ptr<fleet::RemoteRollouts> rollouts;
+        std::unique_ptr<fleet::RemoteTelemetry> telemetry;
         std::unique_ptr<ui::MainWindow> window;
     };
     std::vector<Entry> m_entries;

@@ -169,6 +169,49 @@ Status EmbeddedRollouts::retryFailed(qint64 id, const QString& user) {
     });
 }
 
+Status EmbeddedRollouts::act(qint64 id, RolloutAction action, const QString& user) {
+    switch (action) {
+        case RolloutAction::Approve:
+            return approve(id, user);
+        case RolloutAction::Start:
+            return start(id, user);
+        case RolloutAction::Pause:
+            return pause(id, user);
+        case RolloutAction::Resume:
+            return resume(id, user);
+        case RolloutAction::Abort:
+            return abort(id, user);
+        case RolloutAction::RetryFailed:
+            return retryFailed(id, user);
+    }
+    return fail(QStringLiteral("fleet.unknown-action"),
+                QStringLiteral("This console does not know that rollout command."));
+}
+
+quint64 EmbeddedRollouts::requestCreate(const RolloutDraft& draft) {
+    const quint64 request = ++m_lastRequest;
+    const Result<qint64> created =
+        createRollout(draft.name, draft.bundlePath, draft.plan, draft.deviceIds, draft.author);
+    answer(request, created ? *created : 0,
+           created ? std::nullopt : std::optional<Error>(created.error()));
+    return request;
+}
+
+quint64 EmbeddedRollouts::requestAction(qint64 id, RolloutAction action, const QString& user) {
+    const quint64 request = ++m_lastRequest;
+    const Status done = act(id, action, user);
+    answer(request, id, done ? std::nullopt : std::optional<Error>(done.error()));
+    return request;
+}
+
+void EmbeddedRollouts::answer(quint64 request, qint64 rolloutId,
+                              const std::optional<Error>& error) {
+    QMetaObject::invokeMethod(
+        this,
+        [this, request, rolloutId, error] { Q_EMIT requestFinished(request, rolloutId, error); },
+        Qt::QueuedConnection);
+}
+
 void EmbeddedRollouts::record(qint64 rolloutId, const Entry& e, const QString& deviceId) {
     const auto progress = e.engine.device(deviceId);
     if (!progress)

@@ -46,16 +46,23 @@ public:
         EmbeddedFleet& fleet, const rollout::Clock& clock, QObject* parent = nullptr);
     ~EmbeddedRollouts() override;
 
+    // The commands run at once in the console (the store is local); requestCreate() and
+    // requestAction() run them too and answer on the next turn of the event loop.
+    // A draft rollout of `bundlePath` to `deviceIds` (offered in that order) with `plan`.
     [[nodiscard]] Result<qint64> createRollout(const QString& name, const QString& bundlePath,
                                                const rollout::RolloutPlan& plan,
                                                const QList<qint64>& deviceIds,
-                                               const QString& author) override;
-    [[nodiscard]] Status approve(qint64 id, const QString& user) override;
-    [[nodiscard]] Status start(qint64 id, const QString& user) override;
-    [[nodiscard]] Status pause(qint64 id, const QString& user) override;
-    [[nodiscard]] Status resume(qint64 id, const QString& user) override;
-    [[nodiscard]] Status abort(qint64 id, const QString& user) override;
-    [[nodiscard]] Status retryFailed(qint64 id, const QString& user) override;
+                                               const QString& author);
+    [[nodiscard]] Status approve(qint64 id, const QString& user);
+    [[nodiscard]] Status start(qint64 id, const QString& user);
+    [[nodiscard]] Status pause(qint64 id, const QString& user);
+    [[nodiscard]] Status resume(qint64 id, const QString& user);
+    [[nodiscard]] Status abort(qint64 id, const QString& user);
+    [[nodiscard]] Status retryFailed(qint64 id, const QString& user);
+    [[nodiscard]] Status act(qint64 id, RolloutAction action, const QString& user);
+
+    quint64 requestCreate(const RolloutDraft& draft) override;
+    quint64 requestAction(qint64 id, RolloutAction action, const QString& user) override;
 
     [[nodiscard]] QList<RolloutSummary> rollouts() const override;
     [[nodiscard]] std::optional<RolloutSummary> rollout(qint64 id) const override;
@@ -90,6 +97,8 @@ private:
     void onFinished(qint64 deviceId, link::LinkOperation operation,
                     const std::optional<Error>& error);
     void updateTimer();
+    // Answers request `request` on the next turn of the event loop.
+    void answer(quint64 request, qint64 rolloutId, const std::optional<Error>& error);
 
     EmbeddedFleet& m_fleet;
     const rollout::Clock& m_clock;
@@ -103,6 +112,7 @@ private:
     };
     std::vector<Move> m_history;  // recorded moves not yet in the store
     QTimer m_timer;
+    quint64 m_lastRequest = 0;
 };
 
 }  // namespace otafleet::fleet

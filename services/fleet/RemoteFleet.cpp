@@ -280,6 +280,13 @@ QString RemoteFleet::serverDeviceId(qint64 id) const {
     return it == m_devices.cend() || !it->snapshot ? QString() : it->snapshot->deviceId;
 }
 
+qint64 RemoteFleet::idFor(const QString& serverDeviceId) {
+    qint64& id = m_ids[QStringLiteral("otafleetd:") + serverDeviceId];
+    if (id == 0)
+        id = ++m_nextId;
+    return id;
+}
+
 void RemoteFleet::setConnection(const FleetConnection& connection) {
     const bool changed =
         connection.state != m_connection.state || connection.user != m_connection.user ||

@@ -48,6 +48,9 @@ public:
     [[nodiscard]] FleetConnection connection() const override;
     // The server's id of a device (its certificate's common name), empty for an unknown id.
     [[nodiscard]] QString serverDeviceId(qint64 id) const;
+    // The console's id of the server's device `serverDeviceId`: the one the mirror uses, given
+    // now for a device the mirror has not fetched yet (it keeps it when the device arrives).
+    [[nodiscard]] qint64 idFor(const QString& serverDeviceId);
 
     [[nodiscard]] Result<qint64> addDevice(const QString& uri, const QString& name) override;
     [[nodiscard]] Status removeDevice(qint64 id) override;

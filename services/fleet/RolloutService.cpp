@@ -25,6 +25,37 @@ std::optional<QString> approvalBlocker(const RolloutSummary& rollout, const QStr
     return std::nullopt;
 }
 
+QString rolloutActionName(RolloutAction action) {
+    switch (action) {
+        case RolloutAction::Approve:
+            return QStringLiteral("approve");
+        case RolloutAction::Start:
+            return QStringLiteral("start");
+        case RolloutAction::Pause:
+            return QStringLiteral("pause");
+        case RolloutAction::Resume:
+            return QStringLiteral("resume");
+        case RolloutAction::Abort:
+            return QStringLiteral("abort");
+        case RolloutAction::RetryFailed:
+            return QStringLiteral("retry-failed");
+    }
+    return QStringLiteral("unknown");
+}
+
+std::optional<QString> RolloutService::createBlocker() const {
+    return std::nullopt;
+}
+
+std::optional<QString> RolloutService::actionBlocker(RolloutAction action) const {
+    Q_UNUSED(action);
+    return std::nullopt;
+}
+
+QString RolloutService::signedInUser() const {
+    return {};
+}
+
 RolloutService::RolloutService(QObject* parent) : QObject(parent) {}
 RolloutService::~RolloutService() = default;
 

@@ -122,6 +122,12 @@ struct TelemetryReport {
     Histogram throughputMBps;  // completed uploads, megabytes (10^6 bytes) per second
     Histogram installSeconds;  // finished installs
     QDateTime generated;
+    // Charts the source cannot fill, each with the sentence shown instead of the chart (empty
+    // where it can): otafleetd keeps no history of a rollout's device moves (progress), and an
+    // otafleetd that predates chart data gives no adoption, distributions or rollout reasons.
+    QString progressUnavailable;
+    QString fleetChartsUnavailable;  // adoption, throughput, install duration
+    QString reasonsUnavailable;
 };
 
 // Replays `changes` from `start`, when all `total` devices were pending: one point at `start`

@@ -19,6 +19,7 @@
 // }
 #pragma once
 
+#include "common/Error.h"
 #include "rollout/RolloutTypes.h"
 
 #include <QDateTime>
@@ -54,6 +55,12 @@ struct RolloutStatus {
 
     [[nodiscard]] qint64 count(DeviceState s) const { return counts[static_cast<std::size_t>(s)]; }
     [[nodiscard]] QJsonObject toJson() const;
+    // Back from toJson()'s bytes (what otafleetd sends a console as status_json): at most
+    // kMaxJsonSize bytes and kMaxWaves waves, every state named as toJson() names it, counts not
+    // negative. Error rollout.status-json with what is wrong.
+    static constexpr qsizetype kMaxJsonSize = 256 * 1024;
+    static constexpr qsizetype kMaxWaves = 1000;
+    [[nodiscard]] static Result<RolloutStatus> fromJsonBytes(QByteArrayView json);
 };
 
 }  // namespace otafleet::rollout

@@ -1,7 +1,7 @@
 // ConsoleService: staged rollouts (create, approve, start, pause, resume, abort, retry-failed,
-// status, list), run by the RolloutDriver. Every change is audited with the rollout as subject;
-// an approval the engine refuses (its own author approving a production rollout) is audited as a
-// refusal too.
+// status, list, the devices of one), run by the RolloutDriver. Every change is audited with the
+// rollout as subject; an approval the engine refuses (its own author approving a production
+// rollout) is audited as a refusal too.
 #include "server/ConsoleService.h"
 
 #include "server/RequestCheck.h"
@@ -143,6 +143,43 @@ grpc::ServerUnaryReactor* ConsoleService::ListRollouts(grpc::CallbackServerConte
         *reply->add_rollouts() = rollout;
     reply->set_total(quint64(total));
     return finishUnary(c, {});
+}
+
+grpc::ServerUnaryReactor* ConsoleService::ListRolloutDevices(
+    grpc::CallbackServerContext* c, const cpb::ListRolloutDevicesRequest* r,
+    cpb::RolloutDevicePage* reply) {
+    auto caller = authorize(c, Action::RolloutStatus, rolloutSubject(r->id()));
+    if (!caller)
+        return finishUnary(c, fail(caller.error()));
+    auto paging = checkRequest(*r);
+    if (!paging)
+        return finishUnary(c, fail(paging.error()));
+    if (!m_rollouts)
+        return finishUnary(c, unavailable());
+    // The driver knows which rollouts exist (server.unknown-rollout); the rows are the ones it
+    // writes after every change, read a page at a time.
+    auto rollout = m_rollouts->get(r->id());
+    if (!rollout)
+        return finishUnary(c, fail(rollout.error()));
+    return finishUnary(c, m_store.run([&](store::FleetStore& s) -> Status {
+        auto rows = s.rollouts().devicesPage(r->id(), qint64(paging->page) * paging->pageSize,
+                                             paging->pageSize);
+        if (!rows)
+            return fail(rows.error());
+        auto total = s.rollouts().deviceCount(r->id());
+        if (!total)
+            return fail(total.error());
+        for (const store::RolloutDeviceRow& row : *rows) {
+            cpb::RolloutDevice* d = reply->add_devices();
+            d->set_device_id(row.deviceId.toStdString());
+            d->set_state(row.state.toStdString());
+            d->set_wave(quint32(std::max(0, row.wave + 1)));
+            d->set_attempts(quint32(std::max(0, row.attempts)));
+            d->set_reason(row.reason.toStdString());
+        }
+        reply->set_total(quint64(*total));
+        return {};
+    }));
 }
 
 }  // namespace otafleet::server

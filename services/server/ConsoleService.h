@@ -126,6 +126,9 @@ public:
     grpc::ServerUnaryReactor* ListRollouts(grpc::CallbackServerContext* c,
                                            const cpb::ListRolloutsRequest* r,
                                            cpb::RolloutList* reply) override;
+    grpc::ServerUnaryReactor* ListRolloutDevices(grpc::CallbackServerContext* c,
+                                                 const cpb::ListRolloutDevicesRequest* r,
+                                                 cpb::RolloutDevicePage* reply) override;
 
     // The rollouts the rollout RPCs drive (otafleetd sets it before serving; without one they
     // fail with server.unavailable).

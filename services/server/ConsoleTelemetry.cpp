@@ -1,6 +1,7 @@
 // ConsoleService: the fleet's telemetry report and its anomalies (FleetTelemetry.h).
 #include "server/ConsoleService.h"
 #include "server/FleetTelemetry.h"
+#include "server/RequestCheck.h"
 
 namespace otafleet::server {
 
@@ -13,8 +14,18 @@ grpc::ServerUnaryReactor* ConsoleService::TelemetryReport(grpc::CallbackServerCo
     auto query = telemetryQuery(*r, QDateTime::currentDateTimeUtc());
     if (!query)
         return finishUnary(c, fail(query.error()));
-    return finishUnary(c, m_store.run([&](store::FleetStore& s) {
-        return fillTelemetryReport(s, *query, reply);
+    if (r->rollout_id() < 0 || r->rollout_id() > kMaxRolloutId) {
+        return finishUnary(c, fail(QStringLiteral("server.invalid-rollout"),
+                                   QStringLiteral("A rollout id is a positive number (got %1); "
+                                                  "'otafleetctl rollout list' shows them.")
+                                       .arg(r->rollout_id())));
+    }
+    return finishUnary(c, m_store.run([&](store::FleetStore& s) -> Status {
+        if (auto filled = fillTelemetryReport(s, *query, reply); !filled)
+            return filled;
+        if (!r->charts())
+            return {};
+        return fillTelemetryCharts(s, *query, r->rollout_id(), reply);
     }));
 }
 

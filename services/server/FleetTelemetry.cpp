@@ -1,6 +1,12 @@
 #include "server/FleetTelemetry.h"
 
+#include "fleet/TelemetryReport.h"
+
+#include <QHash>
 #include <QSet>
+
+#include <algorithm>
+#include <map>
 
 namespace otafleet::server {
 namespace {
@@ -155,6 +161,108 @@ Status fillTelemetryReport(store::FleetStore& store, const store::TelemetryQuery
         out->set_count(quint64(r.count));
         out->set_devices(quint64(r.devices));
     }
+    return {};
+}
+
+namespace {
+
+constexpr double kBytesPerMegabyte = 1e6;
+constexpr double kMsPerSecond = 1000.0;
+
+void fillHistogram(const fleet::Histogram& h, cpb::Histogram* out) {
+    out->set_lower(h.lower);
+    out->set_bin_width(h.binWidth);
+    for (const qint64 c : h.counts)
+        out->add_counts(quint64(c));
+    out->set_samples(quint64(h.samples));
+}
+
+}  // namespace
+
+Status fillTelemetryCharts(store::FleetStore& store, const store::TelemetryQuery& query,
+                           qint64 rolloutId, cpb::TelemetryReportReply* reply) {
+    auto samples = store.deviceTelemetry().samples(
+        query,
+        {QStringLiteral("upload-completed"), QStringLiteral("install-done"), QStringLiteral("boot"),
+         QStringLiteral("commit"), QStringLiteral("health")},
+        kMaxChartSamples + 1);
+    if (!samples)
+        return fail(samples.error());
+    if (samples->size() > kMaxChartSamples) {
+        samples->removeLast();
+        reply->set_samples_cut(true);
+    }
+    // Sightings are keyed by device; the store's ids are text, the arithmetic's numbers.
+    QHash<QString, qint64> numbers;
+    const auto number = [&numbers](const QString& id) {
+        qint64& n = numbers[id];
+        if (n == 0)
+            n = numbers.size();
+        return n;
+    };
+    QList<double> throughput;
+    QList<double> installSeconds;
+    QList<fleet::VersionSighting> sightings;
+    for (const store::DeviceTelemetryRecord& r : std::as_const(*samples)) {
+        if (r.event == u"upload-completed") {
+            if (r.throughput > 0)
+                throughput.append(r.throughput / kBytesPerMegabyte);
+        } else if (r.event == u"install-done") {
+            if (r.durationMs > 0)
+                installSeconds.append(double(r.durationMs) / kMsPerSecond);
+        } else if (!r.version.isEmpty()) {
+            sightings.append({number(r.deviceId), r.time, r.version});
+        }
+    }
+    // What every device ran when it was last seen (in the range), read one at a time.
+    int seen = 0;
+    auto scanned = store.fleetDevices().scan({}, [&](const store::FleetDeviceRecord& d) {
+        if (!d.decommissioned && !d.version.isEmpty() && d.lastSeen.isValid() &&
+            d.lastSeen < query.until) {
+            sightings.append({number(d.deviceId), d.lastSeen, d.version});
+        }
+        if (++seen < kMaxChartSamples)
+            return true;
+        reply->set_samples_cut(true);
+        return false;
+    });
+    if (!scanned)
+        return fail(scanned.error());
+    const int days = int(std::max<qint64>(1, query.since.daysTo(query.until) + 1));
+    const fleet::VersionAdoption adoption =
+        fleet::versionAdoption(std::move(sightings), query.until, days);
+    for (const QDateTime& day : adoption.days)
+        reply->add_adoption_days_unix_ms(day.toMSecsSinceEpoch());
+    for (const fleet::AdoptionSeries& series : adoption.series) {
+        cpb::AdoptionSeries* out = reply->add_adoption();
+        out->set_version(str(series.version));
+        for (const qint64 n : series.devices)
+            out->add_devices(quint64(n));
+    }
+    fillHistogram(fleet::histogram(throughput), reply->mutable_throughput_mbps());
+    fillHistogram(fleet::histogram(installSeconds), reply->mutable_install_seconds());
+
+    if (rolloutId > 0) {
+        auto reasons = store.rollouts().failedReasons(rolloutId);
+        if (!reasons)
+            return fail(reasons.error());
+        // Counted by the code before the reason's ':' as fleet::failureReasons() counts them.
+        std::map<QString, qint64> byCode;
+        for (const auto& [reason, devices] : std::as_const(*reasons)) {
+            QString code = reason.section(u':', 0, 0).trimmed();
+            byCode[code.isEmpty() ? QStringLiteral("(no reason)") : code] += devices;
+        }
+        QList<std::pair<QString, qint64>> sorted(byCode.begin(), byCode.end());
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
+        for (const auto& [code, devices] : std::as_const(sorted)) {
+            cpb::ReasonCount* out = reply->add_rollout_failure_reasons();
+            out->set_error_code(str(code));
+            out->set_count(quint64(devices));
+            out->set_devices(quint64(devices));
+        }
+    }
+    reply->set_charts(true);
     return {};
 }
 

@@ -41,6 +41,18 @@ inline constexpr qint64 kMaxTelemetryRangeMs = 31LL * 24 * 3600 * 1000;
                                          const store::TelemetryQuery& query,
                                          console::v1::TelemetryReportReply* reply);
 
+// The most events and devices one report's charts read (the newest ones).
+inline constexpr int kMaxChartSamples = store::DeviceTelemetryRepository::kMaxSamples;
+
+// The console's charts over the query's range, with the arithmetic the console's embedded fleet
+// uses (fleet/TelemetryReport.h): upload throughput and install duration histograms, and the
+// versions devices ran at the end of each day (their boots, commits and health checks, and each
+// device's running version when it was last seen); with `rolloutId` > 0, that rollout's failure
+// reasons from its device rows. Sets reply->charts().
+[[nodiscard]] Status fillTelemetryCharts(store::FleetStore& store,
+                                         const store::TelemetryQuery& query, qint64 rolloutId,
+                                         console::v1::TelemetryReportReply* reply);
+
 // Thresholds of the failure-spike rule: at least kSpikeMinFailures failed updates in the last
 // hour, at a rate above kSpikeMinRate and above kSpikeFactor times the rate of the day before.
 inline constexpr qint64 kSpikeMinFailures = 3;

@@ -323,6 +323,14 @@ Result<Paging> checkRequest(const cpb::ListRolloutsRequest& r) {
     return checkPaging(r.page(), r.page_size());
 }
 
+Result<Paging> checkRequest(const cpb::ListRolloutDevicesRequest& r) {
+    cpb::RolloutRequest id;
+    id.set_id(r.id());
+    if (auto ok = checkRequest(id); !ok)
+        return fail(ok.error());
+    return checkPaging(r.page(), r.page_size());
+}
+
 Result<rollout::DeviceEvent> checkRequest(const dpb::Progress& r) {
     const auto bad = [](const QString& sentence) {
         return invalid("server.invalid-progress", sentence);

@@ -68,6 +68,7 @@ struct Paging {
 [[nodiscard]] Result<rollout::PlanOptions> checkRequest(const console::v1::CreateRolloutRequest& r);
 [[nodiscard]] Status checkRequest(const console::v1::RolloutRequest& r);
 [[nodiscard]] Result<Paging> checkRequest(const console::v1::ListRolloutsRequest& r);
+[[nodiscard]] Result<Paging> checkRequest(const console::v1::ListRolloutDevicesRequest& r);
 [[nodiscard]] Status checkRequest(const device::v1::Inventory& r);
 // An agent's progress as the engine's event: a known state name (offered, downloading, verifying,
 // installing, rebooting, succeeded, failed, reverted, skipped), an offer id of 1..256 bytes, and

@@ -145,6 +145,50 @@ Result<QList<ReasonRow>> DeviceTelemetryRepository::failureReasons(const Telemet
     return rows;
 }
 
+Result<QList<DeviceTelemetryRecord>> DeviceTelemetryRepository::samples(const TelemetryQuery& q,
+                                                                        const QStringList& events,
+                                                                        int limit) const {
+    QList<DeviceTelemetryRecord> rows;
+    if (events.isEmpty() || limit <= 0)
+        return rows;
+    const auto [from, to] = rangeOf(q);
+    QVariantList binds{from, to};
+    QStringList marks;
+    for (const QString& e : events) {
+        marks << QStringLiteral("?");
+        binds << e;
+    }
+    const QString where = narrowing(q, binds);
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT device_id, seq, time_ms, model, hardware, version, event,"
+                                 " error_code, duration_ms, bytes, throughput FROM device_telemetry"
+                                 " WHERE time_ms >= ? AND time_ms < ? AND event IN (%1)%2"
+                                 " ORDER BY time_ms DESC LIMIT %3")
+                      .arg(marks.join(u','), where)
+                      .arg(std::min(limit, kMaxSamples)));
+    for (const QVariant& v : binds)
+        query.addBindValue(v);
+    if (auto ok = exec(query, QStringLiteral("read telemetry samples")); !ok)
+        return fail(ok.error());
+    while (query.next()) {
+        DeviceTelemetryRecord r;
+        r.deviceId = query.value(0).toString();
+        r.seq = query.value(1).toULongLong();
+        r.time = QDateTime::fromMSecsSinceEpoch(query.value(2).toLongLong(), Qt::UTC);
+        r.model = query.value(3).toString();
+        r.hardware = query.value(4).toString();
+        r.version = query.value(5).toString();
+        r.event = query.value(6).toString();
+        r.errorCode = query.value(7).toString();
+        r.durationMs = query.value(8).toULongLong();
+        r.bytes = query.value(9).toULongLong();
+        r.throughput = query.value(10).toDouble();
+        rows.append(std::move(r));
+    }
+    return rows;
+}
+
 Result<DeviceTelemetryRepository::Outcomes> DeviceTelemetryRepository::outcomes(
     const QDateTime& since, const QDateTime& until) const {
     QSqlQuery query(QSqlDatabase::database(m_connectionName));

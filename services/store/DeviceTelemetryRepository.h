@@ -90,6 +90,13 @@ public:
     [[nodiscard]] Result<QList<DeviceEventRow>> latestWithError(const QStringList& codes,
                                                                 const QStringList& prefixes) const;
     [[nodiscard]] Result<qint64> count() const;
+    // The newest events of the kinds `events` in the range (narrowed as the query says), newest
+    // first, at most `limit` (<= kMaxSamples) of them: the raw values the charts' distributions
+    // and adoption are computed from.
+    static constexpr int kMaxSamples = 200000;
+    [[nodiscard]] Result<QList<DeviceTelemetryRecord>> samples(const TelemetryQuery& query,
+                                                               const QStringList& events,
+                                                               int limit) const;
 
 private:
     QString m_connectionName;

@@ -6,6 +6,8 @@
 #include <QSqlQuery>
 #include <QVariant>
 
+#include <algorithm>
+
 namespace otafleet::store {
 
 namespace {
@@ -189,6 +191,68 @@ Result<QList<RolloutDeviceRow>> RolloutRepository::devices(qint64 id) const {
         r.queueSeq = query.value(7).toLongLong();
         rows.append(std::move(r));
     }
+    return rows;
+}
+
+namespace {
+
+RolloutDeviceRow deviceRow(const QSqlQuery& query) {
+    RolloutDeviceRow r;
+    r.position = query.value(0).toLongLong();
+    r.deviceId = query.value(1).toString();
+    r.state = query.value(2).toString();
+    r.wave = query.value(3).toInt();
+    r.attempts = query.value(4).toInt();
+    r.offeredAtMs = query.value(5).toLongLong();
+    r.reason = query.value(6).toString();
+    r.queueSeq = query.value(7).toLongLong();
+    return r;
+}
+
+}  // namespace
+
+Result<QList<RolloutDeviceRow>> RolloutRepository::devicesPage(qint64 id, qint64 offset,
+                                                               int limit) const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral(
+        "SELECT position, device_id, state, wave, attempts, offered_ms, reason, queue_seq"
+        " FROM rollout_devices WHERE rollout_id = ? AND position >= ? ORDER BY position LIMIT ?"));
+    query.addBindValue(id);
+    query.addBindValue(std::max<qint64>(0, offset));
+    query.addBindValue(std::clamp(limit, 0, kMaxDevicePage));
+    if (auto ok = exec(query, QStringLiteral("read a page of a rollout's devices")); !ok)
+        return fail(ok.error());
+    QList<RolloutDeviceRow> rows;
+    while (query.next())
+        rows.append(deviceRow(query));
+    return rows;
+}
+
+Result<qint64> RolloutRepository::deviceCount(qint64 id) const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.prepare(QStringLiteral("SELECT COUNT(*) FROM rollout_devices WHERE rollout_id = ?"));
+    query.addBindValue(id);
+    if (auto ok = exec(query, QStringLiteral("count a rollout's devices")); !ok)
+        return fail(ok.error());
+    return query.next() ? query.value(0).toLongLong() : 0;
+}
+
+Result<QList<std::pair<QString, qint64>>> RolloutRepository::failedReasons(qint64 id) const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(
+        QStringLiteral(
+            "SELECT reason, COUNT(*) FROM rollout_devices WHERE rollout_id = ?"
+            " AND state IN ('failed', 'reverted', 'timed_out') GROUP BY reason ORDER BY 2 DESC, 1"
+            " LIMIT %1")
+            .arg(kMaxReasonRows));
+    query.addBindValue(id);
+    if (auto ok = exec(query, QStringLiteral("count a rollout's failure reasons")); !ok)
+        return fail(ok.error());
+    QList<std::pair<QString, qint64>> rows;
+    while (query.next())
+        rows.append({query.value(0).toString(), query.value(1).toLongLong()});
     return rows;
 }
 

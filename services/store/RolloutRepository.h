@@ -74,6 +74,15 @@ public:
                                          const QDateTime& now = QDateTime::currentDateTimeUtc());
     // A rollout's stored devices in position order (none for a rollout stored whole).
     [[nodiscard]] Result<QList<RolloutDeviceRow>> devices(qint64 id) const;
+    // One page of them (at most kMaxDevicePage rows from `offset`) and how many there are.
+    static constexpr int kMaxDevicePage = 1000;
+    [[nodiscard]] Result<QList<RolloutDeviceRow>> devicesPage(qint64 id, qint64 offset,
+                                                              int limit) const;
+    [[nodiscard]] Result<qint64> deviceCount(qint64 id) const;
+    // The reasons of the devices whose latest attempt failed, reverted or timed out, with how
+    // many devices gave each, most frequent first (at most kMaxReasonRows reasons).
+    static constexpr int kMaxReasonRows = 10000;
+    [[nodiscard]] Result<QList<std::pair<QString, qint64>>> failedReasons(qint64 id) const;
     // Every rollout, oldest first.
     [[nodiscard]] Result<QList<RolloutRecord>> all() const;
 

@@ -7,3 +7,5 @@ otafleet_add_fuzz_target(NAME fuzz_rollout_plan SOURCES fuzz_rollout_plan.cpp
     LINK otafleet_rollout CORPUS corpus/rollout_plan)
 otafleet_add_fuzz_target(NAME fuzz_rollout_state SOURCES fuzz_rollout_state.cpp
     LINK otafleet_rollout CORPUS corpus/rollout_state)
+otafleet_add_fuzz_target(NAME fuzz_rollout_status SOURCES fuzz_rollout_status.cpp
+    LINK otafleet_rollout CORPUS corpus/rollout_status)

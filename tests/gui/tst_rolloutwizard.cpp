@@ -31,6 +31,7 @@
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -258,8 +259,11 @@ private Q_SLOTS:
                  qPrintable(summary));
         child<QCheckBox>(wizard, "startNow")->setChecked(true);
         QSignalSpy created(wizard, &ui::RolloutWizard::rolloutCreated);
+        const QPointer<ui::RolloutWizard> closing(wizard);
         wizard->button(QWizard::FinishButton)->click();
-        QCOMPARE(created.size(), 1);
+        // The service answers on the next turn of the event loop; then the wizard closes.
+        QTRY_COMPARE_WITH_TIMEOUT(created.size(), 1, kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(closing.isNull(), kTimeoutMs);
         m_rolloutId = created.first().first().toLongLong();
 
         const auto rollout = m_rollouts->rollout(m_rolloutId);

@@ -44,3 +44,17 @@ if(TARGET otafleet_ui)
     set_tests_properties(tst_guistall PROPERTIES RUN_SERIAL ON)
     add_dependencies(tst_guistall otafleetd)
 endif()
+# The console's server window (app/otafleet/ServerWindows, compiled in) against a real otafleetd,
+# offscreen: the rollout wizard, an approval by a second user, the monitor through pause and
+# resume, the telemetry tab against the server's figures, a viewer's disabled commands, a stopped
+# server's error.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_remoterollouts SOURCES tst_remoterollouts.cpp ServerTestBase.h
+        FleetTestSupport.h RolloutTestDevice.h
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.cpp
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.h
+        LINK otafleet_ui otafleet_fleet otafleet_consoleclient otafleet_testsupport
+        otafleet_proto gRPC::grpc++ LABELS integration TIMEOUT 180)
+    target_include_directories(tst_remoterollouts PRIVATE ${PROJECT_SOURCE_DIR}/app/otafleet)
+    add_dependencies(tst_remoterollouts otafleetd otafleetctl)
+endif()

@@ -341,6 +341,37 @@ private Q_SLOTS:
                  return unary(c, &S::ListRollouts, r);
              },
              Code::INVALID_ARGUMENT, "server.invalid-paging"},
+            {"rollout devices of a negative id",
+             [](Console& c) {
+                 cpb::ListRolloutDevicesRequest r;
+                 r.set_id(-5);
+                 r.set_page_size(10);
+                 return unary(c, &S::ListRolloutDevices, r);
+             },
+             Code::INVALID_ARGUMENT, "server.invalid-rollout"},
+            {"rollout devices page size zero",
+             [](Console& c) {
+                 cpb::ListRolloutDevicesRequest r;
+                 r.set_id(1);
+                 return unary(c, &S::ListRolloutDevices, r);
+             },
+             Code::INVALID_ARGUMENT, "server.invalid-paging"},
+            {"rollout devices of an unknown rollout",
+             [](Console& c) {
+                 cpb::ListRolloutDevicesRequest r;
+                 r.set_id(4242);
+                 r.set_page_size(10);
+                 return unary(c, &S::ListRolloutDevices, r);
+             },
+             Code::NOT_FOUND, "server.unknown-rollout"},
+            {"telemetry of a negative rollout",
+             [](Console& c) {
+                 cpb::TelemetryReportRequest r;
+                 r.set_charts(true);
+                 r.set_rollout_id(-1);
+                 return unary(c, &S::TelemetryReport, r);
+             },
+             Code::INVALID_ARGUMENT, "server.invalid-rollout"},
         };
         for (const Case& test : cases) {
             const grpc::Status status = test.call(m_admin);

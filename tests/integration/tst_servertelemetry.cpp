@@ -6,6 +6,7 @@
 #include "CliRun.h"
 #include "ServerTestBase.h"
 
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -48,15 +49,17 @@ dpb::AgentMessage bootEvent(quint64 seq, qint64 timeMs, const std::string& code)
 class TestServerTelemetry : public QObject, public ServerTestBase {
     Q_OBJECT
 
-    // One session of a device: its inventory, then `messages`, then a clean close.
-    void session(const QString& deviceId, const QList<dpb::AgentMessage>& messages) {
+    // One session of a device: its inventory (running `version`), then `messages`, then a clean
+    // close.
+    void session(const QString& deviceId, const QList<dpb::AgentMessage>& messages,
+                 const QString& version = QStringLiteral("1.0.0")) {
         auto stub = deviceStub(deviceId);
         QVERIFY(stub);
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
         auto stream = stub->Session(&context);
         dpb::AgentMessage hello;
-        *hello.mutable_inventory() = inventory(deviceId, QStringLiteral("1.0.0"));
+        *hello.mutable_inventory() = inventory(deviceId, version);
         QVERIFY(stream->Write(hello));
         for (const dpb::AgentMessage& m : messages)
             QVERIFY(stream->Write(m));
@@ -153,6 +156,94 @@ private Q_SLOTS:
                  QStringList{QStringLiteral("tel-sig")});
         // Every device runs 1.0.0 and the server holds no release of it.
         QCOMPARE(byKind.value(QStringLiteral("unexplained-version")).size(), 1);
+    }
+
+    // The console's charts: the server computes the distributions and the adoption from its
+    // stored events, with the console's arithmetic; without `charts` the reply has none.
+    void chartsAreComputedFromTheStore() {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const qint64 minute = 60 * 1000;
+        const qint64 day = 24 * 60 * minute;
+        const auto upload = [](quint64 seq, qint64 t, double bytesPerSecond) {
+            dpb::AgentMessage m = phaseEvent(seq, t, apb::EVENT_PHASE_UPLOAD_COMPLETED);
+            m.mutable_telemetry()->mutable_event()->mutable_phase()->set_throughput_bytes_per_s(
+                bytesPerSecond);
+            return m;
+        };
+        const auto boot = [](quint64 seq, qint64 t, const std::string& version) {
+            dpb::AgentMessage m = bootEvent(seq, t, {});
+            m.mutable_telemetry()->mutable_event()->mutable_boot()->set_version(version);
+            return m;
+        };
+        // Two devices: one boots 3.0.0 two days ago and 3.1.0 today; the other runs 3.0.0.
+        session(QStringLiteral("chart-a"),
+                {boot(1, now - 2 * day, "3.0.0"), upload(2, now - 5 * minute, 4'000'000),
+                 phaseEvent(3, now - 4 * minute, apb::EVENT_PHASE_INSTALL_DONE, {}, 12'000),
+                 boot(4, now - 3 * minute, "3.1.0")},
+                QStringLiteral("3.1.0"));
+        session(QStringLiteral("chart-b"),
+                {boot(1, now - 2 * day, "3.0.0"), upload(2, now - 5 * minute, 1'000'000),
+                 phaseEvent(3, now - 4 * minute, apb::EVENT_PHASE_INSTALL_DONE, {}, 3'000)},
+                QStringLiteral("3.0.0"));
+
+        Console admin = adminConsole();
+        cpb::TelemetryReportRequest request;
+        request.set_since_unix_ms(now - 3 * day);
+        request.set_until_unix_ms(now + minute);
+        request.set_model("gw-x1");
+        cpb::TelemetryReportReply plain;
+        grpc::Status status = admin.stub->TelemetryReport(admin.context().get(), request, &plain);
+        QVERIFY2(status.ok(), status.error_message().c_str());
+        QVERIFY(!plain.charts());
+        QCOMPARE(plain.install_seconds().samples(), 0U);
+
+        request.set_charts(true);
+        cpb::TelemetryReportReply report;
+        status = admin.stub->TelemetryReport(admin.context().get(), request, &report);
+        QVERIFY2(status.ok(), status.error_message().c_str());
+        QVERIFY(report.charts());
+        QVERIFY(!report.samples_cut());
+        // Install durations 3 s and 12 s (and the 3 s of the first test's tel-ok, in range).
+        const cpb::Histogram& installs = report.install_seconds();
+        quint64 counted = 0;
+        for (const quint64 c : installs.counts())
+            counted += c;
+        QCOMPARE(counted, installs.samples());
+        QVERIFY(installs.samples() >= 2);
+        QVERIFY(installs.bin_width() > 0);
+        const auto binOf = [&installs](double v) {
+            return int((v - installs.lower()) / installs.bin_width());
+        };
+        QVERIFY(installs.counts(binOf(12.0)) >= 1);
+        QVERIFY(installs.counts(binOf(3.0)) >= 1);
+        // Throughput in MB/s: 4 and 1 (and the 2048 B/s of the first test's events).
+        const cpb::Histogram& throughput = report.throughput_mbps();
+        QVERIFY(throughput.samples() >= 2);
+        QVERIFY(throughput.lower() + throughput.bin_width() * throughput.counts_size() > 4.0);
+        // Adoption: today chart-a runs 3.1.0 and chart-b 3.0.0; two days ago both ran 3.0.0.
+        QVERIFY(report.adoption_days_unix_ms_size() >= 3);
+        QHash<QString, QList<quint64>> series;
+        for (const cpb::AdoptionSeries& a : report.adoption()) {
+            QCOMPARE(a.devices_size(), report.adoption_days_unix_ms_size());
+            series.insert(QString::fromStdString(a.version()),
+                          QList<quint64>(a.devices().begin(), a.devices().end()));
+        }
+        QVERIFY(series.contains(QStringLiteral("3.0.0")));
+        QVERIFY(series.contains(QStringLiteral("3.1.0")));
+        QVERIFY(series.value(QStringLiteral("3.1.0")).last() >= 1);
+        const int twoDaysAgo = report.adoption_days_unix_ms_size() - 3;
+        QVERIFY(series.value(QStringLiteral("3.0.0")).at(twoDaysAgo) >= 2);
+        QCOMPARE(series.value(QStringLiteral("3.1.0")).at(twoDaysAgo), 0U);
+
+        // A rollout id that is no rollout has no reasons; a negative one is refused.
+        request.set_rollout_id(424242);
+        status = admin.stub->TelemetryReport(admin.context().get(), request, &report);
+        QVERIFY2(status.ok(), status.error_message().c_str());
+        QCOMPARE(report.rollout_failure_reasons_size(), 0);
+        request.set_rollout_id(-1);
+        status = admin.stub->TelemetryReport(admin.context().get(), request, &report);
+        QCOMPARE(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+        QCOMPARE(status.error_details(), std::string("server.invalid-rollout"));
     }
 
     void badRangesAreRefused() {
