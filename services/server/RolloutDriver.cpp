@@ -6,6 +6,7 @@
 #include "store/FleetStore.h"
 
 #include <QJsonDocument>
+#include <QSet>
 
 namespace otafleet::server {
 namespace {
@@ -115,6 +116,8 @@ Status RolloutDriver::load() {
                 r.created,
                 r.updated,
                 {}};
+        e.revoked = !release || release->revoked;
+        e.noted = e.engine.state();
         const auto [it, inserted] = m_entries.emplace(r.id, std::move(e));
         Q_UNUSED(inserted);
         if (!it->second.engine.changedDevices().empty()) {
@@ -210,11 +213,14 @@ Status RolloutDriver::persist(Entry& e) {
         return saved;
     }
     e.engine.clearChangedDevices();
+    e.dirty = false;
     return saved;
 }
 
-void RolloutDriver::noteEngineChange(const Entry& e, RolloutState before) {
+void RolloutDriver::noteEngineChange(Entry& e) {
+    const RolloutState before = e.noted;
     const RolloutState now = e.engine.state();
+    e.noted = now;
     if (now == before)
         return;
     if (now == RolloutState::Paused) {
@@ -237,13 +243,12 @@ bool RolloutDriver::releaseRevoked(const Entry& e) const {
 void RolloutDriver::pauseForRevokedRelease(Entry& e) {
     if (!isActive(e.engine.state()))
         return;
-    const RolloutState before = e.engine.state();
     if (!e.engine.pause(
             QStringLiteral("the server: release %1 was revoked").arg(e.releaseId.left(16)))) {
         return;
     }
     (void)persist(e);
-    noteEngineChange(e, before);
+    noteEngineChange(e);
 }
 
 void RolloutDriver::scanLateJoiners(Entry& e) {
@@ -293,24 +298,48 @@ void RolloutDriver::offer(const Entry& e, const QString& deviceId) {
 }
 
 void RolloutDriver::tick() {
+    // Revocations are read before the lock is taken: sessions' progress and downloads wait on
+    // the lock, not on the store.
+    QSet<QString> releases;
+    {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [id, e] : m_entries) {
+            if (isActive(e.engine.state()) || e.engine.state() == RolloutState::Paused)
+                releases.insert(e.releaseId);
+        }
+    }
+    QSet<QString> revoked;
+    for (const QString& releaseId : std::as_const(releases)) {
+        auto release = m_store.run([&](FleetStore& s) { return s.releases().get(releaseId); });
+        // A release that vanished from the store is as good as revoked.
+        if (!release || release->revoked)
+            revoked.insert(releaseId);
+    }
     std::lock_guard lock(m_mutex);
     for (auto& [id, e] : m_entries) {
-        if (!isActive(e.engine.state()))
+        if (releases.contains(e.releaseId))
+            e.revoked = revoked.contains(e.releaseId);
+        if (!isActive(e.engine.state())) {
+            if (e.dirty) {
+                // Progress of a paused rollout's devices.
+                (void)persist(e);
+                noteEngineChange(e);
+            }
             continue;
-        if (releaseRevoked(e)) {
+        }
+        if (e.revoked) {
             pauseForRevokedRelease(e);
             continue;
         }
         if (e.engine.plan().includeLateJoiners)
             scanLateJoiners(e);
-        const RolloutState before = e.engine.state();
         const rollout::TickResult result = e.engine.tick();
-        if (!result.changed && result.offers.isEmpty() && result.timedOut.isEmpty())
+        if (!e.dirty && !result.changed && result.offers.isEmpty() && result.timedOut.isEmpty())
             continue;
         // Saved before any offer leaves: after a crash the engine never knows less than the
         // devices do.
         (void)persist(e);
-        noteEngineChange(e, before);
+        noteEngineChange(e);
         for (const QString& deviceId : result.timedOut)
             qCInfo(lcServer) << "rollout" << id << "timed out waiting for" << deviceId;
         for (const QString& deviceId : result.offers)
@@ -398,6 +427,7 @@ Result<cpb::Rollout> RolloutDriver::createRollout(const QString& author, const Q
             now,
             now,
             std::chrono::steady_clock::now()};
+    e.noted = e.engine.state();
     const auto [it, inserted] = m_entries.emplace(*id, std::move(e));
     Q_UNUSED(inserted);
     qCInfo(lcServer) << "rollout" << *id << "created by" << author << "for" << targets.size()
@@ -438,6 +468,7 @@ Result<cpb::Rollout> RolloutDriver::command(qint64 id, RolloutCommand command,
         return fail(done.error());
     if (auto saved = persist(e); !saved)
         return fail(saved.error());
+    e.noted = e.engine.state();  // an operator's command, audited by ConsoleService
     return describe(e, true);
 }
 
@@ -504,10 +535,22 @@ void RolloutDriver::attach(const QString& deviceId, std::shared_ptr<SessionLink>
         const auto device = e.engine.device(deviceId);
         if (!device || !rollout::isInFlight(device->state))
             continue;
-        if (releaseRevoked(e))
+        if (e.revoked)
             continue;
         offer(e, deviceId);
     }
+}
+
+bool RolloutDriver::mayDownload(const QString& deviceId, const QString& releaseId) const {
+    std::lock_guard lock(m_mutex);
+    for (const auto& [id, e] : m_entries) {
+        if (e.releaseId != releaseId || e.revoked || e.engine.state() == RolloutState::Aborted)
+            continue;
+        const auto device = e.engine.device(deviceId);
+        if (device && rollout::isInFlight(device->state))
+            return true;
+    }
+    return false;
 }
 
 void RolloutDriver::detach(const QString& deviceId, const SessionLink* link) {
@@ -537,13 +580,11 @@ Result<bool> RolloutDriver::onProgress(const QString& deviceId, const QString& o
     const auto device = e.engine.device(deviceId);
     if (!device || device->attempts != parsed->attempt || device->state == event.kind)
         return false;  // an older attempt, or the same news again
-    const RolloutState before = e.engine.state();
     if (auto noted = e.engine.onDeviceEvent(deviceId, event); !noted) {
         qCInfo(lcServer).noquote() << "rollout" << e.id << noted.error().toString();
         return false;
     }
-    (void)persist(e);
-    noteEngineChange(e, before);
+    e.dirty = true;
     return true;
 }
 

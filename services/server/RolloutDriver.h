@@ -93,7 +93,15 @@ public:
     void detach(const QString& deviceId, const SessionLink* link);
     // A device's checked progress report. Ok(true) when it changed a rollout (the device's state
     // was counted), Ok(false) when it was stale, repeated or for no rollout of this server.
-    // Error server.device-mismatch when the offer was made to another device.
+    // Error server.device-mismatch when the offer was made to another device. Called on gRPC's
+    // threads, it touches no store: the next tick saves the change (within kTickInterval). A
+    // crash before that loses nothing: the device holds its offer and reports its latest state
+    // for it again when it reconnects (see above).
+    //
+    // What DeviceService asks before serving a download: true while `releaseId` is the release
+    // of an unfinished offer to `deviceId` (offered, downloading, installing, rebooting or
+    // verifying) in a rollout that is not aborted and whose release is not revoked.
+    [[nodiscard]] bool mayDownload(const QString& deviceId, const QString& releaseId) const;
     [[nodiscard]] Result<bool> onProgress(const QString& deviceId, const QString& offerId,
                                           const rollout::DeviceEvent& event);
 
@@ -109,6 +117,14 @@ private:
         QDateTime created;
         QDateTime updated;
         std::chrono::steady_clock::time_point lastScan{};
+        // The release's revocation as the last tick read it (sessions and downloads ask here,
+        // not the store, from gRPC's threads).
+        bool revoked = false;
+        // Progress changed the engine since the last save: the next tick saves it.
+        bool dirty = false;
+        // The state the audit last noted, so that what the engine did by itself between two
+        // ticks (a pause on the failure threshold, completion) is audited once.
+        rollout::RolloutState noted = rollout::RolloutState::Draft;
     };
 
     RolloutDriver(StoreWorker& store, const rollout::Clock& clock);
@@ -119,8 +135,8 @@ private:
         const rollout::RolloutEngine& engine);
     // The engine's header and the devices that changed since the last save, in one transaction.
     [[nodiscard]] Status persist(Entry& e);
-    // Audits what the engine did by itself between `before` and now.
-    void noteEngineChange(const Entry& e, rollout::RolloutState before);
+    // Audits what the engine did by itself since the state last noted.
+    void noteEngineChange(Entry& e);
     [[nodiscard]] bool releaseRevoked(const Entry& e) const;
     void pauseForRevokedRelease(Entry& e);
     void scanLateJoiners(Entry& e);
