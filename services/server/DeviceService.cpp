@@ -252,15 +252,11 @@ private:
                 RolloutDriver* rollouts = m_service.rollouts();
                 if (!rollouts)
                     return {};
-                auto counted = rollouts->onProgress(m_deviceId, qs(p.offer_id()), *event);
-                if (!counted)
+                // Counted, and its final state audited with the save that counts it, by the
+                // driver's next tick.
+                if (auto counted = rollouts->onProgress(m_deviceId, qs(p.offer_id()), *event);
+                    !counted) {
                     return fail(counted.error());
-                // A device's final word on an offer, once (repeats after a reconnect are not).
-                if (*counted && rollout::isFinished(event->kind)) {
-                    m_service.auditLater(
-                        m_deviceId, QStringLiteral("device.update-%1").arg(qs(p.state())),
-                        QStringLiteral("offer %1 %2")
-                            .arg(qs(p.offer_id()).left(kMaxOfferIdLength), event->reason));
                 }
                 return {};
             }

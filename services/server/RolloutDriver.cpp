@@ -8,6 +8,8 @@
 #include <QJsonDocument>
 #include <QSet>
 
+#include <utility>
+
 namespace otafleet::server {
 namespace {
 
@@ -75,6 +77,12 @@ RolloutDriver::~RolloutDriver() {
     m_tickWake.notify_all();
     if (m_ticker.joinable())
         m_ticker.join();
+    // Progress taken since the last tick is saved before the server goes.
+    std::lock_guard lock(m_mutex);
+    for (auto& [id, e] : m_entries) {
+        if (e.dirty)
+            (void)persist(e);
+    }
 }
 
 Result<std::unique_ptr<RolloutDriver>> RolloutDriver::create(StoreWorker& store,
@@ -203,10 +211,23 @@ Status RolloutDriver::persist(Entry& e) {
     const QByteArray header = QJsonDocument(e.engine.headerJson()).toJson(QJsonDocument::Compact);
     const QList<store::RolloutDeviceRow> rows = changedRows(e.engine);
     const QString state = rollout::rolloutStateName(e.engine.state());
-    auto saved = m_store.run([&](FleetStore& s) {
-        return s.rollouts().saveWithDevices(e.id, state, header, rows, e.updated);
+    const QList<DeviceAudit> audits = std::exchange(e.pendingAudits, {});
+    auto saved = m_store.run([&](FleetStore& s) -> Status {
+        if (auto ok = s.rollouts().saveWithDevices(e.id, state, header, rows, e.updated); !ok)
+            return ok;
+        // A device's final word is audited once its count is saved, in the same job: a crash
+        // before the save loses both, and the device's report after the restart makes both.
+        for (const DeviceAudit& a : audits) {
+            const QString who = QStringLiteral("device:%1").arg(a.deviceId);
+            if (auto ok = s.audit().append(who, who, a.action, a.detail); !ok) {
+                qCCritical(lcServer).noquote()
+                    << "audit entry lost:" << a.action << who << ok.error().toString();
+            }
+        }
+        return {};
     });
     if (!saved) {
+        e.pendingAudits = audits + e.pendingAudits;
         // The changed devices stay marked: the next save writes them.
         qCCritical(lcServer).noquote()
             << "rollout" << e.id << "not saved:" << saved.error().toString();
@@ -585,6 +606,11 @@ Result<bool> RolloutDriver::onProgress(const QString& deviceId, const QString& o
         return false;
     }
     e.dirty = true;
+    if (rollout::isFinished(event.kind)) {
+        e.pendingAudits.append(DeviceAudit{
+            deviceId, QStringLiteral("device.update-%1").arg(rollout::deviceStateName(event.kind)),
+            QStringLiteral("offer %1 %2").arg(offerId.left(256), event.reason)});
+    }
     return true;
 }
 

@@ -20,8 +20,10 @@
 // again and matching devices that are not targets yet join (RolloutEngine::addTarget).
 //
 // Audit (actor "system"): rollout.auto-pause (the engine paused itself, or the release was
-// revoked; detail = the pause reason) and rollout.complete. Operators' commands are audited by
-// ConsoleService.
+// revoked; detail = the pause reason) and rollout.complete; (actor and subject "device:ID")
+// device.update-STATE for a device's counted final state (succeeded, failed, reverted, skipped,
+// timed_out as the agent reported it), written with the save that counts it. Operators' commands
+// are audited by ConsoleService.
 //
 // Error codes: server.unknown-rollout, server.release-revoked, server.no-targets,
 // server.incompatible-target, server.device-mismatch, the engine's rollout.* codes, plan.*,
@@ -68,7 +70,7 @@ public:
     // rollout.state / plan.* for a damaged row (named).
     [[nodiscard]] static Result<std::unique_ptr<RolloutDriver>> create(StoreWorker& store,
                                                                        const rollout::Clock& clock);
-    ~RolloutDriver();  // stops ticking
+    ~RolloutDriver();  // stops ticking and saves progress taken since the last tick
     RolloutDriver(const RolloutDriver&) = delete;
     RolloutDriver& operator=(const RolloutDriver&) = delete;
 
@@ -106,6 +108,11 @@ public:
                                           const rollout::DeviceEvent& event);
 
 private:
+    struct DeviceAudit {
+        QString deviceId;
+        QString action;  // device.update-STATE
+        QString detail;
+    };
     struct Entry {
         qint64 id = 0;
         QString releaseId;
@@ -125,6 +132,8 @@ private:
         // The state the audit last noted, so that what the engine did by itself between two
         // ticks (a pause on the failure threshold, completion) is audited once.
         rollout::RolloutState noted = rollout::RolloutState::Draft;
+        // Devices' final words counted since the last save, audited with the next save.
+        QList<DeviceAudit> pendingAudits{};
     };
 
     RolloutDriver(StoreWorker& store, const rollout::Clock& clock);
