@@ -20,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -47,6 +48,48 @@ constexpr int kTelemetryPerTick = 100;
 constexpr quint64 kProgressStep = 1024 * 1024;  // downloading/installing reports at most this often
 constexpr auto kRebootFlush = 5s;               // how long "rebooting" may take to leave
 const QString kOfferFile = QStringLiteral("server-offer.json");
+
+// How many links of this process may be connecting at once (TLS handshake and inventory): a
+// simulate process of thousands of devices, or a fleet that rebooted together, must not open
+// thousands of handshakes in the same instant, which starves the server and makes every one of
+// them time out. A link that finds the gate full tries again after a short random wait; that
+// is not a failure and does not grow its backoff.
+class ConnectGate {
+public:
+    static constexpr int kMaxConnecting = 16;
+    static ConnectGate& instance() {
+        static ConnectGate gate;
+        return gate;
+    }
+    [[nodiscard]] bool tryEnter() {
+        int in = m_in.load();
+        while (in < kMaxConnecting) {
+            if (m_in.compare_exchange_weak(in, in + 1))
+                return true;
+        }
+        return false;
+    }
+    void leave() { --m_in; }
+
+private:
+    std::atomic<int> m_in{0};
+};
+
+// The server's pushback: RESOURCE_EXHAUSTED or UNAVAILABLE with trailing metadata
+// "retry-after-ms" (DeviceService::kRetryAfterKey) asks the device to wait at least that long.
+std::chrono::milliseconds retryHint(const grpc::Status& status,
+                                    const std::multimap<grpc::string_ref, grpc::string_ref>& meta) {
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED &&
+        status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+        return 0ms;
+    }
+    const auto it = meta.find("retry-after-ms");
+    if (it == meta.end() || it->second.size() > 9)
+        return 0ms;
+    bool ok = false;
+    const qint64 ms = QByteArray(it->second.data(), qsizetype(it->second.size())).toLongLong(&ok);
+    return ok && ms > 0 ? std::chrono::milliseconds(std::min<qint64>(ms, 10 * 60 * 1000)) : 0ms;
+}
 
 // One thread for every link's timers in the process (heartbeats, reconnects): a few hundred
 // simulated devices need no thread each. Tasks are short and never block.
@@ -480,7 +523,8 @@ struct ServerLink::Impl : std::enable_shared_from_this<ServerLink::Impl> {
     grpc::ClientContext* downloadContext = nullptr;
 
     void connect();
-    void scheduleReconnect(const QString& why);
+    // `hint`: the server's retry-after (0 when it gave none).
+    void scheduleReconnect(const QString& why, std::chrono::milliseconds hint = {});
     void openSession();
     void sessionEnded(SessionCall* call, const grpc::Status& status);
     void tick(quint64 gen);
@@ -516,6 +560,10 @@ public:
     }
     quint64 generation() const { return m_generation; }
     void cancel() { m_context.TryCancel(); }
+    // After the call ended: how long the server asked the device to wait.
+    std::chrono::milliseconds retryAfter(const grpc::Status& status) const {
+        return retryHint(status, m_context.GetServerTrailingMetadata());
+    }
 
     // False when the stream is closed (`done` is then not called); else `done` runs later on a
     // gRPC thread once the message is written or dropped.
@@ -602,6 +650,19 @@ void ServerLink::Impl::connect() {
         std::lock_guard lock(mutex);
         if (stopped || session || inventoryPending)
             return;
+    }
+    if (!ConnectGate::instance().tryEnter()) {
+        const auto wait = std::chrono::milliseconds(QRandomGenerator::global()->bounded(50, 500));
+        TimerQueue::instance().at(Clock::now() + wait, this,
+                                  [self = shared_from_this()] { self->connect(); });
+        return;
+    }
+    {
+        std::lock_guard lock(mutex);
+        if (stopped || session || inventoryPending) {
+            ConnectGate::instance().leave();
+            return;
+        }
         inventoryPending = true;
         inventoryContext = std::make_unique<grpc::ClientContext>();
         inventoryContext->set_deadline(std::chrono::system_clock::now() + kInventoryDeadline);
@@ -612,6 +673,7 @@ void ServerLink::Impl::connect() {
     stub->async()->ReportInventory(
         inventoryContext.get(), &inventoryRequest, &inventoryAck,
         [self = shared_from_this()](grpc::Status status) {
+            ConnectGate::instance().leave();  // the handshake is over, one way or the other
             // The call counts as pending until the session is opened (which touches the agent):
             // stop() waits for that, so the agent is never used after stop() returned.
             const auto done = qScopeGuard([&self] {
@@ -635,15 +697,18 @@ void ServerLink::Impl::connect() {
             } else {
                 self->scheduleReconnect(
                     QStringLiteral("inventory refused: %1 (%2)")
-                        .arg(qs(status.error_message()), qs(status.error_details())));
+                        .arg(qs(status.error_message()), qs(status.error_details())),
+                    retryHint(status, self->inventoryContext->GetServerTrailingMetadata()));
             }
         });
 }
 
 // Jittered exponential backoff: the n-th attempt after a healthy session waits a random time
 // between half and all of min(initial * 2^n, max), so a fleet that lost its server does not
-// come back in one wave.
-void ServerLink::Impl::scheduleReconnect(const QString& why) {
+// come back in one wave. Under the server's pushback the device waits the hinted time plus that
+// backoff: a crowd told the same hint still spreads out, and the wait grows while the server
+// keeps pushing back.
+void ServerLink::Impl::scheduleReconnect(const QString& why, std::chrono::milliseconds hint) {
     std::chrono::milliseconds delay;
     {
         std::lock_guard lock(mutex);
@@ -655,7 +720,8 @@ void ServerLink::Impl::scheduleReconnect(const QString& why) {
         const double ceiling = std::min(double(options.backoffMax.count()),
                                         double(options.backoffInitial.count()) * factor);
         const double jitter = 0.5 + 0.5 * QRandomGenerator::global()->generateDouble();
-        delay = std::chrono::milliseconds(qint64(ceiling * jitter));
+        delay = hint + std::chrono::milliseconds(qint64(ceiling * jitter));
+        stats.lastBackoff = delay;
         ++attempt;
     }
     qCInfo(lcAgent).noquote()
@@ -786,7 +852,8 @@ void ServerLink::Impl::sessionEnded(SessionCall* call, const grpc::Status& statu
     if (reconnect) {
         scheduleReconnect(QStringLiteral("session ended: %1")
                               .arg(status.ok() ? QStringLiteral("closed by the server")
-                                               : qs(status.error_message())));
+                                               : qs(status.error_message())),
+                          call->retryAfter(status));
     }
 }
 

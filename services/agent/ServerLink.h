@@ -1,10 +1,11 @@
 // ServerLink: the agent dialling out to otafleetd's DeviceService (device/v1/device.proto) with
 // its device certificate over mutual TLS 1.3. It reports inventory, keeps one long-lived Session
 // (heartbeats at the interval the server asked for, telemetry from the EventQueue), reconnects
-// with jittered exponential backoff, and handles update offers: pre-checks, Download into the
-// agent's staging with resume by offset, SHA-256, then the same Agent::install a LAN push uses,
-// a reboot through the owner, and after that boot the final state (commit or revert) decided by
-// settleOffer() from the agent's boot stage.
+// with jittered exponential backoff (plus the server's retry hint when it pushes back, and at
+// most ConnectGate::kMaxConnecting links of one process handshaking at once), and handles update
+// offers: pre-checks, Download into the agent's staging with resume by offset, SHA-256, then the
+// same Agent::install a LAN push uses, a reboot through the owner, and after that boot the final
+// state (commit or revert) decided by settleOffer() from the agent's boot stage.
 //
 // Everything network-bound runs on gRPC's callback threads or on the link's own offer worker;
 // nothing blocks the owner's thread. One process may run hundreds of links (otafleetctl
@@ -49,6 +50,9 @@ struct ServerLinkStats {
     quint64 sessions = 0;         // sessions opened so far
     quint64 connectFailures = 0;  // failed connection attempts and ended sessions
     QString lastError;            // why the last connection attempt or session ended
+    // The wait before the next attempt chosen last: jittered exponential backoff, plus the
+    // server's retry hint when it pushed back (RESOURCE_EXHAUSTED/UNAVAILABLE, retry-after-ms).
+    std::chrono::milliseconds lastBackoff{0};
 };
 
 // What became of an offer once the device booted again after installing it.

@@ -32,7 +32,12 @@
 // Offers go only to devices of started waves, only while the maintenance window is open, at
 // most plan.ratePerMinute per minute, evenly spaced (bursts of at most one second's worth, so
 // one tick a second keeps the rate); with a ramp the rate is multiplied by the factor each time as
-// many devices have succeeded as the current rate. An offered device must finish within
+// many devices have succeeded as the current rate. Without a rate the engine still paces a wave
+// (a wave of thousands offered at one instant makes thousands of devices download and reboot
+// at once, and their reconnects swamp the server): at most kUnratedOffersPerTick offers per
+// tick and at most kUnratedMaxInFlight devices offered and not finished at a time; with the
+// host's 250 ms tick that is up to 128 offers a second, far above what the in-flight bound lets
+// through unless devices finish in under two seconds. An offered device must finish within
 // plan.deviceTimeout; a failure or timeout with retries left puts it back in line (pending). Late
 // joiners (plan.includeLateJoiners): addTarget() puts a device in the pool of the next wave, or
 // straight into the last wave when that one has started.
@@ -82,6 +87,9 @@ public:
     static constexpr qsizetype kMaxDevices = 1'000'000;
     static constexpr qsizetype kMaxIdLength = 256;
     static constexpr qsizetype kMaxReasonLength = 512;
+    // Pacing without a rate limit (see above).
+    static constexpr qsizetype kUnratedOffersPerTick = 32;
+    static constexpr qint64 kUnratedMaxInFlight = 256;
     static constexpr qsizetype kMaxUserLength = 256;
     static constexpr int kFormatVersion = 1;
 
@@ -163,7 +171,8 @@ private:
     void evaluateWaves(qint64 now);
     [[nodiscard]] bool startNextWave(qint64 now);
     void checkFailureThreshold(int wave);
-    [[nodiscard]] bool mayOffer(qint64 now) const;
+    [[nodiscard]] bool mayOffer(qint64 now, qsizetype offeredThisTick) const;
+    [[nodiscard]] qint64 inFlight() const;
     void noteOffer(qint64 now);
     void noteSuccess();
     void pauseWith(QString reason);

@@ -179,11 +179,24 @@ void RolloutEngine::evaluateWaves(qint64 now) {
     }
 }
 
-bool RolloutEngine::mayOffer(qint64 now) const {
+qint64 RolloutEngine::inFlight() const {
+    qint64 n = 0;
+    for (std::size_t i = 0; i < m_counts.size(); ++i) {
+        if (isInFlight(static_cast<DeviceState>(i))) {
+            n += m_counts[i];
+        }
+    }
+    return n;
+}
+
+bool RolloutEngine::mayOffer(qint64 now, qsizetype offeredThisTick) const {
     if (m_plan.window && !m_plan.window->isOpen(QDateTime::fromMSecsSinceEpoch(now, Qt::UTC))) {
         return false;
     }
-    return m_currentRate <= 0.0 || now * 1000 > m_nextOfferUs - kBurstUs;
+    if (m_currentRate <= 0.0) {
+        return offeredThisTick < kUnratedOffersPerTick && inFlight() < kUnratedMaxInFlight;
+    }
+    return now * 1000 > m_nextOfferUs - kBurstUs;
 }
 
 void RolloutEngine::noteOffer(qint64 now) {
@@ -228,7 +241,8 @@ TickResult RolloutEngine::tick() {
         }
     }
     evaluateWaves(now);
-    while (m_state == RolloutState::Running && !m_queue.empty() && mayOffer(now)) {
+    while (m_state == RolloutState::Running && !m_queue.empty() &&
+           mayOffer(now, result.offers.size())) {
         const std::size_t position = m_queue.front();
         m_queue.pop_front();
         DeviceProgress& device = m_devices[position];

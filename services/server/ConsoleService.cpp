@@ -59,7 +59,7 @@ std::unexpected<Error> loginFailed() {
 
 grpc::StatusCode grpcCodeFor(const QString& code) {
     if (code == u"server.permission-denied" || code == u"server.decommissioned" ||
-        code == u"server.device-mismatch") {
+        code == u"server.device-mismatch" || code == u"server.not-offered") {
         return grpc::StatusCode::PERMISSION_DENIED;
     }
     if (code == u"server.unauthenticated" || code == u"server.token-invalid" ||
@@ -68,7 +68,8 @@ grpc::StatusCode grpcCodeFor(const QString& code) {
         return grpc::StatusCode::UNAUTHENTICATED;
     }
     if (code == u"server.release-too-large" || code == u"server.too-many-sessions" ||
-        code == u"store.too-many-tags" || code == u"server.chunk-too-large") {
+        code == u"server.busy" || code == u"store.too-many-tags" ||
+        code == u"server.chunk-too-large") {
         return grpc::StatusCode::RESOURCE_EXHAUSTED;
     }
     if (code.startsWith(u"server.invalid-") || code == u"store.password-invalid" ||

@@ -16,6 +16,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -139,28 +141,39 @@ public:
           m_guard(std::make_shared<Guard>()),
           m_outbox(std::make_shared<SessionOutbox>(this)) {
         m_guard->context = context;
-        const QDateTime now = QDateTime::currentDateTimeUtc();
-        // A device that never reported must send its inventory before it counts as online.
-        m_online = static_cast<bool>(m_service.store().run(
-            [&](FleetStore& s) { return s.fleetDevices().setOnline(m_deviceId, true, now); }));
         m_origin.deviceId = m_deviceId;
-        if (auto known = m_service.store().run(
-                [&](FleetStore& s) { return s.fleetDevices().get(m_deviceId); })) {
-            m_origin.model = known->model;
-            m_origin.hardware = known->hardware;
-            m_origin.version = known->version;
-        }
         armWatchdog();
-        StartRead(&m_message);
-        // Offers it holds or that waited for it go out now.
-        if (RolloutDriver* rollouts = m_service.rollouts())
-            rollouts->attach(m_deviceId, m_outbox);
+        // What the store knows of the device is read on the store's thread; reading starts once
+        // it is known, so telemetry is always stamped with the device's model and version. A
+        // device that never reported must send its inventory before it counts as online; a
+        // decommissioned one is turned away here.
+        m_service.store().post([this](FleetStore& s) {
+            if (auto known = s.fleetDevices().get(m_deviceId)) {
+                if (known->decommissioned) {
+                    m_outbox->finish(toGrpcStatus(DeviceService::decommissioned(m_deviceId)));
+                    return;
+                }
+                m_origin.model = known->model;
+                m_origin.hardware = known->hardware;
+                m_origin.version = known->version;
+                m_online = true;
+                m_service.store().notePresence(m_deviceId, true, QDateTime::currentDateTimeUtc());
+            }
+            StartRead(&m_message);
+        });
     }
 
     void OnReadDone(bool ok) override {
         if (!ok) {
             m_outbox->finish(grpc::Status::OK);
             return;
+        }
+        if (!m_attached) {
+            // The device is known not to be decommissioned: offers it holds or that waited for
+            // it go out now (on this thread: the driver's lock is never taken on the store's).
+            m_attached = true;
+            if (RolloutDriver* rollouts = m_service.rollouts())
+                rollouts->attach(m_deviceId, m_outbox);
         }
         armWatchdog();
         Status handled = handle();
@@ -183,12 +196,8 @@ public:
             m_guard->context = nullptr;
         }
         m_alarm.reset();
-        if (m_online) {
-            (void)m_service.store().run([&](FleetStore& s) {
-                return s.fleetDevices().setOnline(m_deviceId, false,
-                                                  QDateTime::currentDateTimeUtc());
-            });
-        }
+        if (m_online)
+            m_service.store().notePresence(m_deviceId, false, QDateTime::currentDateTimeUtc());
         qCInfo(lcServer).noquote() << "session of" << m_deviceId << "ended";
         delete this;
     }
@@ -218,30 +227,22 @@ private:
         const QDateTime now = QDateTime::currentDateTimeUtc();
         switch (m_message.kind_case()) {
             case dpb::AgentMessage::kInventory:
-                if (auto ok = m_service.record(m_deviceId, m_message.inventory()); !ok)
+                if (auto ok = m_service.recordLater(m_deviceId, m_message.inventory()); !ok)
                     return ok;
                 m_origin.model = qs(m_message.inventory().model());
                 m_origin.hardware = qs(m_message.inventory().hardware());
                 m_origin.version = qs(m_message.inventory().version());
-                m_online = static_cast<bool>(m_service.store().run([&](FleetStore& s) {
-                    return s.fleetDevices().setOnline(m_deviceId, true, now);
-                }));
+                m_online = true;
                 return {};
             case dpb::AgentMessage::kTelemetry:
-                // Kept once per (device, seq); an event without a body is only a sign of life.
-                if (auto record = telemetryRecord(m_origin, m_message.telemetry())) {
-                    auto stored = m_service.store().run(
-                        [&](FleetStore& s) { return s.deviceTelemetry().append({*record}); });
-                    if (!stored)
-                        return stored;
-                }
+                // Kept once per (device, seq), in the store's next batch; an event without a
+                // body is only a sign of life.
+                if (auto record = telemetryRecord(m_origin, m_message.telemetry()))
+                    m_service.store().queueTelemetry(std::move(*record));
                 [[fallthrough]];
             case dpb::AgentMessage::kHeartbeat:
-                if (m_online) {
-                    return m_service.store().run([&](FleetStore& s) {
-                        return s.fleetDevices().setOnline(m_deviceId, true, now);
-                    });
-                }
+                if (m_online)
+                    m_service.store().notePresence(m_deviceId, true, now);
                 return {};
             case dpb::AgentMessage::kProgress: {
                 const auto& p = m_message.progress();
@@ -251,21 +252,11 @@ private:
                 RolloutDriver* rollouts = m_service.rollouts();
                 if (!rollouts)
                     return {};
-                auto counted = rollouts->onProgress(m_deviceId, qs(p.offer_id()), *event);
-                if (!counted)
+                // Counted, and its final state audited with the save that counts it, by the
+                // driver's next tick.
+                if (auto counted = rollouts->onProgress(m_deviceId, qs(p.offer_id()), *event);
+                    !counted) {
                     return fail(counted.error());
-                // A device's final word on an offer, once (repeats after a reconnect are not).
-                if (*counted && rollout::isFinished(event->kind)) {
-                    auto appended = m_service.store().run([&](FleetStore& s) {
-                        return s.audit().append(
-                            QStringLiteral("device:%1").arg(m_deviceId),
-                            QStringLiteral("device:%1").arg(m_deviceId),
-                            QStringLiteral("device.update-%1").arg(qs(p.state())),
-                            QStringLiteral("offer %1 %2")
-                                .arg(qs(p.offer_id()).left(kMaxOfferIdLength), event->reason));
-                    });
-                    if (!appended)
-                        return fail(appended.error());
                 }
                 return {};
             }
@@ -283,8 +274,9 @@ private:
     std::shared_ptr<SessionOutbox> m_outbox;
     std::unique_ptr<grpc::Alarm> m_alarm;
     dpb::AgentMessage m_message;
-    TelemetryOrigin m_origin;
-    bool m_online = false;
+    TelemetryOrigin m_origin;  // written by the store's job before the first read
+    std::atomic<bool> m_online = false;
+    bool m_attached = false;  // only touched by OnReadDone, one at a time
 };
 
 class DownloadReactor final : public grpc::ServerWriteReactor<dpb::DownloadChunk> {
@@ -358,10 +350,17 @@ Result<std::unique_ptr<DeviceService>> DeviceService::create(StoreWorker& store,
                                    "'otafleetd setup' again.")
                         .arg(config.deviceCa));
     }
-    return std::unique_ptr<DeviceService>(new DeviceService(store, std::move(cas)));
+    return std::unique_ptr<DeviceService>(
+        new DeviceService(store, std::move(cas), config.busyBacklog));
 }
 
-Result<QString> DeviceService::identify(const grpc::CallbackServerContext* context) {
+Error DeviceService::decommissioned(const QString& deviceId) {
+    return Error{QStringLiteral("server.decommissioned"),
+                 QStringLiteral("Device %1 was decommissioned; it may not connect.").arg(deviceId)};
+}
+
+Result<QString> DeviceService::identify(const grpc::CallbackServerContext* context,
+                                        bool checkStore) {
     const auto notDevice = [] {
         return fail(QStringLiteral("server.not-a-device"),
                     QStringLiteral("DeviceService accepts only device certificates issued by the "
@@ -382,15 +381,15 @@ Result<QString> DeviceService::identify(const grpc::CallbackServerContext* conte
     const QString id = leaf->commonName();
     if (!fromDeviceCa || !checkDeviceId(id.toStdString()))
         return notDevice();
+    if (!checkStore)
+        return id;
     auto device = m_store.run([&](FleetStore& s) { return s.fleetDevices().get(id); });
-    if (device && device->decommissioned) {
-        return fail(QStringLiteral("server.decommissioned"),
-                    QStringLiteral("Device %1 was decommissioned; it may not connect.").arg(id));
-    }
+    if (device && device->decommissioned)
+        return fail(decommissioned(id));
     return id;
 }
 
-Status DeviceService::record(const QString& deviceId, const dpb::Inventory& inventory) {
+Status DeviceService::recordLater(const QString& deviceId, const dpb::Inventory& inventory) {
     if (auto ok = checkRequest(inventory); !ok)
         return ok;
     if (qs(inventory.device_id()) != deviceId) {
@@ -398,19 +397,53 @@ Status DeviceService::record(const QString& deviceId, const dpb::Inventory& inve
                     QStringLiteral("The inventory names device %1 but the certificate names %2.")
                         .arg(qs(inventory.device_id()).left(128), deviceId));
     }
-    const store::FleetDeviceRecord record = toRecord(inventory);
-    return m_store.run([&](FleetStore& s) {
-        return s.fleetDevices().recordInventory(record, QDateTime::currentDateTimeUtc());
+    m_store.post([this, record = toRecord(inventory)](FleetStore& s) {
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        if (auto ok = s.fleetDevices().recordInventory(record, now); !ok) {
+            qCWarning(lcServer).noquote()
+                << "inventory of" << record.deviceId << "not stored:" << ok.error().toString();
+            return;
+        }
+        m_store.notePresence(record.deviceId, true, now);
     });
+    return {};
+}
+
+void DeviceService::auditLater(const QString& deviceId, const QString& action,
+                               const QString& detail) {
+    m_store.post([deviceId, action, detail](FleetStore& s) {
+        const QString who = QStringLiteral("device:%1").arg(deviceId);
+        if (auto ok = s.audit().append(who, who, action, detail); !ok) {
+            qCCritical(lcServer).noquote()
+                << "audit entry lost:" << action << who << ok.error().toString();
+        }
+    });
+}
+
+std::optional<Error> DeviceService::busy(grpc::CallbackServerContext* context) const {
+    const qsizetype backlog = m_store.backlog();
+    if (backlog < m_busyBacklog)
+        return std::nullopt;
+    // About how long the store needs to catch up (it writes thousands a second), at least 1 s;
+    // the agent adds its own jitter and backoff on top.
+    const qint64 hintMs = std::clamp<qint64>(backlog / 2, 1000, 60'000);
+    context->AddTrailingMetadata(std::string(kRetryAfterKey), std::to_string(hintMs));
+    return Error{QStringLiteral("server.busy"),
+                 QStringLiteral("The server is busy (%1 writes queued); the device tries again in "
+                                "about %2 s.")
+                     .arg(backlog)
+                     .arg(hintMs / 1000)};
 }
 
 grpc::ServerUnaryReactor* DeviceService::ReportInventory(grpc::CallbackServerContext* c,
                                                          const dpb::Inventory* r,
                                                          dpb::InventoryAck* reply) {
+    if (auto overloaded = busy(c))
+        return finishUnary(c, fail(*overloaded));
     auto id = identify(c);
     if (!id)
         return finishUnary(c, fail(id.error()));
-    if (auto ok = record(*id, *r); !ok)
+    if (auto ok = recordLater(*id, *r); !ok)
         return finishUnary(c, ok);
     reply->set_server_time_unix_ms(QDateTime::currentMSecsSinceEpoch());
     reply->set_heartbeat_seconds(kHeartbeatSeconds);
@@ -419,7 +452,10 @@ grpc::ServerUnaryReactor* DeviceService::ReportInventory(grpc::CallbackServerCon
 
 grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage>* DeviceService::Session(
     grpc::CallbackServerContext* c) {
-    auto id = identify(c);
+    if (auto overloaded = busy(c))
+        return new Reject<grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage>>(
+            *overloaded);
+    auto id = identify(c, false);
     if (!id)
         return new Reject<grpc::ServerBidiReactor<dpb::AgentMessage, dpb::ServerMessage>>(
             id.error());
@@ -435,6 +471,16 @@ grpc::ServerWriteReactor<dpb::DownloadChunk>* DeviceService::Download(
     if (auto ok = checkRequest(*r); !ok)
         return new R(ok.error());
     const QString releaseId = qs(r->release_id());
+    if (!m_rollouts || !m_rollouts->mayDownload(*id, releaseId)) {
+        auditLater(*id, QStringLiteral("device.download-refused"),
+                   QStringLiteral("release %1 was not offered to it").arg(releaseId.left(64)));
+        qCWarning(lcServer).noquote()
+            << "refused a download of" << releaseId.left(64) << "by" << *id << ": not offered";
+        return new R(Error{QStringLiteral("server.not-offered"),
+                           QStringLiteral("Release %1 is not offered to device %2; a device "
+                                          "downloads only the release of its open update offer.")
+                               .arg(releaseId.left(64), *id)});
+    }
     auto release = m_store.run([&](FleetStore& s) { return s.releases().get(releaseId); });
     if (!release)
         return new R(release.error());

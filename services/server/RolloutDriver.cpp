@@ -6,6 +6,9 @@
 #include "store/FleetStore.h"
 
 #include <QJsonDocument>
+#include <QSet>
+
+#include <utility>
 
 namespace otafleet::server {
 namespace {
@@ -74,6 +77,12 @@ RolloutDriver::~RolloutDriver() {
     m_tickWake.notify_all();
     if (m_ticker.joinable())
         m_ticker.join();
+    // Progress taken since the last tick is saved before the server goes.
+    std::lock_guard lock(m_mutex);
+    for (auto& [id, e] : m_entries) {
+        if (e.dirty)
+            (void)persist(e);
+    }
 }
 
 Result<std::unique_ptr<RolloutDriver>> RolloutDriver::create(StoreWorker& store,
@@ -115,6 +124,8 @@ Status RolloutDriver::load() {
                 r.created,
                 r.updated,
                 {}};
+        e.revoked = !release || release->revoked;
+        e.noted = e.engine.state();
         const auto [it, inserted] = m_entries.emplace(r.id, std::move(e));
         Q_UNUSED(inserted);
         if (!it->second.engine.changedDevices().empty()) {
@@ -200,21 +211,37 @@ Status RolloutDriver::persist(Entry& e) {
     const QByteArray header = QJsonDocument(e.engine.headerJson()).toJson(QJsonDocument::Compact);
     const QList<store::RolloutDeviceRow> rows = changedRows(e.engine);
     const QString state = rollout::rolloutStateName(e.engine.state());
-    auto saved = m_store.run([&](FleetStore& s) {
-        return s.rollouts().saveWithDevices(e.id, state, header, rows, e.updated);
+    const QList<DeviceAudit> audits = std::exchange(e.pendingAudits, {});
+    auto saved = m_store.run([&](FleetStore& s) -> Status {
+        if (auto ok = s.rollouts().saveWithDevices(e.id, state, header, rows, e.updated); !ok)
+            return ok;
+        // A device's final word is audited once its count is saved, in the same job: a crash
+        // before the save loses both, and the device's report after the restart makes both.
+        for (const DeviceAudit& a : audits) {
+            const QString who = QStringLiteral("device:%1").arg(a.deviceId);
+            if (auto ok = s.audit().append(who, who, a.action, a.detail); !ok) {
+                qCCritical(lcServer).noquote()
+                    << "audit entry lost:" << a.action << who << ok.error().toString();
+            }
+        }
+        return {};
     });
     if (!saved) {
+        e.pendingAudits = audits + e.pendingAudits;
         // The changed devices stay marked: the next save writes them.
         qCCritical(lcServer).noquote()
             << "rollout" << e.id << "not saved:" << saved.error().toString();
         return saved;
     }
     e.engine.clearChangedDevices();
+    e.dirty = false;
     return saved;
 }
 
-void RolloutDriver::noteEngineChange(const Entry& e, RolloutState before) {
+void RolloutDriver::noteEngineChange(Entry& e) {
+    const RolloutState before = e.noted;
     const RolloutState now = e.engine.state();
+    e.noted = now;
     if (now == before)
         return;
     if (now == RolloutState::Paused) {
@@ -237,13 +264,12 @@ bool RolloutDriver::releaseRevoked(const Entry& e) const {
 void RolloutDriver::pauseForRevokedRelease(Entry& e) {
     if (!isActive(e.engine.state()))
         return;
-    const RolloutState before = e.engine.state();
     if (!e.engine.pause(
             QStringLiteral("the server: release %1 was revoked").arg(e.releaseId.left(16)))) {
         return;
     }
     (void)persist(e);
-    noteEngineChange(e, before);
+    noteEngineChange(e);
 }
 
 void RolloutDriver::scanLateJoiners(Entry& e) {
@@ -293,24 +319,48 @@ void RolloutDriver::offer(const Entry& e, const QString& deviceId) {
 }
 
 void RolloutDriver::tick() {
+    // Revocations are read before the lock is taken: sessions' progress and downloads wait on
+    // the lock, not on the store.
+    QSet<QString> releases;
+    {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [id, e] : m_entries) {
+            if (isActive(e.engine.state()) || e.engine.state() == RolloutState::Paused)
+                releases.insert(e.releaseId);
+        }
+    }
+    QSet<QString> revoked;
+    for (const QString& releaseId : std::as_const(releases)) {
+        auto release = m_store.run([&](FleetStore& s) { return s.releases().get(releaseId); });
+        // A release that vanished from the store is as good as revoked.
+        if (!release || release->revoked)
+            revoked.insert(releaseId);
+    }
     std::lock_guard lock(m_mutex);
     for (auto& [id, e] : m_entries) {
-        if (!isActive(e.engine.state()))
+        if (releases.contains(e.releaseId))
+            e.revoked = revoked.contains(e.releaseId);
+        if (!isActive(e.engine.state())) {
+            if (e.dirty) {
+                // Progress of a paused rollout's devices.
+                (void)persist(e);
+                noteEngineChange(e);
+            }
             continue;
-        if (releaseRevoked(e)) {
+        }
+        if (e.revoked) {
             pauseForRevokedRelease(e);
             continue;
         }
         if (e.engine.plan().includeLateJoiners)
             scanLateJoiners(e);
-        const RolloutState before = e.engine.state();
         const rollout::TickResult result = e.engine.tick();
-        if (!result.changed && result.offers.isEmpty() && result.timedOut.isEmpty())
+        if (!e.dirty && !result.changed && result.offers.isEmpty() && result.timedOut.isEmpty())
             continue;
         // Saved before any offer leaves: after a crash the engine never knows less than the
         // devices do.
         (void)persist(e);
-        noteEngineChange(e, before);
+        noteEngineChange(e);
         for (const QString& deviceId : result.timedOut)
             qCInfo(lcServer) << "rollout" << id << "timed out waiting for" << deviceId;
         for (const QString& deviceId : result.offers)
@@ -398,6 +448,7 @@ Result<cpb::Rollout> RolloutDriver::createRollout(const QString& author, const Q
             now,
             now,
             std::chrono::steady_clock::now()};
+    e.noted = e.engine.state();
     const auto [it, inserted] = m_entries.emplace(*id, std::move(e));
     Q_UNUSED(inserted);
     qCInfo(lcServer) << "rollout" << *id << "created by" << author << "for" << targets.size()
@@ -438,6 +489,7 @@ Result<cpb::Rollout> RolloutDriver::command(qint64 id, RolloutCommand command,
         return fail(done.error());
     if (auto saved = persist(e); !saved)
         return fail(saved.error());
+    e.noted = e.engine.state();  // an operator's command, audited by ConsoleService
     return describe(e, true);
 }
 
@@ -504,10 +556,22 @@ void RolloutDriver::attach(const QString& deviceId, std::shared_ptr<SessionLink>
         const auto device = e.engine.device(deviceId);
         if (!device || !rollout::isInFlight(device->state))
             continue;
-        if (releaseRevoked(e))
+        if (e.revoked)
             continue;
         offer(e, deviceId);
     }
+}
+
+bool RolloutDriver::mayDownload(const QString& deviceId, const QString& releaseId) const {
+    std::lock_guard lock(m_mutex);
+    for (const auto& [id, e] : m_entries) {
+        if (e.releaseId != releaseId || e.revoked || e.engine.state() == RolloutState::Aborted)
+            continue;
+        const auto device = e.engine.device(deviceId);
+        if (device && rollout::isInFlight(device->state))
+            return true;
+    }
+    return false;
 }
 
 void RolloutDriver::detach(const QString& deviceId, const SessionLink* link) {
@@ -537,13 +601,16 @@ Result<bool> RolloutDriver::onProgress(const QString& deviceId, const QString& o
     const auto device = e.engine.device(deviceId);
     if (!device || device->attempts != parsed->attempt || device->state == event.kind)
         return false;  // an older attempt, or the same news again
-    const RolloutState before = e.engine.state();
     if (auto noted = e.engine.onDeviceEvent(deviceId, event); !noted) {
         qCInfo(lcServer).noquote() << "rollout" << e.id << noted.error().toString();
         return false;
     }
-    (void)persist(e);
-    noteEngineChange(e, before);
+    e.dirty = true;
+    if (rollout::isFinished(event.kind)) {
+        e.pendingAudits.append(DeviceAudit{
+            deviceId, QStringLiteral("device.update-%1").arg(rollout::deviceStateName(event.kind)),
+            QStringLiteral("offer %1 %2").arg(offerId.left(256), event.reason)});
+    }
     return true;
 }
 

@@ -20,8 +20,10 @@
 // again and matching devices that are not targets yet join (RolloutEngine::addTarget).
 //
 // Audit (actor "system"): rollout.auto-pause (the engine paused itself, or the release was
-// revoked; detail = the pause reason) and rollout.complete. Operators' commands are audited by
-// ConsoleService.
+// revoked; detail = the pause reason) and rollout.complete; (actor and subject "device:ID")
+// device.update-STATE for a device's counted final state (succeeded, failed, reverted, skipped,
+// timed_out as the agent reported it), written with the save that counts it. Operators' commands
+// are audited by ConsoleService.
 //
 // Error codes: server.unknown-rollout, server.release-revoked, server.no-targets,
 // server.incompatible-target, server.device-mismatch, the engine's rollout.* codes, plan.*,
@@ -68,7 +70,7 @@ public:
     // rollout.state / plan.* for a damaged row (named).
     [[nodiscard]] static Result<std::unique_ptr<RolloutDriver>> create(StoreWorker& store,
                                                                        const rollout::Clock& clock);
-    ~RolloutDriver();  // stops ticking
+    ~RolloutDriver();  // stops ticking and saves progress taken since the last tick
     RolloutDriver(const RolloutDriver&) = delete;
     RolloutDriver& operator=(const RolloutDriver&) = delete;
 
@@ -93,11 +95,24 @@ public:
     void detach(const QString& deviceId, const SessionLink* link);
     // A device's checked progress report. Ok(true) when it changed a rollout (the device's state
     // was counted), Ok(false) when it was stale, repeated or for no rollout of this server.
-    // Error server.device-mismatch when the offer was made to another device.
+    // Error server.device-mismatch when the offer was made to another device. Called on gRPC's
+    // threads, it touches no store: the next tick saves the change (within kTickInterval). A
+    // crash before that loses nothing: the device holds its offer and reports its latest state
+    // for it again when it reconnects (see above).
+    //
+    // What DeviceService asks before serving a download: true while `releaseId` is the release
+    // of an unfinished offer to `deviceId` (offered, downloading, installing, rebooting or
+    // verifying) in a rollout that is not aborted and whose release is not revoked.
+    [[nodiscard]] bool mayDownload(const QString& deviceId, const QString& releaseId) const;
     [[nodiscard]] Result<bool> onProgress(const QString& deviceId, const QString& offerId,
                                           const rollout::DeviceEvent& event);
 
 private:
+    struct DeviceAudit {
+        QString deviceId;
+        QString action;  // device.update-STATE
+        QString detail;
+    };
     struct Entry {
         qint64 id = 0;
         QString releaseId;
@@ -109,6 +124,16 @@ private:
         QDateTime created;
         QDateTime updated;
         std::chrono::steady_clock::time_point lastScan{};
+        // The release's revocation as the last tick read it (sessions and downloads ask here,
+        // not the store, from gRPC's threads).
+        bool revoked = false;
+        // Progress changed the engine since the last save: the next tick saves it.
+        bool dirty = false;
+        // The state the audit last noted, so that what the engine did by itself between two
+        // ticks (a pause on the failure threshold, completion) is audited once.
+        rollout::RolloutState noted = rollout::RolloutState::Draft;
+        // Devices' final words counted since the last save, audited with the next save.
+        QList<DeviceAudit> pendingAudits{};
     };
 
     RolloutDriver(StoreWorker& store, const rollout::Clock& clock);
@@ -119,8 +144,8 @@ private:
         const rollout::RolloutEngine& engine);
     // The engine's header and the devices that changed since the last save, in one transaction.
     [[nodiscard]] Status persist(Entry& e);
-    // Audits what the engine did by itself between `before` and now.
-    void noteEngineChange(const Entry& e, rollout::RolloutState before);
+    // Audits what the engine did by itself since the state last noted.
+    void noteEngineChange(Entry& e);
     [[nodiscard]] bool releaseRevoked(const Entry& e) const;
     void pauseForRevokedRelease(Entry& e);
     void scanLateJoiners(Entry& e);

@@ -97,6 +97,10 @@ Result<ServerConfig> ServerConfig::parse(QByteArrayView text, const QString& bas
             c.uploadTimeoutSeconds = value.toInt(&ok);
             if (!ok || c.uploadTimeoutSeconds < 1 || c.uploadTimeoutSeconds > 3600)
                 return invalid(lineNo, QStringLiteral("upload_timeout must be 1..3600 seconds"));
+        } else if (full == u"limits.busy_backlog") {
+            c.busyBacklog = value.toLongLong(&ok);
+            if (!ok || c.busyBacklog < 0 || c.busyBacklog > 1'000'000)
+                return invalid(lineNo, QStringLiteral("busy_backlog must be 0..1000000"));
         } else {
             return invalid(lineNo, QStringLiteral("unknown key %1").arg(full));
         }

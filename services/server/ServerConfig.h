@@ -15,6 +15,10 @@
 //              max_message_size            bytes per gRPC message (64 KiB..16 MiB, default 4 MiB)
 //              upload_timeout              seconds an upload may take besides one per 256 KiB
 //                                          (1..3600, default 60): a stream that never ends is cut
+//              busy_backlog                store writes waiting at which DeviceService turns new
+//                                          sessions away with server.busy and a retry hint
+//                                          (0..1,000,000, default 20,000; 0 turns every device
+//                                          away, e.g. to drain a server before maintenance)
 #pragma once
 
 #include "common/Error.h"
@@ -39,6 +43,7 @@ struct ServerConfig {
     int tokenLifetimeSeconds = 900;
     int maxMessageSize = 4 * 1024 * 1024;
     int uploadTimeoutSeconds = 60;
+    qint64 busyBacklog = 20'000;
 
     // Errors server.config-invalid (line and what is wrong), server.config-unreadable.
     [[nodiscard]] static Result<ServerConfig> parse(QByteArrayView text, const QString& baseDir);

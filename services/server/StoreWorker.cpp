@@ -1,5 +1,7 @@
 #include "server/StoreWorker.h"
 
+#include "server/ServerLogging.h"
+
 namespace otafleet::server {
 
 Result<std::unique_ptr<StoreWorker>> StoreWorker::start(const QString& path) {
@@ -30,8 +32,46 @@ void StoreWorker::post(std::function<void(store::FleetStore&)> job) {
     {
         std::lock_guard lock(m_mutex);
         m_jobs.push_back(std::move(job));
+        ++m_backlog;
     }
     m_wake.notify_one();
+}
+
+void StoreWorker::queueTelemetry(store::DeviceTelemetryRecord record) {
+    bool full = false;
+    {
+        std::unique_lock lock(m_mutex);
+        m_room.wait(lock, [this] { return m_telemetry.size() < kMaxQueuedTelemetry || m_stop; });
+        if (!batchWaiting())
+            m_oldestTelemetry = Clock::now();
+        m_telemetry.append(std::move(record));
+        ++m_backlog;
+        full = m_telemetry.size() >= kTelemetryBatch;
+    }
+    if (full)
+        m_wake.notify_one();
+}
+
+void StoreWorker::notePresence(const QString& deviceId, bool online, const QDateTime& seen) {
+    std::lock_guard lock(m_mutex);
+    if (!batchWaiting())
+        m_oldestTelemetry = Clock::now();
+    if (!m_presence.contains(deviceId))
+        ++m_backlog;
+    m_presence.insert(deviceId, store::FleetDeviceRepository::Presence{deviceId, online, seen});
+}
+
+void StoreWorker::writeTelemetry(store::FleetStore& store,
+                                 const QList<store::DeviceTelemetryRecord>& batch) {
+    if (store.deviceTelemetry().append(batch))
+        return;
+    // One bad event must not take the batch with it: each on its own, naming what failed.
+    for (const store::DeviceTelemetryRecord& r : batch) {
+        if (auto one = store.deviceTelemetry().append({r}); !one) {
+            qCWarning(lcServer).noquote() << "telemetry event" << r.deviceId << r.seq
+                                          << "not stored:" << one.error().toString();
+        }
+    }
 }
 
 void StoreWorker::loop(const QString& path, std::promise<Status>& opened) {
@@ -41,17 +81,52 @@ void StoreWorker::loop(const QString& path, std::promise<Status>& opened) {
         return;
     }
     opened.set_value({});
+    bool jobNext = false;  // after a batch, a waiting job goes first: neither starves the other
     for (;;) {
         std::function<void(store::FleetStore&)> job;
+        QList<store::DeviceTelemetryRecord> batch;
+        QList<store::FleetDeviceRepository::Presence> presence;
         {
             std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [this] { return m_stop || !m_jobs.empty(); });
-            if (m_jobs.empty())
-                break;  // stopping, and every posted job has run
-            job = std::move(m_jobs.front());
-            m_jobs.pop_front();
+            const auto telemetryDue = [this] {
+                return batchWaiting() && (m_stop || m_telemetry.size() >= kTelemetryBatch ||
+                                          Clock::now() >= m_oldestTelemetry + kTelemetryLatency);
+            };
+            const auto ready = [&] { return m_stop || !m_jobs.empty() || telemetryDue(); };
+            if (!batchWaiting()) {
+                m_wake.wait(lock, ready);
+            } else {
+                m_wake.wait_until(lock, m_oldestTelemetry + kTelemetryLatency, ready);
+            }
+            if (telemetryDue() && !(jobNext && !m_jobs.empty())) {
+                const qsizetype n = std::min(kTelemetryBatch, m_telemetry.size());
+                batch = m_telemetry.first(n);
+                m_telemetry.remove(0, n);
+                presence = m_presence.values();
+                m_presence.clear();
+                m_oldestTelemetry = Clock::now();  // the rest waited at least as long
+                m_backlog -= n + presence.size();
+            } else if (!m_jobs.empty()) {
+                job = std::move(m_jobs.front());
+                m_jobs.pop_front();
+                --m_backlog;
+            } else if (m_stop && !batchWaiting()) {
+                break;  // stopping, and every posted job and event is written
+            } else {
+                continue;
+            }
         }
-        job(**store);
+        jobNext = !job;
+        if (!job) {
+            m_room.notify_all();
+            if (auto ok = (*store)->fleetDevices().setPresence(presence); !ok) {
+                qCWarning(lcServer).noquote()
+                    << presence.size() << "session states not stored:" << ok.error().toString();
+            }
+            writeTelemetry(**store, batch);
+        } else {
+            job(**store);
+        }
     }
 }
 

@@ -106,6 +106,32 @@ Status FleetDeviceRepository::setOnline(const QString& deviceId, bool online,
     return {};
 }
 
+Status FleetDeviceRepository::setPresence(const QList<Presence>& presence) {
+    if (presence.isEmpty())
+        return {};
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName);
+    if (!db.transaction())
+        return fail(sqlError(QStringLiteral("start recording sessions"), db.lastError()));
+    QSqlQuery query(db);
+    query.prepare(QStringLiteral(
+        "UPDATE fleet_devices SET online = ?, last_seen_ms = ? WHERE device_id = ?"));
+    for (const Presence& p : presence) {
+        query.addBindValue(p.online ? 1 : 0);
+        query.addBindValue(p.seen.toMSecsSinceEpoch());
+        query.addBindValue(p.deviceId);
+        if (auto ok = exec(query, QStringLiteral("record a device's session")); !ok) {
+            db.rollback();
+            return ok;
+        }
+    }
+    if (!db.commit()) {
+        const Error error = sqlError(QStringLiteral("record sessions"), db.lastError());
+        db.rollback();
+        return fail(error);
+    }
+    return {};
+}
+
 Status FleetDeviceRepository::markAllOffline() {
     QSqlQuery query(QSqlDatabase::database(m_connectionName));
     query.prepare(QStringLiteral("UPDATE fleet_devices SET online = 0"));

@@ -73,6 +73,14 @@ public:
     // last_seen. Errors store.invalid-input (no device id).
     [[nodiscard]] Status recordInventory(const FleetDeviceRecord& inventory, const QDateTime& seen);
     [[nodiscard]] Status setOnline(const QString& deviceId, bool online, const QDateTime& seen);
+    // Many devices' sessions in one transaction (otafleetd's batched writes); devices not in the
+    // table are skipped (they have not reported an inventory yet).
+    struct Presence {
+        QString deviceId;
+        bool online = false;
+        QDateTime seen;
+    };
+    [[nodiscard]] Status setPresence(const QList<Presence>& presence);
     // At start: no session survives a restart.
     [[nodiscard]] Status markAllOffline();
     // Errors store.not-found.

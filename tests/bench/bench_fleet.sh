@@ -8,9 +8,11 @@
 #              (waves 1%,10%,100%, no soak, no rate limit, install time zero) as devices per
 #              minute, beside AWS IoT Jobs' documented ceiling of 1,000 per minute
 #              (maximumPerMinute of a job's rollout config);
-#   telemetry  events per second stored into SQLite through DeviceTelemetryRepository as otafleetd
-#              stores them (one transaction per event) and in batches, beside the bare `sqlite3`
-#              CLI inserting the same rows into the same schema in one transaction;
+#   telemetry  events per second stored into SQLite: through otafleetd's StoreWorker as its
+#              sessions store them (queued, written in batches of up to 1,000 per transaction);
+#              through DeviceTelemetryRepository one transaction per event (how otafleetd stored
+#              them before the StoreWorker batched them) and in batches; beside the bare
+#              `sqlite3` CLI inserting the same rows into the same schema in one transaction;
 #   page query p50/p99 of ListDevices (what `otafleetctl fleet devices --page N --page-size K`
 #              sends) at random pages, unfiltered and filtered, at N devices and at BIG devices
 #              (the store seeded directly through FleetDeviceRepository for the rest).
@@ -178,7 +180,7 @@ sim_pids=()
 
 # Telemetry ingest beside the bare sqlite3 CLI.
 events=$(( n * 10 ))
-read -r ingest_one ingest_batch < <("$bin/bench_fleet_tool" telemetry "$work/tele.sqlite" \
+read -r ingest_one ingest_batch ingest_worker < <("$bin/bench_fleet_tool" telemetry "$work/tele.sqlite" \
   "$events" "$work/tele.sql" 2>>"$work/tool.log")
 t_a=$(now)
 sqlite3 "$work/bare.sqlite" <"$work/tele.sql" >/dev/null
@@ -207,7 +209,8 @@ bench_fleet: $n simulated devices, one otafleetd on loopback, $(nproc) cores ($f
   rollout      $succeeded of $n succeeded in ${rollout_s} s (state $state): $per_min devices/min
                baseline: AWS IoT Jobs' documented ceiling 1000 devices/min
                otafleetd RSS after the rollout $(( rollout_rss / 1024 )) MiB (peak $(( server_hwm / 1024 )) MiB)
-  telemetry    $ingest_one events/s one transaction per event (otafleetd's path), $ingest_batch events/s in batches of 1000
+  telemetry    $ingest_worker events/s through otafleetd's StoreWorker (batched, otafleetd's path)
+               $ingest_one events/s one transaction per event (otafleetd's path before batching), $ingest_batch events/s in batches of 1000
                baseline: bare sqlite3 CLI, same rows and schema, one transaction: $bare_rate events/s
                ($events events; $stored_events telemetry rows stored by otafleetd during the rollout)
   page query   $total_n devices: p50 $p50_n ms, p99 $p99_n ms (page size $q_size, $q_count queries)

@@ -3,14 +3,18 @@
 //                                 FleetDeviceRepository, in one transaction per 10,000: the
 //                                 store of a server with a large fleet, without dialling in
 //   telemetry DB COUNT SQL_OUT    COUNT telemetry events stored through DeviceTelemetryRepository
-//                                 as otafleetd stores them (one append, one transaction per
-//                                 event), then the same rows again in batches of kMaxBatch into
-//                                 a fresh table; writes the same rows as one INSERT transaction
-//                                 to SQL_OUT (schema included) for the bare `sqlite3` baseline
+//                                 one append (one transaction) per event, as otafleetd stored
+//                                 them before its StoreWorker batched them; the same rows in
+//                                 batches of kMaxBatch; and through server::StoreWorker's
+//                                 queueTelemetry() as otafleetd's sessions store them now (timed
+//                                 until the worker has written the last one); writes the same
+//                                 rows as one INSERT transaction to SQL_OUT (schema included)
+//                                 for the bare `sqlite3` baseline. Prints the three rates.
 //   query ADDRESS PKI COUNT PAGE_SIZE [FILTER]
 //                                 COUNT ListDevices RPCs (what `otafleetctl fleet devices --page
 //                                 N --page-size K` sends) at random pages over the operator's
 //                                 certificate; prints p50/p99 in milliseconds
+#include "server/StoreWorker.h"
 #include "store/DeviceTelemetryRepository.h"
 #include "store/FleetDeviceRepository.h"
 #include "store/FleetStore.h"
@@ -191,7 +195,38 @@ int telemetry(const QString& path, qint64 count, const QString& sqlOut) {
             return 1;
         }
     }
-    std::printf("%.0f %.0f\n", perEvent, batched);
+    // otafleetd's path: every session queues its events on the StoreWorker, which writes them in
+    // batches; timed until the worker is stopped, i.e. every queued event is written.
+    double worker = 0;
+    {
+        const QString file = path + QStringLiteral(".worker");
+        QFile::remove(file);
+        QList<store::DeviceTelemetryRecord> rows;
+        rows.reserve(int(count));
+        for (qint64 i = 0; i < count; ++i)
+            rows.append(telemetryRow(i));
+        auto started = server::StoreWorker::start(file);
+        if (!started) {
+            std::fprintf(stderr, "bench_fleet_tool: %s\n", qPrintable(started.error().toString()));
+            return 1;
+        }
+        QElapsedTimer timer;
+        timer.start();
+        for (store::DeviceTelemetryRecord& r : rows)
+            (*started)->queueTelemetry(std::move(r));
+        started->reset();  // stops the worker once everything queued is written
+        const double seconds = std::max(1e-9, double(timer.nsecsElapsed()) / 1e9);
+        worker = double(count) / seconds;
+        auto s = openStore(file);
+        auto stored = s ? s->deviceTelemetry().count() : Result<qint64>(0);
+        if (!stored || *stored != count) {
+            std::fprintf(stderr, "bench_fleet_tool: the worker stored %lld of %lld events\n",
+                         static_cast<long long>(stored ? *stored : -1),
+                         static_cast<long long>(count));
+            return 1;
+        }
+    }
+    std::printf("%.0f %.0f %.0f\n", perEvent, batched, worker);
     return 0;
 }
 

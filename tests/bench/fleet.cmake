@@ -4,7 +4,8 @@
 # `cmake --build build/ci --target bench_fleet` (minutes, most of a 2-core machine); ctest runs a
 # smoke run at tiny sizes (label bench) so the script cannot rot.
 add_executable(bench_fleet_tool bench_fleet_tool.cpp)
-target_link_libraries(bench_fleet_tool PRIVATE otafleet_store otafleet_proto gRPC::grpc++ Qt6::Sql)
+target_link_libraries(bench_fleet_tool PRIVATE otafleet_server otafleet_store otafleet_proto gRPC::grpc++
+    Qt6::Sql)
 otafleet_strict(bench_fleet_tool)
 add_custom_target(bench_fleet
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bench_fleet.sh ${CMAKE_BINARY_DIR}/bin 10000 1000000

@@ -13,6 +13,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
@@ -159,6 +160,69 @@ protected:
             stub->ReportInventory(&context, inventory(deviceId, version), &ack);
         QVERIFY2(status.ok(), status.error_message().c_str());
         QCOMPARE(ack.heartbeat_seconds(), 30U);
+    }
+
+    // A one-wave rollout of `releaseId` to the devices `target` selects, started; 0 on failure
+    // (with a warning). The server offers the release to them on its next ticks.
+    static qint64 rollOut(const Console& admin, const QString& releaseId, const QString& target) {
+        cpb::CreateRolloutRequest create;
+        create.set_release_id(releaseId.toStdString());
+        create.set_target(target.toStdString());
+        create.mutable_plan()->set_waves("100%");
+        cpb::Rollout rollout;
+        grpc::Status status = admin.stub->CreateRollout(admin.context().get(), create, &rollout);
+        if (!status.ok()) {
+            qWarning("CreateRollout: %s", status.error_message().c_str());
+            return 0;
+        }
+        cpb::RolloutRequest start;
+        start.set_id(rollout.id());
+        status = admin.stub->StartRollout(admin.context().get(), start, &rollout);
+        if (!status.ok()) {
+            qWarning("StartRollout: %s", status.error_message().c_str());
+            return 0;
+        }
+        return rollout.id();
+    }
+
+    // Waits until rollout `id` has offered the release to `devices` devices (counted in any
+    // state past pending).
+    static bool waitOffered(const Console& admin, qint64 id, quint64 devices, int timeoutMs) {
+        QDeadlineTimer deadline(timeoutMs);
+        while (!deadline.hasExpired()) {
+            cpb::RolloutRequest request;
+            request.set_id(id);
+            cpb::Rollout rollout;
+            if (admin.stub->GetRollout(admin.context().get(), request, &rollout).ok()) {
+                const auto pending = rollout.counts().find("pending");
+                const quint64 waiting = pending == rollout.counts().end() ? 0 : pending->second;
+                if (rollout.total() - waiting >= devices)
+                    return true;
+            }
+            QTest::qWait(100);
+        }
+        return false;
+    }
+
+    // The audit entries with `action`, oldest first.
+    static QList<cpb::AuditEntry> auditEntries(const Console& admin, const std::string& action) {
+        QList<cpb::AuditEntry> out;
+        qint64 after = 0;
+        for (;;) {
+            cpb::ListAuditRequest request;
+            request.set_after_id(after);
+            request.set_page_size(1000);
+            cpb::AuditPage page;
+            if (!admin.stub->ListAudit(admin.context().get(), request, &page).ok() ||
+                page.entries_size() == 0) {
+                return out;
+            }
+            for (const cpb::AuditEntry& e : page.entries()) {
+                if (e.action() == action)
+                    out << e;
+                after = e.id();
+            }
+        }
     }
 };
 

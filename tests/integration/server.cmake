@@ -23,11 +23,18 @@ otafleet_add_test(NAME tst_serverlink SOURCES tst_serverlink.cpp ServerTestBase.
     LINK otafleet_agentcore otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration
     TIMEOUT 300)
 add_dependencies(tst_serverlink otafleetd otafleetctl otafleet-agent)
+# Pushback: a server that turns devices away (busy_backlog = 0) and a real device link that
+# waits for its retry hint.
+otafleet_add_test(NAME tst_serverpushback SOURCES tst_serverpushback.cpp ServerTestBase.h
+    FleetTestSupport.h LINK otafleet_agentcore otafleet_testsupport otafleet_proto gRPC::grpc++
+    LABELS integration TIMEOUT 180)
+add_dependencies(tst_serverpushback otafleetd otafleetctl otafleet-agent)
 # The fleet end to end: otafleetd, `otafleetctl simulate` with 200 devices and a real dialling
-# otafleet-agent; rollouts that complete through a kill -9, pause themselves, update a device.
+# otafleet-agent; rollouts that complete through a kill -9 (offered in paced steps), pause
+# themselves, update a device.
 otafleet_add_test(NAME tst_fleetrollout SOURCES tst_fleetrollout.cpp ServerTestBase.h
-    FleetTestSupport.h LINK otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration
-    TIMEOUT 600)
+    FleetTestSupport.h LINK otafleet_testsupport otafleet_proto gRPC::grpc++ Qt6::Sql
+    LABELS integration TIMEOUT 600)
 add_dependencies(tst_fleetrollout otafleetd otafleetctl otafleet-agent)
 # The console's fleet of an otafleetd (fleet::RemoteFleet) and its main window against a real
 # otafleetd: the mirror, the connection shown, reconnecting after a restart, password sign-in.

@@ -2,7 +2,9 @@
 // token, releases signed by the token's release key), `otafleetctl simulate` running the agent's
 // own core for every simulated device, and a real otafleet-agent process that dials in.
 //   - 200 simulated devices take a release in three waves; otafleetd is killed with SIGKILL in
-//     the middle and restarted, and the rollout completes with every device counted once;
+//     the middle and restarted, and the rollout completes with every device counted once; the
+//     last wave (133 devices, no rate) was offered in paced steps of at most
+//     RolloutEngine::kUnratedOffersPerTick (read back from the store's offer times);
 //   - with half the devices failing their trial, a rollout pauses itself in its first wave and
 //     no device outside that wave was offered the release;
 //   - the real agent is updated by a rollout: download, verify, install, reboot (re-exec), health
@@ -18,6 +20,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 
 #include <csignal>
 #include <functional>
@@ -120,6 +124,31 @@ class TestFleetRollout : public QObject, public ServerTestBase {
         return ctl({QStringLiteral("rollout"), QStringLiteral("status"), QString::number(id)});
     }
 
+    // How many devices of wave `wave` (0-based) of rollout `id` each tick offered, in tick order.
+    QList<int> offerSteps(qint64 id, int wave) const {
+        QList<int> steps;
+        {
+            QSqlDatabase db =
+                QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("offer-steps"));
+            db.setDatabaseName(m_server->databasePath());
+            db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+            if (db.open()) {
+                QSqlQuery q(db);
+                q.prepare(
+                    QStringLiteral("SELECT COUNT(*) FROM rollout_devices WHERE rollout_id = "
+                                   "? AND wave = ? GROUP BY offered_ms ORDER BY offered_ms"));
+                q.addBindValue(id);
+                q.addBindValue(wave);
+                if (q.exec()) {
+                    while (q.next())
+                        steps << q.value(0).toInt();
+                }
+            }
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("offer-steps"));
+        return steps;
+    }
+
     static int count(const QJsonObject& status, const char* state) {
         return status.value(QStringLiteral("counts"))
             .toObject()
@@ -172,6 +201,16 @@ private Q_SLOTS:
             sum += v.toInt();
         QCOMPARE(sum, kDevices);  // every device counted once
         QCOMPARE(done.value(QStringLiteral("waves")).toArray().size(), 3);
+        // Paced: the last wave's devices by the tick that offered them (offered_ms), read from the
+        // server's store; every step within the engine's bound, so several steps.
+        const QList<int> steps = offerSteps(id, 2);
+        int offered = 0;
+        for (const int n : steps) {
+            QVERIFY2(n <= 32, qPrintable(QStringLiteral("a step of %1 offers").arg(n)));
+            offered += n;
+        }
+        QCOMPARE(offered, 133);  // 200 - 10 (5%) - 57 (30% of the other 190)
+        QVERIFY2(steps.size() >= 5, qPrintable(QStringLiteral("%1 steps").arg(steps.size())));
         // What the devices themselves reported: all on the new version.
         const QJsonObject updated =
             ctl({QStringLiteral("fleet"), QStringLiteral("devices"), QStringLiteral("--filter"),

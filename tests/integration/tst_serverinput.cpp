@@ -488,10 +488,14 @@ private Q_SLOTS:
             QTest::qWait(50);
         QVERIFY(!online("dev-2"));
 
-        // Download resumes at an offset.
+        // Download resumes at an offset, once a rollout has offered the release to the device.
         cpb::ReleaseList list;
         QVERIFY(m_admin.stub->ListReleases(m_admin.context().get(), {}, &list).ok());
         QVERIFY(list.releases_size() > 0);
+        const qint64 rollout = rollOut(m_admin, QString::fromStdString(list.releases(0).id()),
+                                       QStringLiteral("id=dev-2"));
+        QVERIFY(rollout > 0);
+        QVERIFY(waitOffered(m_admin, rollout, 1, 20000));
         dpb::DownloadRequest request;
         request.set_release_id(list.releases(0).id());
         request.set_offset(1000);

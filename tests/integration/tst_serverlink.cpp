@@ -107,6 +107,27 @@ private:
         return std::move(*created);
     }
 
+    // The device reports its inventory over a brief session of its real link, so that a
+    // rollout can target it; then the link goes away again.
+    static bool registerDevice(agent::Agent& core, const agent::ServerLinkOptions& options) {
+        agent::ServerLink link(core, options, [] {});
+        link.start();
+        QDeadlineTimer deadline(30000);
+        while (!link.stats().online && !deadline.hasExpired())
+            QTest::qWait(50);
+        return link.stats().online;
+    }
+
+    // A rollout of `release` to device `id` alone, waited for until the server has offered it;
+    // returns the offer id the server made ("ROLLOUT/DEVICE/1"), empty on failure.
+    QString offerTo(const QString& id, const QString& release) {
+        const Console admin = adminConsole();
+        const qint64 rollout = rollOut(admin, release, QStringLiteral("id=%1").arg(id));
+        if (rollout == 0 || !waitOffered(admin, rollout, 1, 20000))
+            return {};
+        return QStringLiteral("%1/%2/1").arg(rollout).arg(id);
+    }
+
     QString uploadRelease(const QString& version, qint64 payloadSize, QString* bundlePath) {
         TestBundleSpec spec;
         spec.version = version;
@@ -282,7 +303,37 @@ private Q_SLOTS:
         VERIFY_OK(options);
         auto stub = dpb::DeviceService::NewStub(agent::deviceChannel(*options));
         const QString transfer = QStringLiteral("resume-test");
+        const QString id = config->deviceId;
+        QVERIFY(registerDevice(*core, *options));
 
+        // Not offered yet: the server refuses the download, says why and audits the refusal.
+        const Console admin = adminConsole();
+        const Status unoffered =
+            agent::downloadRelease(*stub, *core, release, QStringLiteral("unoffered"), 10, {});
+        QVERIFY(!unoffered);
+        QCOMPARE(unoffered.error().code, QStringLiteral("agent.download-failed"));
+        QVERIFY2(unoffered.error().message.contains(u"(server.not-offered)"),
+                 qPrintable(unoffered.error().message));
+        {
+            grpc::ClientContext context;
+            dpb::DownloadRequest request;
+            request.set_release_id(release.toStdString());
+            auto reader = stub->Download(&context, request);
+            dpb::DownloadChunk chunk;
+            QVERIFY(!reader->Read(&chunk));
+            const grpc::Status status = reader->Finish();
+            QCOMPARE(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+            QCOMPARE(status.error_details(), std::string("server.not-offered"));
+            QVERIFY2(status.error_message().find("not offered to device") != std::string::npos,
+                     status.error_message().c_str());
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(auditEntries(admin, "device.download-refused").size() >= 2, 5000);
+        const cpb::AuditEntry refusal = auditEntries(admin, "device.download-refused").last();
+        QCOMPARE(QString::fromStdString(refusal.actor()), QStringLiteral("device:%1").arg(id));
+        QVERIFY(QString::fromStdString(refusal.detail()).contains(release));
+
+        // Offered by a rollout: served.
+        QVERIFY(!offerTo(id, release).isEmpty());
         // First attempt: stopped after the first MiB, as a broken link would stop it.
         quint64 seen = 0;
         agent::DownloadControl control;
@@ -363,11 +414,17 @@ private Q_SLOTS:
 
         auto core = bootCore(*config);
         QVERIFY(core);
+        // The server serves only an offered release: a rollout offers it to this device (whose
+        // session is closed, so the offer is fed to the link here, under the server's id).
+        QVERIFY(registerDevice(*core, *options));
+        const QString offerId = offerTo(config->deviceId, release);
+        QVERIFY(!offerId.isEmpty());
+        observed.states.clear();
         std::atomic<bool> rebooted{false};
         auto link =
             std::make_unique<agent::ServerLink>(*core, *options, [&rebooted] { rebooted = true; });
         dpb::UpdateOffer offer;
-        offer.set_offer_id("offer-" + std::string(QTest::currentDataTag()));
+        offer.set_offer_id(offerId.toStdString());
         offer.set_release_id(release.toStdString());
         offer.set_version("1.1.0");
         offer.set_size(quint64(QFileInfo(bundlePath).size()));

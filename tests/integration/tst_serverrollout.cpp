@@ -389,7 +389,16 @@ private Q_SLOTS:
         for (const auto& [state, n] : after.counts())
             sum += n;
         QCOMPARE(sum, 12U);
-        // Each device was counted once: one audited success, one offer, one install.
+        // Each device was counted once: one audited success, one offer, one install. A device's
+        // final state is audited with the save that counts it, at the driver's next tick.
+        const auto succeededEntries = [&] {
+            int n = 0;
+            for (const auto& e : audit())
+                n += e.action() == "device.update-succeeded" &&
+                     e.detail().starts_with("offer " + std::to_string(id) + "/");
+            return n;
+        };
+        QVERIFY(waitFor([&] { return succeededEntries() >= 12; }, 5000));
         const auto entries = audit();
         for (RolloutTestDevice* d : devices) {
             const std::string subject = "device:" + d->id().toStdString();

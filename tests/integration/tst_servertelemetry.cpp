@@ -6,6 +6,7 @@
 #include "CliRun.h"
 #include "ServerTestBase.h"
 
+#include <QDeadlineTimer>
 #include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -102,8 +103,14 @@ private Q_SLOTS:
         Console admin = adminConsole();
         cpb::TelemetryReportRequest request;
         cpb::TelemetryReportReply report;
-        grpc::Status status = admin.stub->TelemetryReport(admin.context().get(), request, &report);
-        QVERIFY2(status.ok(), status.error_message().c_str());
+        grpc::Status status;
+        // otafleetd writes telemetry in batches, within StoreWorker::kTelemetryLatency (100 ms).
+        QDeadlineTimer stored(5000);
+        do {
+            report.Clear();
+            status = admin.stub->TelemetryReport(admin.context().get(), request, &report);
+            QVERIFY2(status.ok(), status.error_message().c_str());
+        } while (report.events() < 5 && !stored.hasExpired() && (QTest::qWait(50), true));
         QCOMPARE(report.events(), 5U);
         quint64 done = 0;
         for (const cpb::TelemetryBucket& b : report.buckets()) {

@@ -6,3 +6,6 @@ otafleet_add_test(NAME tst_serverstore SOURCES tst_serverstore.cpp
 # DeviceFilter::matches() accepts (or a superset where it cannot tell), on a real SQLite file.
 otafleet_add_test(NAME tst_fleetdevicesql SOURCES tst_fleetdevicesql.cpp
     LINK otafleet_server otafleet_testsupport LABELS unit)
+# otafleetd's StoreWorker: telemetry and session state written in batches, all of it at stop.
+otafleet_add_test(NAME tst_storeworker SOURCES tst_storeworker.cpp
+    LINK otafleet_server otafleet_testsupport LABELS unit)

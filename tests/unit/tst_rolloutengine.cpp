@@ -5,6 +5,8 @@
 
 #include <QJsonArray>
 
+#include <deque>
+
 using namespace rollout_test;
 
 class TestRolloutEngine : public QObject {
@@ -260,6 +262,60 @@ private Q_SLOTS:
             counted << offers;
         }
         QCOMPARE(counted, perMinute);
+    }
+
+    // Without a rate a wave is still paced: kUnratedOffersPerTick per tick, at most
+    // kUnratedMaxInFlight offered and unfinished; a rate replaces both bounds.
+    void pacingWithoutRate_data() {
+        QTest::addColumn<QString>("rate");
+        QTest::addColumn<int>("devices");
+        QTest::addColumn<int>("finishPerTick");  // the oldest in-flight devices succeed
+        QTest::addColumn<QList<int>>("offers");  // per tick, ticks 250 ms apart
+        QTest::newRow("nothing finishes: 32 a tick up to 256 in flight")
+            << QString() << 1000 << 0 << QList<int>{32, 32, 32, 32, 32, 32, 32, 32, 0, 0};
+        QTest::newRow("finished devices make room")
+            << QString() << 1000 << 10
+            << QList<int>{32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 14, 10, 10};
+        QTest::newRow("a wave smaller than a tick's worth goes at once")
+            << QString() << 20 << 0 << QList<int>{20, 0};
+        QTest::newRow("a rate replaces both bounds: one second's worth at once")
+            << QStringLiteral("60000/min") << 1000 << 0 << QList<int>{1000, 0};
+    }
+    void pacingWithoutRate() {
+        QFETCH(QString, rate);
+        QFETCH(int, devices);
+        QFETCH(int, finishPerTick);
+        QFETCH(QList<int>, offers);
+        QCOMPARE(RolloutEngine::kUnratedOffersPerTick, qsizetype(32));
+        QCOMPARE(RolloutEngine::kUnratedMaxInFlight, qint64(256));
+        Harness h;
+        h.create(makePlan(QStringLiteral("100%"),
+                          [&](PlanOptions& o) {
+                              if (!rate.isEmpty()) {
+                                  o.rate = rate;
+                              }
+                          }),
+                 devices);
+        QVERIFY(h.engine->start(QStringLiteral("alice")));
+        QList<int> counted;
+        std::deque<QString> inFlight;
+        for (qsizetype tick = 0; tick < offers.size(); ++tick) {
+            const TickResult r = h.tick();
+            counted << int(r.offers.size());
+            inFlight.insert(inFlight.end(), r.offers.cbegin(), r.offers.cend());
+            for (int i = 0; i < finishPerTick && !inFlight.empty(); ++i) {
+                h.report(inFlight.front(), DeviceState::Succeeded);
+                inFlight.pop_front();
+            }
+            const auto status = h.engine->status();
+            const qint64 open = status.count(DeviceState::Offered);
+            QCOMPARE(open, qint64(inFlight.size()));
+            if (rate.isEmpty()) {
+                QVERIFY(open <= RolloutEngine::kUnratedMaxInFlight);
+            }
+            h.clock.advance(250ms);
+        }
+        QCOMPARE(counted, offers);
     }
 
     void timeoutsAndRetries_data() {
