@@ -182,6 +182,17 @@ private Q_SLOTS:
             m.mutable_telemetry()->mutable_event()->mutable_boot()->set_version(version);
             return m;
         };
+        Console admin = adminConsole();
+        cpb::TelemetryReportRequest request;
+        request.set_since_unix_ms(now - 3 * day);
+        request.set_until_unix_ms(now + minute);
+        request.set_model("gw-x1");
+        const auto storedEvents = [&]() -> quint64 {
+            cpb::TelemetryReportReply r;
+            const grpc::Status s = admin.stub->TelemetryReport(admin.context().get(), request, &r);
+            return s.ok() ? r.events() : 0;
+        };
+        const quint64 before = storedEvents();
         // Two devices: one boots 3.0.0 two days ago and 3.1.0 today; the other runs 3.0.0.
         session(QStringLiteral("chart-a"),
                 {boot(1, now - 2 * day, "3.0.0"), upload(2, now - 5 * minute, 4'000'000),
@@ -192,12 +203,10 @@ private Q_SLOTS:
                 {boot(1, now - 2 * day, "3.0.0"), upload(2, now - 5 * minute, 1'000'000),
                  phaseEvent(3, now - 4 * minute, apb::EVENT_PHASE_INSTALL_DONE, {}, 3'000)},
                 QStringLiteral("3.0.0"));
+        // otafleetd writes telemetry in batches (StoreWorker::kTelemetryLatency, 100 ms): wait
+        // until all seven events are stored.
+        QTRY_COMPARE_WITH_TIMEOUT(storedEvents(), before + 7, 5000);
 
-        Console admin = adminConsole();
-        cpb::TelemetryReportRequest request;
-        request.set_since_unix_ms(now - 3 * day);
-        request.set_until_unix_ms(now + minute);
-        request.set_model("gw-x1");
         cpb::TelemetryReportReply plain;
         grpc::Status status = admin.stub->TelemetryReport(admin.context().get(), request, &plain);
         QVERIFY2(status.ok(), status.error_message().c_str());
