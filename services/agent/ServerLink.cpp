@@ -499,6 +499,9 @@ struct ServerLink::Impl : std::enable_shared_from_this<ServerLink::Impl> {
     bool stopped = false;
     int attempt = 0;  // connection attempts since the last healthy session
     int heartbeatSeconds = kDefaultHeartbeatSeconds;
+    // The server acknowledges telemetry once stored (InventoryAck.acks_telemetry); an older one
+    // does not, and then an event counts as delivered once the stream took it.
+    bool serverAcksTelemetry = false;
     ServerLinkStats stats;
     // The ReportInventory call in flight.
     std::unique_ptr<grpc::ClientContext> inventoryContext;
@@ -529,6 +532,7 @@ struct ServerLink::Impl : std::enable_shared_from_this<ServerLink::Impl> {
     void sessionEnded(SessionCall* call, const grpc::Status& status);
     void tick(quint64 gen);
     void sendTelemetry();
+    void telemetryStored(quint64 seq);
     void report(const dpb::Progress& progress, std::function<void(bool)> written = {});
     void acceptOffer(const dpb::UpdateOffer& offer);
     void runOffer(const dpb::UpdateOffer& offer);
@@ -605,6 +609,8 @@ public:
         }
         if (m_in.kind_case() == dpb::ServerMessage::kOffer) {
             m_link->acceptOffer(m_in.offer());
+        } else if (m_in.kind_case() == dpb::ServerMessage::kTelemetryAck) {
+            m_link->telemetryStored(m_in.telemetry_ack().seq());
         }
         StartRead(&m_in);
     }
@@ -690,6 +696,7 @@ void ServerLink::Impl::connect() {
                     self->heartbeatSeconds =
                         beat == 0 ? kDefaultHeartbeatSeconds
                                   : int(std::min<quint32>(beat, kMaxHeartbeatSeconds));
+                    self->serverAcksTelemetry = self->inventoryAck.acks_telemetry();
                 }
             }
             if (status.ok()) {
@@ -810,15 +817,18 @@ void ServerLink::Impl::tick(quint64 gen) {
                               [self = shared_from_this(), gen] { self->tick(gen); });
 }
 
-// Forwards queued telemetry; events are acknowledged in the agent's queue once the session has
-// written them (the server is then their keeper).
+// Forwards queued telemetry. Events leave the agent's queue once the server says it stored
+// them (telemetryStored); an unacknowledged event is sent again on the next session. With a
+// server that does not acknowledge, once the session has written them.
 void ServerLink::Impl::sendTelemetry() {
     std::shared_ptr<SessionCall> call;
+    bool serverAcks = false;
     {
         std::lock_guard lock(mutex);
         if (stopped || !session)
             return;
         call = session;
+        serverAcks = serverAcksTelemetry;
     }
     std::lock_guard lock(telemetryMutex);
     auto batch = agent.telemetry().batch(telemetrySent, kTelemetryPerTick);
@@ -828,13 +838,29 @@ void ServerLink::Impl::sendTelemetry() {
         dpb::AgentMessage m;
         *m.mutable_telemetry() = toTelemetry(event);
         const quint64 seq = event.seq();
-        const bool queued = call->send(m, [self = shared_from_this(), seq](bool ok) {
-            if (ok)
-                (void)self->agent.telemetry().ack(seq);
-        });
+        std::function<void(bool)> written;
+        if (!serverAcks) {
+            written = [self = shared_from_this(), seq](bool ok) {
+                if (ok)
+                    (void)self->agent.telemetry().ack(seq);
+            };
+        }
+        const bool queued = call->send(m, std::move(written));
         if (!queued)
             return;
         telemetrySent = std::max(telemetrySent, seq);
+    }
+}
+
+void ServerLink::Impl::telemetryStored(quint64 seq) {
+    {
+        std::lock_guard lock(mutex);
+        if (stopped)
+            return;
+    }
+    if (auto acked = agent.telemetry().ack(seq); !acked) {
+        qCWarning(lcAgent).noquote()
+            << "server link: telemetry ack refused:" << acked.error().toString();
     }
 }
 

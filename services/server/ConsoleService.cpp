@@ -86,7 +86,7 @@ grpc::StatusCode grpcCodeFor(const QString& code) {
         code == u"server.incompatible-target") {
         return grpc::StatusCode::FAILED_PRECONDITION;
     }
-    if (code == u"server.unavailable")
+    if (code == u"server.unavailable" || code == u"server.store-failed")
         return grpc::StatusCode::UNAVAILABLE;
     if (code == u"store.duplicate")
         return grpc::StatusCode::ALREADY_EXISTS;

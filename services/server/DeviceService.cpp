@@ -121,6 +121,26 @@ public:
         m_queue.clear();
     }
 
+    // Acknowledges the session's telemetry up to `seq`. An ack still waiting behind the write in
+    // flight is raised instead of queueing another: a burst of batches costs one message.
+    void ackTelemetry(quint64 seq) {
+        std::lock_guard lock(m_mutex);
+        if (!m_reactor || m_finishing)
+            return;
+        if (m_queue.size() > 1 && m_queue.back().has_telemetry_ack()) {
+            auto* ack = m_queue.back().mutable_telemetry_ack();
+            ack->set_seq(std::max<quint64>(ack->seq(), seq));
+            return;
+        }
+        dpb::ServerMessage message;
+        message.mutable_telemetry_ack()->set_seq(seq);
+        m_queue.push_back(std::move(message));
+        if (!m_writing) {
+            m_writing = true;
+            m_reactor->StartWrite(&m_queue.front());
+        }
+    }
+
 private:
     std::mutex m_mutex;
     SessionBase* m_reactor;
@@ -131,6 +151,68 @@ private:
     std::optional<grpc::Status> m_finishStatus;
 };
 
+// A session's telemetry acknowledgements. They are cumulative (the agent forgets every event up
+// to the acked seq), so an event is acked only once every event the session received before it
+// is stored. The store writes a session's events in arrival order, so a stored event's seq can be
+// acked at once; an event with nothing to store waits until no stored one is outstanding. An
+// event the store could not keep ends the session: the agent still has it and sends it again
+// after reconnecting.
+class TelemetryAcks : public std::enable_shared_from_this<TelemetryAcks> {
+public:
+    explicit TelemetryAcks(std::weak_ptr<SessionOutbox> outbox) : m_outbox(std::move(outbox)) {}
+
+    // `seq` goes to the store: the callback to give it.
+    StoreWorker::Stored queued(quint64 seq) {
+        {
+            std::lock_guard lock(m_mutex);
+            ++m_pending;
+        }
+        return [self = shared_from_this(), seq](bool stored) { self->stored(seq, stored); };
+    }
+
+    // `seq` carried nothing to keep (a sign of life).
+    void nothingToStore(quint64 seq) {
+        std::unique_lock lock(m_mutex);
+        m_settled = std::max(m_settled, seq);
+        if (m_pending == 0 && !m_failed)
+            ack(lock, m_settled);
+    }
+
+private:
+    void stored(quint64 seq, bool ok) {
+        std::unique_lock lock(m_mutex);
+        --m_pending;
+        if (m_failed)
+            return;
+        if (!ok) {
+            m_failed = true;
+            lock.unlock();
+            if (auto outbox = m_outbox.lock()) {
+                outbox->finish(toGrpcStatus(
+                    Error{QStringLiteral("server.store-failed"),
+                          QStringLiteral("otafleetd could not store this device's telemetry; the "
+                                         "device keeps it and sends it again when it reconnects. "
+                                         "Check the server's log and free disk space.")}));
+            }
+            return;
+        }
+        m_settled = std::max(m_settled, seq);
+        ack(lock, m_pending == 0 ? m_settled : seq);
+    }
+
+    void ack(std::unique_lock<std::mutex>& lock, quint64 seq) {
+        lock.unlock();
+        if (auto outbox = m_outbox.lock())
+            outbox->ackTelemetry(seq);
+    }
+
+    std::mutex m_mutex;
+    std::weak_ptr<SessionOutbox> m_outbox;
+    qsizetype m_pending = 0;  // events handed to the store and not written yet
+    quint64 m_settled = 0;    // highest seq received that needs nothing more from the store
+    bool m_failed = false;
+};
+
 // Session: reads until the agent goes away or stays silent too long. The watchdog alarm is
 // re-armed on every message; its callback only touches the shared guard.
 class SessionReactor final : public SessionBase {
@@ -139,7 +221,8 @@ public:
         : m_service(service),
           m_deviceId(std::move(deviceId)),
           m_guard(std::make_shared<Guard>()),
-          m_outbox(std::make_shared<SessionOutbox>(this)) {
+          m_outbox(std::make_shared<SessionOutbox>(this)),
+          m_acks(std::make_shared<TelemetryAcks>(m_outbox)) {
         m_guard->context = context;
         m_origin.deviceId = m_deviceId;
         armWatchdog();
@@ -235,10 +318,14 @@ private:
                 m_online = true;
                 return {};
             case dpb::AgentMessage::kTelemetry:
-                // Kept once per (device, seq), in the store's next batch; an event without a
-                // body is only a sign of life.
-                if (auto record = telemetryRecord(m_origin, m_message.telemetry()))
-                    m_service.store().queueTelemetry(std::move(*record));
+                // Kept once per (device, seq), in the store's next batch, and acknowledged once
+                // written; an event without a body is only a sign of life.
+                if (auto record = telemetryRecord(m_origin, m_message.telemetry())) {
+                    const quint64 seq = record->seq;
+                    m_service.store().queueTelemetry(std::move(*record), m_acks->queued(seq));
+                } else {
+                    m_acks->nothingToStore(m_message.telemetry().seq());
+                }
                 [[fallthrough]];
             case dpb::AgentMessage::kHeartbeat:
                 if (m_online)
@@ -272,6 +359,7 @@ private:
     QString m_deviceId;
     std::shared_ptr<Guard> m_guard;
     std::shared_ptr<SessionOutbox> m_outbox;
+    std::shared_ptr<TelemetryAcks> m_acks;
     std::unique_ptr<grpc::Alarm> m_alarm;
     dpb::AgentMessage m_message;
     TelemetryOrigin m_origin;  // written by the store's job before the first read
@@ -447,6 +535,7 @@ grpc::ServerUnaryReactor* DeviceService::ReportInventory(grpc::CallbackServerCon
         return finishUnary(c, ok);
     reply->set_server_time_unix_ms(QDateTime::currentMSecsSinceEpoch());
     reply->set_heartbeat_seconds(kHeartbeatSeconds);
+    reply->set_acks_telemetry(true);
     return finishUnary(c, {});
 }
 

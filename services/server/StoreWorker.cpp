@@ -37,7 +37,7 @@ void StoreWorker::post(std::function<void(store::FleetStore&)> job) {
     m_wake.notify_one();
 }
 
-void StoreWorker::queueTelemetry(store::DeviceTelemetryRecord record) {
+void StoreWorker::queueTelemetry(store::DeviceTelemetryRecord record, Stored stored) {
     bool full = false;
     {
         std::unique_lock lock(m_mutex);
@@ -45,6 +45,7 @@ void StoreWorker::queueTelemetry(store::DeviceTelemetryRecord record) {
         if (!batchWaiting())
             m_oldestTelemetry = Clock::now();
         m_telemetry.append(std::move(record));
+        m_telemetryStored.append(std::move(stored));
         ++m_backlog;
         full = m_telemetry.size() >= kTelemetryBatch;
     }
@@ -61,17 +62,21 @@ void StoreWorker::notePresence(const QString& deviceId, bool online, const QDate
     m_presence.insert(deviceId, store::FleetDeviceRepository::Presence{deviceId, online, seen});
 }
 
-void StoreWorker::writeTelemetry(store::FleetStore& store,
-                                 const QList<store::DeviceTelemetryRecord>& batch) {
+QList<bool> StoreWorker::writeTelemetry(store::FleetStore& store,
+                                        const QList<store::DeviceTelemetryRecord>& batch) {
+    QList<bool> stored(batch.size(), true);
     if (store.deviceTelemetry().append(batch))
-        return;
+        return stored;
     // One bad event must not take the batch with it: each on its own, naming what failed.
-    for (const store::DeviceTelemetryRecord& r : batch) {
+    for (qsizetype i = 0; i < batch.size(); ++i) {
+        const store::DeviceTelemetryRecord& r = batch[i];
         if (auto one = store.deviceTelemetry().append({r}); !one) {
+            stored[i] = false;
             qCWarning(lcServer).noquote() << "telemetry event" << r.deviceId << r.seq
                                           << "not stored:" << one.error().toString();
         }
     }
+    return stored;
 }
 
 void StoreWorker::loop(const QString& path, std::promise<Status>& opened) {
@@ -85,6 +90,7 @@ void StoreWorker::loop(const QString& path, std::promise<Status>& opened) {
     for (;;) {
         std::function<void(store::FleetStore&)> job;
         QList<store::DeviceTelemetryRecord> batch;
+        QList<Stored> batchStored;
         QList<store::FleetDeviceRepository::Presence> presence;
         {
             std::unique_lock lock(m_mutex);
@@ -102,6 +108,8 @@ void StoreWorker::loop(const QString& path, std::promise<Status>& opened) {
                 const qsizetype n = std::min(kTelemetryBatch, m_telemetry.size());
                 batch = m_telemetry.first(n);
                 m_telemetry.remove(0, n);
+                batchStored = m_telemetryStored.first(n);
+                m_telemetryStored.remove(0, n);
                 presence = m_presence.values();
                 m_presence.clear();
                 m_oldestTelemetry = Clock::now();  // the rest waited at least as long
@@ -123,7 +131,11 @@ void StoreWorker::loop(const QString& path, std::promise<Status>& opened) {
                 qCWarning(lcServer).noquote()
                     << presence.size() << "session states not stored:" << ok.error().toString();
             }
-            writeTelemetry(**store, batch);
+            const QList<bool> stored = writeTelemetry(**store, batch);
+            for (qsizetype i = 0; i < batchStored.size(); ++i) {
+                if (batchStored[i])
+                    batchStored[i](stored[i]);
+            }
         } else {
             job(**store);
         }

@@ -7,6 +7,9 @@
 // Telemetry is written in batches: one transaction for up to kTelemetryBatch events, at most
 // kTelemetryLatency after the oldest of them arrived, and whatever is queued when the worker
 // stops is written before it ends, so no event a session took is lost on a clean shutdown.
+// Each event may carry a callback, run on the worker thread once its batch is written (true) or
+// could not be (false): the session acknowledges events to the agent only then, so an event
+// the server had not yet stored when it died is sent again.
 // At most kMaxQueuedTelemetry events wait; past that queueTelemetry() waits for room
 // (backpressure on the sessions instead of dropping events the agents consider delivered).
 #pragma once
@@ -58,8 +61,9 @@ public:
     // once. The job reports its own failures.
     void post(std::function<void(store::FleetStore&)> job);
 
-    // Stores `record` in the next batch (see above).
-    void queueTelemetry(store::DeviceTelemetryRecord record);
+    using Stored = std::function<void(bool stored)>;
+    // Stores `record` in the next batch (see above); then runs `stored`, if given.
+    void queueTelemetry(store::DeviceTelemetryRecord record, Stored stored = {});
     // Records a device's session state (fleet_devices online, last_seen) with the next batch;
     // only the latest note per device is written, so a heartbeat costs no transaction of its own.
     void notePresence(const QString& deviceId, bool online, const QDateTime& seen);
@@ -73,8 +77,9 @@ private:
 
     StoreWorker() = default;
     void loop(const QString& path, std::promise<Status>& opened);
-    static void writeTelemetry(store::FleetStore& store,
-                               const QList<store::DeviceTelemetryRecord>& batch);
+    // Which events of `batch` are stored, in its order.
+    [[nodiscard]] static QList<bool> writeTelemetry(
+        store::FleetStore& store, const QList<store::DeviceTelemetryRecord>& batch);
     // Telemetry and presence: something waits (called with m_mutex held).
     [[nodiscard]] bool batchWaiting() const {
         return !m_telemetry.isEmpty() || !m_presence.isEmpty();
@@ -85,6 +90,7 @@ private:
     std::condition_variable m_room;  // telemetry queue below its bound again
     std::deque<std::function<void(store::FleetStore&)>> m_jobs;
     QList<store::DeviceTelemetryRecord> m_telemetry;
+    QList<Stored> m_telemetryStored;  // beside m_telemetry, one per event
     QHash<QString, store::FleetDeviceRepository::Presence> m_presence;
     Clock::time_point m_oldestTelemetry{};
     std::atomic<qsizetype> m_backlog{0};

@@ -281,6 +281,72 @@ private Q_SLOTS:
         QCOMPARE(refused.exitCode, 1);
         QVERIFY(refused.err.contains("plan.duration"));
     }
+
+    // The agent forgets an event once the server acknowledges it, so the server acknowledges
+    // only what is in its store: an event it held in memory when it died is sent again. Runs
+    // last: its events would change the figures the cases above check.
+    void eventsAreAcknowledgedOnceStored() {
+        const QString deviceId = QStringLiteral("tel-ack");
+        Console admin = adminConsole();
+        const auto storedEvents = [&] {
+            cpb::TelemetryReportRequest request;
+            request.set_hardware("rev-a");
+            cpb::TelemetryReportReply report;
+            const grpc::Status status =
+                admin.stub->TelemetryReport(admin.context().get(), request, &report);
+            return status.ok() ? qint64(report.events()) : qint64(-1);
+        };
+        const qint64 before = storedEvents();
+        QVERIFY(before >= 0);
+
+        auto stub = deviceStub(deviceId);
+        QVERIFY(stub);
+        grpc::ClientContext inventoryContext;
+        dpb::InventoryAck inventoryAck;
+        QVERIFY(stub->ReportInventory(&inventoryContext,
+                                      inventory(deviceId, QStringLiteral("1.0.0")), &inventoryAck)
+                    .ok());
+        QVERIFY(inventoryAck.acks_telemetry());
+
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+        auto stream = stub->Session(&context);
+        dpb::AgentMessage hello;
+        *hello.mutable_inventory() = inventory(deviceId, QStringLiteral("1.0.0"));
+        QVERIFY(stream->Write(hello));
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        for (quint64 seq = 1; seq <= 3; ++seq)
+            QVERIFY(stream->Write(phaseEvent(seq, now, apb::EVENT_PHASE_UPLOAD_STARTED)));
+        // Read acks until seq 3 is covered; every ack must come after what it covers is stored.
+        const auto readAckUpTo = [&](quint64 wanted) {
+            dpb::ServerMessage in;
+            quint64 acked = 0;
+            while (acked < wanted && stream->Read(&in)) {
+                if (!in.has_telemetry_ack())
+                    continue;
+                QVERIFY(in.telemetry_ack().seq() >= acked);
+                acked = in.telemetry_ack().seq();
+                QVERIFY2(storedEvents() >= before + qint64(std::min<quint64>(acked, 3)),
+                         "acknowledged before it was stored");
+            }
+            QCOMPARE(acked, wanted);
+        };
+        readAckUpTo(3);
+        if (QTest::currentTestFailed())
+            return;
+        // An event with nothing to keep (no body) is acknowledged too, so it leaves the queue.
+        dpb::AgentMessage empty;
+        empty.mutable_telemetry()->set_seq(4);
+        empty.mutable_telemetry()->set_time_unix_ms(now);
+        QVERIFY(stream->Write(empty));
+        readAckUpTo(4);
+        if (QTest::currentTestFailed())
+            return;
+        QCOMPARE(storedEvents(), before + 3);
+        QVERIFY(stream->WritesDone());
+        const grpc::Status status = stream->Finish();
+        QVERIFY2(status.ok(), status.error_message().c_str());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestServerTelemetry)

@@ -10,6 +10,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -95,6 +96,33 @@ private Q_SLOTS:
         auto store = store::FleetStore::open(path);
         VERIFY_OK(store);
         QCOMPARE(*(*store)->deviceTelemetry().count(), qint64(2));
+    }
+
+    // Sessions acknowledge telemetry to the agents from these callbacks: each runs once its
+    // event's batch was written, in queue order, and says whether the event was kept.
+    void storedCallbacksReportEachEvent() {
+        auto worker = server::StoreWorker::start(m_tmp.filePath(QStringLiteral("acks.sqlite")));
+        VERIFY_OK(worker);
+        std::mutex mutex;
+        QList<QPair<quint64, bool>> calls;
+        const auto note = [&](quint64 seq) {
+            return [&, seq](bool stored) {
+                std::lock_guard lock(mutex);
+                calls.append({seq, stored});
+            };
+        };
+        (*worker)->queueTelemetry(telemetryEvent(QStringLiteral("dev-1"), 1), note(1));
+        (*worker)->queueTelemetry(telemetryEvent(QStringLiteral("dev-1"), 0), note(0));  // refused
+        (*worker)->queueTelemetry(telemetryEvent(QStringLiteral("dev-1"), 2), note(2));
+        const auto callCount = [&] {
+            std::lock_guard lock(mutex);
+            return calls.size();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(callCount(), qsizetype(3), 5000);
+        const QList<QPair<quint64, bool>> expected{{1, true}, {0, false}, {2, true}};
+        QCOMPARE(calls, expected);
+        QCOMPARE(*(*worker)->run([](store::FleetStore& s) { return s.deviceTelemetry().count(); }),
+                 qint64(2));
     }
 
     void presenceKeepsTheLatestNote() {
