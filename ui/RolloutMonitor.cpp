@@ -200,6 +200,8 @@ void RolloutMonitor::showWaves(const rollout::RolloutStatus& status) {
                            .arg(wave.failed);
         if (wave.inProgress > 0)
             text += tr(", %1 in progress").arg(wave.inProgress);
+        if (wave.pending > 0)
+            text += tr(", %1 not offered yet").arg(wave.pending);
         if (wave.phase == rollout::WaveStatus::Phase::Soaking)
             text += tr(" (soaking)");
         bar->setFormat(text);

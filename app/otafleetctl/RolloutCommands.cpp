@@ -157,14 +157,15 @@ QString describe(const cpb::Rollout& r) {
         const QJsonObject w = value.toObject();
         text += QStringLiteral(
                     "  wave %1 (%2): %3, %4 devices, %5 succeeded, %6 failed, %7 in "
-                    "progress\n")
+                    "progress, %8 not offered yet\n")
                     .arg(w.value(QLatin1String("number")).toInt())
                     .arg(w.value(QLatin1String("planned")).toString(),
                          w.value(QLatin1String("state")).toString())
                     .arg(w.value(QLatin1String("size")).toInteger())
                     .arg(w.value(QLatin1String("succeeded")).toInteger())
                     .arg(w.value(QLatin1String("failed")).toInteger())
-                    .arg(w.value(QLatin1String("in_progress")).toInteger());
+                    .arg(w.value(QLatin1String("in_progress")).toInteger())
+                    .arg(w.value(QLatin1String("pending")).toInteger());
     }
     return text.trimmed();
 }

@@ -46,7 +46,8 @@ Result<RolloutTelemetry> rolloutTelemetry(store::FleetStore& store,
     for (const rollout::WaveStatus& w : status.waves) {
         if (w.phase == rollout::WaveStatus::Phase::Waiting)
             continue;
-        t.waves.append({w.number, w.size, w.succeeded, w.failed, w.skipped, w.inProgress});
+        t.waves.append(
+            {w.number, w.size, w.succeeded, w.failed, w.skipped, w.inProgress + w.pending});
     }
 
     auto events = store.rolloutEvents().forRollout(record.id);

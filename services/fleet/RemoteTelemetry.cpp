@@ -158,8 +158,8 @@ private:
                 for (const rollout::WaveStatus& w : status->waves) {
                     if (w.phase == rollout::WaveStatus::Phase::Waiting)
                         continue;
-                    t.waves.append(
-                        {w.number, w.size, w.succeeded, w.failed, w.skipped, w.inProgress});
+                    t.waves.append({w.number, w.size, w.succeeded, w.failed, w.skipped,
+                                    w.inProgress + w.pending});
                 }
                 report.rollout = std::move(t);
             } else {

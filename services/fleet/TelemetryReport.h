@@ -53,7 +53,7 @@ struct WaveOutcome {
     qint64 succeeded = 0;
     qint64 failed = 0;  // failed + reverted + timed out
     qint64 skipped = 0;
-    qint64 inProgress = 0;
+    qint64 inProgress = 0;  // not finished: offered .. verifying, and not offered yet
 
     [[nodiscard]] qint64 executed() const { return succeeded + failed; }
     // succeeded / size, the share the success threshold is checked against (0 for an empty wave).

@@ -219,6 +219,7 @@ Result<bool> RolloutEngine::addTarget(const QString& deviceId) {
     if (lastWaveStarted) {
         m_devices[position].wave = static_cast<int>(m_waves.size()) - 1;
         ++m_waves.back().size;
+        ++m_waves.back().pending;
         enqueue(position);
     } else {
         ++m_unassigned;

@@ -159,6 +159,7 @@ private:
         qint64 succeeded = 0;
         qint64 failed = 0;
         qint64 skipped = 0;
+        qint64 pending = 0;  // members not offered yet (or waiting to be offered again)
     };
 
     RolloutEngine(RolloutPlan plan, QString author, const Clock& clock);

@@ -280,7 +280,7 @@ bool RolloutEngine::rebuildDerived() {
     m_unassigned = 0;
     std::vector<qint64> members(m_waves.size(), 0);
     for (Wave& wave : m_waves) {
-        wave.succeeded = wave.failed = wave.skipped = 0;
+        wave.succeeded = wave.failed = wave.skipped = wave.pending = 0;
     }
     for (const DeviceProgress& d : m_devices) {
         ++m_counts[static_cast<std::size_t>(d.state)];
@@ -296,6 +296,8 @@ bool RolloutEngine::rebuildDerived() {
             ++wave.failed;
         } else if (d.state == DeviceState::Skipped) {
             ++wave.skipped;
+        } else if (d.state == DeviceState::Pending) {
+            ++wave.pending;
         }
     }
     for (std::size_t i = 0; i < m_waves.size(); ++i) {
@@ -327,7 +329,8 @@ RolloutStatus RolloutEngine::status() const {
             w.succeeded = wave.succeeded;
             w.failed = wave.failed;
             w.skipped = wave.skipped;
-            w.inProgress = wave.size - wave.succeeded - wave.failed - wave.skipped;
+            w.pending = wave.pending;
+            w.inProgress = wave.size - wave.succeeded - wave.failed - wave.skipped - wave.pending;
             w.startedAt = QDateTime::fromMSecsSinceEpoch(wave.startedAtMs, Qt::UTC);
             if (!wave.passed) {
                 w.phase = WaveStatus::Phase::Running;

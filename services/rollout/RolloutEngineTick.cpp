@@ -63,6 +63,8 @@ void RolloutEngine::setDeviceState(DeviceProgress& device, DeviceState next) {
             wave.failed += delta;
         } else if (s == DeviceState::Skipped) {
             wave.skipped += delta;
+        } else if (s == DeviceState::Pending) {
+            wave.pending += delta;
         }
     };
     tally(previous, -1);
@@ -127,6 +129,7 @@ bool RolloutEngine::startNextWave(qint64 now) {
             ++taken;
         }
     }
+    m_waves.back().pending = taken;  // every member starts pending
     m_unassigned -= taken;
     return true;
 }

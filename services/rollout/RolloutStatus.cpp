@@ -107,10 +107,14 @@ Result<RolloutStatus> RolloutStatus::fromJsonBytes(QByteArrayView json) {
         const auto failed = countOf(w.value(QLatin1StringView("failed")));
         const auto skipped = countOf(w.value(QLatin1StringView("skipped")));
         const auto inProgress = countOf(w.value(QLatin1StringView("in_progress")));
+        // Absent from an older otafleetd's status (whose in_progress counted these too).
+        const QJsonValue pendingValue = w.value(QLatin1StringView("pending"));
+        const auto pending =
+            pendingValue.isUndefined() ? std::optional<qint64>(0) : countOf(pendingValue);
         const auto started = timeOf(w.value(QLatin1StringView("started_at")));
         const auto passed = timeOf(w.value(QLatin1StringView("passed_at")));
         if (!number || *number > kMaxWaves || !phase || !planned || !size || !succeeded ||
-            !failed || !skipped || !inProgress || !started || !passed)
+            !failed || !skipped || !inProgress || !pending || !started || !passed)
             return bad(QStringLiteral("wave %1").arg(s.waves.size() + 1));
         ws.number = int(*number);
         ws.phase = *phase;
@@ -120,6 +124,7 @@ Result<RolloutStatus> RolloutStatus::fromJsonBytes(QByteArrayView json) {
         ws.failed = *failed;
         ws.skipped = *skipped;
         ws.inProgress = *inProgress;
+        ws.pending = *pending;
         ws.startedAt = *started;
         ws.passedAt = *passed;
         s.waves.append(ws);
@@ -159,6 +164,7 @@ QJsonObject RolloutStatus::toJson() const {
         o[QLatin1StringView("failed")] = w.failed;
         o[QLatin1StringView("skipped")] = w.skipped;
         o[QLatin1StringView("in_progress")] = w.inProgress;
+        o[QLatin1StringView("pending")] = w.pending;
         if (w.startedAt.isValid()) {
             o[QLatin1StringView("started_at")] = iso(w.startedAt);
         }

@@ -37,7 +37,8 @@ struct WaveStatus {
     qint64 succeeded = 0;
     qint64 failed = 0;  // failed + reverted + timed_out
     qint64 skipped = 0;
-    qint64 inProgress = 0;  // offered .. verifying, and pending retries
+    qint64 inProgress = 0;  // offered .. verifying
+    qint64 pending = 0;     // not offered yet, or waiting to be offered again
     QDateTime startedAt;
     QDateTime passedAt;
 };

@@ -310,6 +310,10 @@ private Q_SLOTS:
             const auto status = h.engine->status();
             const qint64 open = status.count(DeviceState::Offered);
             QCOMPARE(open, qint64(inFlight.size()));
+            // The wave tells devices in flight from those not offered yet.
+            const WaveStatus& wave = status.waves.first();
+            QCOMPARE(wave.inProgress, open);
+            QCOMPARE(wave.pending, wave.size - wave.inProgress - wave.succeeded);
             if (rate.isEmpty()) {
                 QVERIFY(open <= RolloutEngine::kUnratedMaxInFlight);
             }
@@ -527,6 +531,7 @@ private Q_SLOTS:
         QCOMPARE(waves[0].toObject().value(QStringLiteral("state")).toString(),
                  QStringLiteral("running"));
         QCOMPARE(waves[0].toObject().value(QStringLiteral("in_progress")).toInt(), 1);
+        QCOMPARE(waves[0].toObject().value(QStringLiteral("pending")).toInt(), 0);
         QCOMPARE(waves[1].toObject().value(QStringLiteral("state")).toString(),
                  QStringLiteral("waiting"));
         QCOMPARE(waves[1].toObject().value(QStringLiteral("planned")).toString(),
