@@ -64,6 +64,14 @@ fleet::RemoteRollouts* ServerWindows::rolloutsOf(const ui::MainWindow* window) c
     return nullptr;
 }
 
+fleet::RemoteFleet* ServerWindows::fleetOf(const ui::MainWindow* window) const {
+    for (const Entry& e : m_entries) {
+        if (e.window.get() == window)
+            return e.fleet.get();
+    }
+    return nullptr;
+}
+
 void ServerWindows::watch(ui::MainWindow& window) {
     connect(&window, &ui::MainWindow::connectRequested, this,
             [this](const ui::ServerChoice& choice) { open(settingsOf(choice)); });

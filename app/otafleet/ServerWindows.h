@@ -36,6 +36,8 @@ public:
     [[nodiscard]] static client::ConsoleSettings settingsOf(const ui::ServerChoice& choice);
     // The rollouts behind `window` (null for a window not opened here).
     [[nodiscard]] fleet::RemoteRollouts* rolloutsOf(const ui::MainWindow* window) const;
+    // The fleet behind `window` (null for a window not opened here).
+    [[nodiscard]] fleet::RemoteFleet* fleetOf(const ui::MainWindow* window) const;
 
 private:
     struct Entry {

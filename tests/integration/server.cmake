@@ -46,8 +46,11 @@ if(TARGET otafleet_ui)
     # The GUI thread keeps answering within 50 ms while otafleetd is stopped (SIGSTOP). Run
     # alone: the gap it measures must come from the console, not from other tests' load.
     otafleet_add_test(NAME tst_guistall SOURCES tst_guistall.cpp ServerTestBase.h
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.cpp
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.h
         LINK otafleet_ui otafleet_fleet otafleet_consoleclient otafleet_testsupport
         otafleet_proto gRPC::grpc++ LABELS integration gui TIMEOUT 120)
+    target_include_directories(tst_guistall PRIVATE ${PROJECT_SOURCE_DIR}/app/otafleet)
     set_tests_properties(tst_guistall PROPERTIES RUN_SERIAL ON)
     add_dependencies(tst_guistall otafleetd)
 endif()

@@ -1,7 +1,9 @@
 // The GUI thread never waits on the network: a console window on a real otafleetd whose process
 // is then stopped (SIGSTOP: connections stay open, calls hang until their deadline). While it is
 // stalled the test works the window the way a person would (refresh, filter, select, read the
-// dashboard) and a 5 ms timer on the GUI thread measures the gaps between its ticks.
+// dashboard, go through every tab of the server window: rollouts, approvals, telemetry charts and
+// whatever else the window holds) and a 5 ms timer on the GUI thread measures the gaps between
+// its ticks.
 // - A call that waited on the stalled server would hold the GUI thread until its 2 s deadline:
 //   no gap may reach 500 ms.
 // - The event loop answers within 50 ms: 99% of the gaps are shorter. (Not every one: on a
@@ -10,13 +12,17 @@
 // The console must also notice the stall by itself (offline, retrying), and come back online
 // once the server runs again.
 #include "ServerTestBase.h"
+#include "ServerWindows.h"
 
 #include "fleet/FleetSummary.h"
 #include "fleet/RemoteFleet.h"
 #include "ui/MainWindow.h"
 
+#include <QAbstractItemView>
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QLabel>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTest>
 #include <QTimer>
@@ -79,13 +85,32 @@ class TestGuiStall : public QObject, public ServerTestBase {
         return s;
     }
 
+    // Shows the window's next tab and works what it holds: a chart choice changes (the telemetry
+    // tab asks the server), the first row of each table is selected (a rollout's monitor asks
+    // for its devices).
+    static void nextTab(ui::MainWindow& window) {
+        auto* tabs = window.findChild<QTabWidget*>();
+        if (!tabs || tabs->count() == 0)
+            return;
+        tabs->setCurrentIndex((tabs->currentIndex() + 1) % tabs->count());
+        QWidget* page = tabs->currentWidget();
+        for (auto* box : page->findChildren<QComboBox*>()) {
+            if (box->isVisible() && box->isEnabled() && box->count() > 1)
+                box->setCurrentIndex((box->currentIndex() + 1) % box->count());
+        }
+        for (auto* view : page->findChildren<QAbstractItemView*>()) {
+            if (view->isVisible() && view->model() && view->model()->rowCount() > 0)
+                view->setCurrentIndex(view->model()->index(0, 0));
+        }
+    }
+
     // What a person does in the window for `ms` milliseconds, one step every 40 ms.
     static void workTheWindow(ui::MainWindow& window, fleet::RemoteFleet& fleet, int ms) {
         QElapsedTimer elapsed;
         elapsed.start();
         int step = 0;
         while (elapsed.elapsed() < ms) {
-            switch (step++ % 5) {
+            switch (step++ % 6) {
                 case 0:
                     fleet.refreshAll();
                     break;
@@ -103,6 +128,9 @@ class TestGuiStall : public QObject, public ServerTestBase {
                 case 4:
                     (void)fleet.summary();
                     (void)fleet.devices();
+                    break;
+                case 5:
+                    nextTab(window);
                     break;
             }
             QTest::qWait(40);
@@ -123,10 +151,20 @@ private Q_SLOTS:
         options.backoffInitial = std::chrono::milliseconds(200);
         options.backoffMax = std::chrono::milliseconds(800);
         options.callDeadline = std::chrono::seconds(2);
-        fleet::RemoteFleet fleet(adminSettings(), options);
-        ui::MainWindow window(fleet);
-        window.show();
+        fleet::RemoteRolloutsOptions rolloutOptions;
+        rolloutOptions.pollInterval = options.pollInterval;
+        rolloutOptions.backoffInitial = options.backoffInitial;
+        rolloutOptions.backoffMax = options.backoffMax;
+        rolloutOptions.callDeadline = options.callDeadline;
+        // The console's own server window, with every tab it has.
+        app::ServerWindows windows;
+        ui::MainWindow& window = *windows.open(adminSettings(), options, rolloutOptions);
         QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* tabs = window.findChild<QTabWidget*>();
+        QVERIFY(tabs);
+        QVERIFY2(tabs->count() >= 5, "the server window lacks its rollout and telemetry tabs");
+        QVERIFY(windows.fleetOf(&window));
+        fleet::RemoteFleet& fleet = *windows.fleetOf(&window);
         QTRY_COMPARE_WITH_TIMEOUT(fleet.devices().size(), 3, 15000);
         QCOMPARE(fleet.connection().state, fleet::FleetConnection::State::Online);
 
