@@ -37,29 +37,41 @@ void StoreWorker::post(std::function<void(store::FleetStore&)> job) {
     m_wake.notify_one();
 }
 
+// The worker sleeps without a deadline while no batch waits: the first event of a batch wakes it
+// so that it waits for the batch's deadline instead (else a lone event on a quiet server would
+// wait for the next job), and a full batch wakes it to write at once.
 void StoreWorker::queueTelemetry(store::DeviceTelemetryRecord record, Stored stored) {
-    bool full = false;
+    bool wake = false;
     {
         std::unique_lock lock(m_mutex);
         m_room.wait(lock, [this] { return m_telemetry.size() < kMaxQueuedTelemetry || m_stop; });
-        if (!batchWaiting())
+        if (!batchWaiting()) {
             m_oldestTelemetry = Clock::now();
+            wake = true;
+        }
         m_telemetry.append(std::move(record));
         m_telemetryStored.append(std::move(stored));
         ++m_backlog;
-        full = m_telemetry.size() >= kTelemetryBatch;
+        wake = wake || m_telemetry.size() >= kTelemetryBatch;
     }
-    if (full)
+    if (wake)
         m_wake.notify_one();
 }
 
 void StoreWorker::notePresence(const QString& deviceId, bool online, const QDateTime& seen) {
-    std::lock_guard lock(m_mutex);
-    if (!batchWaiting())
-        m_oldestTelemetry = Clock::now();
-    if (!m_presence.contains(deviceId))
-        ++m_backlog;
-    m_presence.insert(deviceId, store::FleetDeviceRepository::Presence{deviceId, online, seen});
+    bool wake = false;
+    {
+        std::lock_guard lock(m_mutex);
+        if (!batchWaiting()) {
+            m_oldestTelemetry = Clock::now();
+            wake = true;
+        }
+        if (!m_presence.contains(deviceId))
+            ++m_backlog;
+        m_presence.insert(deviceId, store::FleetDeviceRepository::Presence{deviceId, online, seen});
+    }
+    if (wake)
+        m_wake.notify_one();
 }
 
 QList<bool> StoreWorker::writeTelemetry(store::FleetStore& store,

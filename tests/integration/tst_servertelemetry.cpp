@@ -290,7 +290,7 @@ private Q_SLOTS:
         Console admin = adminConsole();
         const auto storedEvents = [&] {
             cpb::TelemetryReportRequest request;
-            request.set_hardware("rev-a");
+            request.set_model("gw-x1");
             cpb::TelemetryReportReply report;
             const grpc::Status status =
                 admin.stub->TelemetryReport(admin.context().get(), request, &report);
