@@ -348,7 +348,40 @@ Result<ServerLinkOptions> serverLinkOptions(const AgentConfig& config, const QSt
     return o;
 }
 
+namespace {
+
+// gRPC 1.51 serves callback-API clients from one process-wide completion queue with its own
+// "nexting" threads, counted by the channels that made a callback call: when the last such
+// channel goes, the queue is shut down and its threads joined, and the next channel builds a
+// new one. A link stopping while another starts (a reconnect, a test's next agent, the
+// simulator's devices) raced that teardown inside gRPC and aborted the process
+// (grpc_cq_internal_unref: prior > 0). One channel that never goes, and has made one callback
+// call, keeps the queue for the life of the process.
+void pinCallbackQueue() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct Pin {
+            std::shared_ptr<grpc::Channel> channel;
+            std::unique_ptr<dpb::DeviceService::Stub> stub;
+            grpc::ClientContext context;
+            dpb::Inventory request;
+            dpb::InventoryAck reply;
+        };
+        // Never freed: the pin must outlive every link, including those stopped at exit.
+        static Pin* pin = new Pin;
+        pin->channel = grpc::CreateChannel("unix:/nonexistent/otafleet-callback-pin",
+                                           grpc::InsecureChannelCredentials());
+        pin->stub = dpb::DeviceService::NewStub(pin->channel);
+        pin->context.set_deadline(std::chrono::system_clock::now());
+        pin->stub->async()->ReportInventory(&pin->context, &pin->request, &pin->reply,
+                                            [](const grpc::Status&) {});
+    });
+}
+
+}  // namespace
+
 std::shared_ptr<grpc::Channel> deviceChannel(const ServerLinkOptions& options) {
+    pinCallbackQueue();
     grpc::SslCredentialsOptions tls;
     tls.pem_root_certs = options.rootPem;
     tls.pem_cert_chain = options.certificateChainPem;
