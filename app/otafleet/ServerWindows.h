@@ -6,9 +6,13 @@
 #pragma once
 
 #include "consoleclient/ConsoleSettings.h"
+#include "fleet/Notifier.h"
+#include "fleet/RemoteAlerts.h"
+#include "fleet/RemoteAudit.h"
 #include "fleet/RemoteFleet.h"
 #include "fleet/RemoteRollouts.h"
 #include "fleet/RemoteTelemetry.h"
+#include "fleet/RemoteUsers.h"
 #include "ui/MainWindow.h"
 
 #include <QObject>
@@ -42,6 +46,11 @@ private:
         std::unique_ptr<fleet::RemoteFleet> fleet;
         std::unique_ptr<fleet::RemoteRollouts> rollouts;
         std::unique_ptr<fleet::RemoteTelemetry> telemetry;
+        // The Security menu's audit log, users and notifications (ui/AdministrationPanels).
+        std::unique_ptr<fleet::RemoteAudit> audit;
+        std::unique_ptr<fleet::RemoteUsers> users;
+        std::unique_ptr<fleet::RemoteAlerts> alerts;
+        std::unique_ptr<fleet::Notifier> notifier;
         std::unique_ptr<ui::MainWindow> window;
     };
     std::vector<Entry> m_entries;

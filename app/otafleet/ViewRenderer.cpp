@@ -1,5 +1,7 @@
 #include "ViewRenderer.h"
 
+#include "AdministrationRenderer.h"
+
 #include "ui/ApprovalInbox.h"
 #include "ui/DashboardView.h"
 #include "ui/MainWindow.h"
@@ -108,20 +110,21 @@ Status renderTelemetry(ui::MainWindow& window, const QDir& dir) {
 }  // namespace
 
 QStringList ViewRenderer::fileNames() {
-    return {QStringLiteral("devices.png"),
-            QStringLiteral("dashboard.png"),
-            QStringLiteral("rollouts.png"),
-            QStringLiteral("rollout-monitor.png"),
-            QStringLiteral("approvals.png"),
-            QStringLiteral("wizard-targets.png"),
-            QStringLiteral("wizard-plan-error.png"),
-            QStringLiteral("wizard-summary.png"),
-            QStringLiteral("telemetry-progress.png"),
-            QStringLiteral("telemetry-waves.png"),
-            QStringLiteral("telemetry-failure-reasons.png"),
-            QStringLiteral("telemetry-adoption.png"),
-            QStringLiteral("telemetry-throughput.png"),
-            QStringLiteral("telemetry-install-duration.png")};
+    return QStringList{QStringLiteral("devices.png"),
+                       QStringLiteral("dashboard.png"),
+                       QStringLiteral("rollouts.png"),
+                       QStringLiteral("rollout-monitor.png"),
+                       QStringLiteral("approvals.png"),
+                       QStringLiteral("wizard-targets.png"),
+                       QStringLiteral("wizard-plan-error.png"),
+                       QStringLiteral("wizard-summary.png"),
+                       QStringLiteral("telemetry-progress.png"),
+                       QStringLiteral("telemetry-waves.png"),
+                       QStringLiteral("telemetry-failure-reasons.png"),
+                       QStringLiteral("telemetry-adoption.png"),
+                       QStringLiteral("telemetry-throughput.png"),
+                       QStringLiteral("telemetry-install-duration.png")} +
+           administrationViewNames();
 }
 
 Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory) {
@@ -200,7 +203,9 @@ Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory)
     wizard->reject();
     if (!saved)
         return saved;
-    return renderTelemetry(window, dir);
+    if (auto rendered = renderTelemetry(window, dir); !rendered)
+        return rendered;
+    return renderAdministration(window, directory);
 }
 
 }  // namespace otafleet::app
