@@ -58,3 +58,10 @@ if(TARGET otafleet_ui)
         LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link Qt6::Sql LABELS gui TIMEOUT 60)
     add_dependencies(tst_auditview otafleet_lan)
 endif()
+# A real agent whose slot was altered: its tamper report becomes a notice and a log row.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_tampernotice SOURCES tst_tampernotice.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
+        LABELS gui TIMEOUT 60)
+    add_dependencies(tst_tampernotice otafleet_lan otafleet-agent)
+endif()
