@@ -70,6 +70,10 @@ AuditView::AuditView(fleet::AuditService& audit, QWidget* parent)
     m_verify->setToolTip(
         tr("Check every entry's hash against the one before it and name the "
            "first entry that was changed, inserted or deleted."));
+    auto* reloadButton = new QPushButton(tr("&Reload"));
+    reloadButton->setObjectName(QStringLiteral("auditReload"));
+    reloadButton->setToolTip(tr("Read the log again (a server's log grows while you look)."));
+    connect(reloadButton, &QPushButton::clicked, this, &AuditView::reload);
     m_export = new QPushButton(tr("E&xport…"));
     m_export->setObjectName(QStringLiteral("auditExport"));
     m_export->setToolTip(tr("Save the shown entries as CSV or JSON."));
@@ -83,6 +87,7 @@ AuditView::AuditView(fleet::AuditService& audit, QWidget* parent)
     filters->addWidget(m_toOn);
     filters->addWidget(m_to);
     filters->addWidget(m_text, 3);
+    filters->addWidget(reloadButton);
     filters->addWidget(m_verify);
     filters->addWidget(m_export);
 

@@ -127,8 +127,10 @@ private Q_SLOTS:
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         // The role arrives with the sign-in; then the log is read.
         QTRY_VERIFY_WITH_TIMEOUT(view->model()->rowCount() > 0, kTimeoutMs);
-        fleet::AuditFilter added;
+        fleet::AuditFilter added;  // otafleetd setup's own admin was added by "system"
         added.action = QStringLiteral("user.add");
+        QCOMPARE(shownFor(view, added).size(), 3);
+        added.actor = QStringLiteral("admin");
         const QList<fleet::AuditRecord> adds = shownFor(view, added);
         QCOMPARE(adds.size(), 2);
         QCOMPARE(adds.at(0).subject, QStringLiteral("user:ada"));

@@ -5,6 +5,8 @@
 
 #include <QTest>
 
+Q_DECLARE_METATYPE(otafleet::fleet::AuditFilter)
+
 using namespace otafleet;
 using fleet::AuditFilter;
 using fleet::AuditRecord;
