@@ -2,6 +2,7 @@
 
 #include "fleet/FleetService.h"
 #include "fleet/RolloutService.h"
+#include "fleet/WorkerThread.h"
 #include "store/FleetStore.h"
 
 #include <QLoggingCategory>
@@ -24,22 +25,33 @@ QString deviceSubject(qint64 id) {
 
 }  // namespace
 
-EmbeddedAudit::Worker::~Worker() = default;
+// The worker thread's own connection to the fleet file, opened on first use.
+struct AuditStore {
+    explicit AuditStore(QString storePath) : path(std::move(storePath)) {}
 
-Result<store::FleetStore*> EmbeddedAudit::Worker::store() {
-    if (!opened) {
-        auto store = store::FleetStore::open(path);
-        if (!store)
-            return std::unexpected(store.error());
-        opened = std::move(*store);
+    [[nodiscard]] Result<store::FleetStore*> store() {
+        if (!opened) {
+            auto store = store::FleetStore::open(path);
+            if (!store)
+                return std::unexpected(store.error());
+            opened = std::move(*store);
+        }
+        return opened.get();
     }
-    return opened.get();
-}
+
+    QString path;
+    std::unique_ptr<store::FleetStore> opened;
+};
+
+class EmbeddedAudit::Worker : public WorkerThread<AuditStore> {
+public:
+    using WorkerThread::WorkerThread;
+};
 
 EmbeddedAudit::EmbeddedAudit(QString storePath, QString actor, QObject* parent)
     : AuditService(parent),
       m_actor(actor.isEmpty() ? QStringLiteral("console") : std::move(actor)),
-      m_worker(QStringLiteral("audit"), std::move(storePath)) {}
+      m_worker(std::make_unique<Worker>(QStringLiteral("audit"), std::move(storePath))) {}
 
 EmbeddedAudit::~EmbeddedAudit() = default;
 
@@ -107,9 +119,9 @@ void EmbeddedAudit::onRollout(qint64 id, bool added) {
 void EmbeddedAudit::record(const QString& subject, const QString& action, const QString& detail,
                            const QString& actor) {
     const QString who = actor.isEmpty() ? m_actor : actor;
-    m_worker.post(
+    m_worker->post(
         this,
-        [who, subject, action, detail](Worker& w) -> Status {
+        [who, subject, action, detail](AuditStore& w) -> Status {
             auto store = w.store();
             if (!store)
                 return std::unexpected(store.error());
@@ -130,9 +142,9 @@ void EmbeddedAudit::record(const QString& subject, const QString& action, const 
 
 quint64 EmbeddedAudit::requestEntries(const AuditFilter& filter) {
     const quint64 request = ++m_next;
-    m_worker.post(
+    m_worker->post(
         this,
-        [filter](Worker& w) -> Result<AuditEntries> {
+        [filter](AuditStore& w) -> Result<AuditEntries> {
             auto store = w.store();
             if (!store)
                 return std::unexpected(store.error());
@@ -161,9 +173,9 @@ quint64 EmbeddedAudit::requestEntries(const AuditFilter& filter) {
 
 quint64 EmbeddedAudit::requestVerify() {
     const quint64 request = ++m_next;
-    m_worker.post(
+    m_worker->post(
         this,
-        [](Worker& w) -> Result<AuditCheck> {
+        [](AuditStore& w) -> Result<AuditCheck> {
             auto store = w.store();
             if (!store)
                 return std::unexpected(store.error());

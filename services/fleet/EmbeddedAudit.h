@@ -14,17 +14,12 @@
 #pragma once
 
 #include "fleet/AuditService.h"
-#include "fleet/WorkerThread.h"
 #include "link/DeviceLink.h"
 #include "rollout/RolloutTypes.h"
 
 #include <QHash>
 
 #include <memory>
-
-namespace otafleet::store {
-class FleetStore;
-}
 
 namespace otafleet::fleet {
 
@@ -49,16 +44,7 @@ public:
     quint64 requestEntries(const AuditFilter& filter) override;
     quint64 requestVerify() override;
 
-    struct Worker {
-        explicit Worker(QString path) : path(std::move(path)) {}
-        ~Worker();
-        Worker(const Worker&) = delete;
-        Worker& operator=(const Worker&) = delete;
-        [[nodiscard]] Result<store::FleetStore*> store();
-
-        QString path;
-        std::unique_ptr<store::FleetStore> opened;
-    };
+    class Worker;
 
 private:
     void onOperationFinished(qint64 id, link::LinkOperation operation,
@@ -70,7 +56,7 @@ private:
     QHash<qint64, rollout::RolloutState> m_rolloutStates;
     QHash<qint64, QString> m_approvedBy;
     quint64 m_next = 0;
-    WorkerThread<Worker> m_worker;
+    std::unique_ptr<Worker> m_worker;
 };
 
 }  // namespace otafleet::fleet

@@ -26,6 +26,19 @@ AuditRecord entry(qint64 id) {
                        {}};
 }
 
+AuditFilter filterOf(const QString& actor, const QString& action = {}, const QString& subject = {},
+                     const QString& text = {}, const QDateTime& from = {},
+                     const QDateTime& to = {}) {
+    AuditFilter f;
+    f.actor = actor;
+    f.action = action;
+    f.subject = subject;
+    f.text = text;
+    f.from = from;
+    f.to = to;
+    return f;
+}
+
 }  // namespace
 
 class TestAuditFilter : public QObject {
@@ -36,27 +49,33 @@ private Q_SLOTS:
         QTest::addColumn<bool>("kept");
         const AuditRecord e = entry(7);  // rita, rollout:1, rollout.create, 12:07
         QTest::newRow("empty") << AuditFilter{} << true;
-        QTest::newRow("actor, any case") << AuditFilter{QStringLiteral("RIT")} << true;
-        QTest::newRow("other actor") << AuditFilter{QStringLiteral("vic")} << false;
-        QTest::newRow("action family") << AuditFilter{{}, QStringLiteral("rollout.")} << true;
-        QTest::newRow("other action") << AuditFilter{{}, QStringLiteral("denied:")} << false;
-        QTest::newRow("subject") << AuditFilter{{}, {}, QStringLiteral("rollout:1")} << true;
+        QTest::newRow("actor, any case") << filterOf(QStringLiteral("RIT")) << true;
+        QTest::newRow("other actor") << filterOf(QStringLiteral("vic")) << false;
+        QTest::newRow("action family") << filterOf(QString(), QStringLiteral("rollout.")) << true;
+        QTest::newRow("other action") << filterOf(QString(), QStringLiteral("denied:")) << false;
+        QTest::newRow("subject") << filterOf(QString(), QString(), QStringLiteral("rollout:1"))
+                                 << true;
         QTest::newRow("text in detail")
-            << AuditFilter{{}, {}, {}, QStringLiteral("WAVE 7")} << true;
-        QTest::newRow("text is the id") << AuditFilter{{}, {}, {}, QStringLiteral("7")} << true;
+            << filterOf(QString(), QString(), QString(), QStringLiteral("WAVE 7")) << true;
+        QTest::newRow("text is the id")
+            << filterOf(QString(), QString(), QString(), QStringLiteral("7")) << true;
         QTest::newRow("text nowhere")
-            << AuditFilter{{}, {}, {}, QStringLiteral("mallory")} << false;
-        QTest::newRow("from, inclusive") << AuditFilter{{}, {}, {}, {}, e.time, {}} << true;
-        QTest::newRow("from, after") << AuditFilter{{}, {}, {}, {}, e.time.addSecs(1), {}} << false;
-        QTest::newRow("to, inclusive") << AuditFilter{{}, {}, {}, {}, {}, e.time} << true;
-        QTest::newRow("to, before") << AuditFilter{{}, {}, {}, {}, {}, e.time.addSecs(-1)} << false;
+            << filterOf(QString(), QString(), QString(), QStringLiteral("mallory")) << false;
+        QTest::newRow("from, inclusive")
+            << filterOf(QString(), QString(), QString(), QString(), e.time) << true;
+        QTest::newRow("from, after")
+            << filterOf(QString(), QString(), QString(), QString(), e.time.addSecs(1)) << false;
+        QTest::newRow("to, inclusive")
+            << filterOf(QString(), QString(), QString(), QString(), QDateTime(), e.time) << true;
+        QTest::newRow("to, before")
+            << filterOf(QString(), QString(), QString(), QString(), QDateTime(), e.time.addSecs(-1))
+            << false;
         QTest::newRow("all of them")
-            << AuditFilter{QStringLiteral("rita"),    QStringLiteral("create"),
-                           QStringLiteral("rollout"), QStringLiteral("failed"),
-                           e.time.addSecs(-60),       e.time.addSecs(60)}
+            << filterOf(QStringLiteral("rita"), QStringLiteral("create"), QStringLiteral("rollout"),
+                        QStringLiteral("failed"), e.time.addSecs(-60), e.time.addSecs(60))
             << true;
         QTest::newRow("one of them fails")
-            << AuditFilter{QStringLiteral("rita"), QStringLiteral("paused")} << false;
+            << filterOf(QStringLiteral("rita"), QStringLiteral("paused")) << false;
     }
 
     void matches() {
@@ -74,7 +93,7 @@ private Q_SLOTS:
             ++pages;
             return log.mid(after, limit);
         };
-        AuditFilter rita{QStringLiteral("rita")};
+        const AuditFilter rita = filterOf(QStringLiteral("rita"));
         auto got = fleet::collectAudit(page, rita, 1000, 100);
         QVERIFY(got);
         QCOMPARE(got->scanned, 2500);
@@ -98,7 +117,7 @@ private Q_SLOTS:
     }
 
     void verdictSentence() {
-        QCOMPARE(fleet::AuditCheck{true, 42, 0, {}}.sentence(),
+        QCOMPARE((fleet::AuditCheck{true, 42, 0, {}}.sentence()),
                  QStringLiteral("The audit log is intact: 42 entries, each chained to the one "
                                 "before."));
         const QString bad =
