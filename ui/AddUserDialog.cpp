@@ -15,6 +15,7 @@ namespace otafleet::ui {
 
 AddUserDialog::AddUserDialog(QWidget* parent) : QDialog(parent) {
     setWindowTitle(tr("Add user"));
+    setMinimumWidth(380);
     m_name = new QLineEdit;
     m_name->setObjectName(QStringLiteral("userName"));
     m_name->setMaxLength(kMaxName);
