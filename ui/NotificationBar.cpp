@@ -1,7 +1,5 @@
 #include "ui/NotificationBar.h"
 
-#include "ui/NotificationLogModel.h"
-
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -45,9 +43,8 @@ void NotificationBar::present(const fleet::Notification& n) {
     const bool more = isVisible();
     m_unseen = more ? m_unseen + 1 : 0;
     m_current = n;
-    QString html = QStringLiteral("<b>%1:</b> %2 — %3")
-                       .arg(NotificationLogModel::kindTitle(n.kind).toHtmlEscaped(),
-                            n.title.toHtmlEscaped(), n.text.toHtmlEscaped());
+    QString html =
+        QStringLiteral("<b>%1:</b> %2").arg(n.title.toHtmlEscaped(), n.text.toHtmlEscaped());
     if (m_unseen > 0)
         html += tr(" <i>(and %n earlier, in the Notifications tab)</i>", nullptr, m_unseen);
     m_text->setText(html);

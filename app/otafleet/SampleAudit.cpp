@@ -2,6 +2,9 @@
 
 #include "store/FleetStore.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include <algorithm>
 
 namespace otafleet::app {
@@ -30,13 +33,18 @@ Status SampleAudit::seed(store::FleetStore& store) {
     if (!rollouts)
         return std::unexpected(rollouts.error());
 
-    const QStringList people{QStringLiteral("tess"), QStringLiteral("rita"), QStringLiteral("abe")};
+    // The sample's devices are all stored at once; the lab added them before its first rollout.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    QDateTime firstRollout = now;
+    for (const store::RolloutRecord& r : *rollouts)
+        firstRollout = std::min(firstRollout, r.created);
+    const QDateTime benchDay = firstRollout.addDays(-2);
     QList<Planned> planned;
     for (qsizetype i = 0; i < std::min<qsizetype>(devices->size(), kDevicesLogged); ++i) {
         const store::DeviceRecord& d = devices->at(i);
-        planned.append({d.added.isValid() ? d.added : QDateTime::currentDateTimeUtc(),
-                        people.at(i % 2 ? 0 : 1), QStringLiteral("device:%1").arg(d.id),
-                        QStringLiteral("device.add"), d.uri});
+        planned.append(
+            {benchDay.addSecs(i * 600), i % 2 ? QStringLiteral("tess") : QStringLiteral("rita"),
+             QStringLiteral("device:%1").arg(d.id), QStringLiteral("device.add"), d.uri});
     }
     for (const store::RolloutRecord& r : *rollouts) {
         const QString subject = QStringLiteral("rollout:%1").arg(r.id);
@@ -51,11 +59,16 @@ Status SampleAudit::seed(store::FleetStore& store) {
                             QStringLiteral("only an approver may approve a production rollout")});
         }
         const bool bySystem = r.state == u"paused" || r.state == u"completed";
-        planned.append({r.updated, bySystem ? QStringLiteral("system") : QStringLiteral("rita"),
+        // The sample stores a rollout's last move at its creation; the engine took a while.
+        const QDateTime moved = r.updated > r.created || r.state == u"awaiting_approval"
+                                    ? r.updated
+                                    : std::min(r.created.addSecs(3 * 3600), now);
+        planned.append({moved, bySystem ? QStringLiteral("system") : QStringLiteral("rita"),
                         subject, QStringLiteral("rollout.") + r.state,
-                        r.state == u"paused" ? QStringLiteral("a wave crossed its failure "
-                                                              "threshold")
-                                             : QString()});
+                        QJsonDocument::fromJson(r.engineJson)
+                            .object()
+                            .value(QStringLiteral("pause_reason"))
+                            .toString()});
     }
     std::stable_sort(planned.begin(), planned.end(),
                      [](const Planned& a, const Planned& b) { return a.time < b.time; });

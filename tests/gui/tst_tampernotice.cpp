@@ -73,7 +73,7 @@ private Q_SLOTS:
         QCOMPARE(n.title, QStringLiteral("Device bench-7 reports tampering"));
         QVERIFY2(n.text.contains(QStringLiteral("agent.tamper-detected")), qPrintable(n.text));
         QVERIFY(panels->notificationBar()->isVisible());
-        QVERIFY(panels->notificationBar()->text().contains(QStringLiteral("Tampering")));
+        QVERIFY(panels->notificationBar()->text().contains(QStringLiteral("reports tampering")));
         QCOMPARE(panels->notificationModel()->rowCount(), 1);
         const QString dir = qEnvironmentVariable("OTAFLEET_GRAB_DIR");
         if (!dir.isEmpty())
