@@ -75,5 +75,5 @@ if(TARGET otafleet_ui)
         LINK otafleet_ui otafleet_fleet otafleet_consoleclient otafleet_testsupport
         otafleet_proto gRPC::grpc++ Qt6::Sql LABELS integration gui TIMEOUT 120)
     target_include_directories(tst_remoteadmin PRIVATE ${PROJECT_SOURCE_DIR}/app/otafleet)
-    add_dependencies(tst_remoteadmin otafleetd)
+    add_dependencies(tst_remoteadmin otafleetd otafleetctl)
 endif()

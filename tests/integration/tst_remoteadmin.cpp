@@ -3,9 +3,11 @@
 // altered in the server's SQLite file behind its back; the admin adds a user through the Users
 // tab and changes their role and disables them (checked on the server with the admin's own
 // channel); a viewer sees the same actions disabled with the reason, and the server refuses them
-// anyway.
+// anyway. A release uploaded by someone else (otafleetctl) reaches the admin's console as a notice.
+#include "CliRun.h"
 #include "ServerTestBase.h"
 #include "ServerWindows.h"
+#include "TestBundles.h"
 #include "VerifyOk.h"
 
 #include "ui/AddUserDialog.h"
@@ -13,6 +15,8 @@
 #include "ui/AuditTableModel.h"
 #include "ui/AuditView.h"
 #include "ui/MainWindow.h"
+#include "ui/NotificationBar.h"
+#include "ui/NotificationLogModel.h"
 #include "ui/UserTableModel.h"
 #include "ui/UsersView.h"
 
@@ -26,6 +30,7 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTest>
 
 using namespace otafleet;
@@ -254,6 +259,39 @@ private Q_SLOTS:
         }
         QCOMPARE(actions, (QStringList{QStringLiteral("user.add"), QStringLiteral("user.set-role"),
                                        QStringLiteral("user.disable")}));
+    }
+
+    void newReleaseIsAnnounced() {
+        ui::AdministrationPanels* panels = panelsOf(m_ada);
+        QAbstractItemModelTester tester(panels->notificationModel(),
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        // The console has asked once already: what the server held then is not new.
+        QTest::qWait(1500);
+        QVERIFY(panels->notifier().notifications().isEmpty());
+        TestBundleSpec spec;
+        spec.version = QStringLiteral("1.4.2");
+        spec.payloadSize = 16 * 1024;
+        QVERIFY(QDir().mkpath(m_tmp.filePath(QStringLiteral("bundles"))));
+        auto bundle = makeSignedBundle(*m_pki, m_tmp.filePath(QStringLiteral("bundles")), spec);
+        VERIFY_OK(bundle);
+        const ProcessRun upload =
+            otafleetctl({QStringLiteral("release"), QStringLiteral("upload"), *bundle,
+                         QStringLiteral("--server"), m_server->address(), QStringLiteral("--pki"),
+                         m_pki->pkiDir});
+        QVERIFY2(upload.exitCode == 0, upload.err.constData());
+        QTRY_COMPARE_WITH_TIMEOUT(panels->notificationModel()->rowCount(), 1, kTimeoutMs);
+        const fleet::Notification n = panels->notifier().notifications().first();
+        QCOMPARE(n.kind, fleet::NotificationKind::ReleaseArrived);
+        QCOMPARE(n.title, QStringLiteral("New release 1.4.2"));
+        QVERIFY2(n.text.contains(QStringLiteral("uploaded to the server by admin")),
+                 qPrintable(n.text));
+        QVERIFY(panels->notificationBar()->isVisible());
+        QVERIFY(panels->notificationBar()->text().contains(QStringLiteral("New release 1.4.2")));
+        m_ada->tabs()->setCurrentWidget(panels->notificationsView());
+        grab(*m_ada, "remote-release-notice.png");
+        // Asked again, the same release is not new again.
+        QTest::qWait(1500);
+        QCOMPARE(panels->notificationModel()->rowCount(), 1);
     }
 
     void viewerSeesTheActionsDisabled() {
