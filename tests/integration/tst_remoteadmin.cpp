@@ -3,7 +3,8 @@
 // altered in the server's SQLite file behind its back; the admin adds a user through the Users
 // tab and changes their role and disables them (checked on the server with the admin's own
 // channel); a viewer sees the same actions disabled with the reason, and the server refuses them
-// anyway. A release uploaded by someone else (otafleetctl) reaches the admin's console as a notice.
+// anyway. A release uploaded by someone else (otafleetctl) and a device's tamper report reach the
+// admin's console as notices.
 #include "CliRun.h"
 #include "ServerTestBase.h"
 #include "ServerWindows.h"
@@ -292,6 +293,42 @@ private Q_SLOTS:
         // Asked again, the same release is not new again.
         QTest::qWait(1500);
         QCOMPARE(panels->notificationModel()->rowCount(), 1);
+    }
+
+    void deviceTamperingIsAnnounced() {
+        ui::AdministrationPanels* panels = panelsOf(m_ada);
+        const int before = panels->notificationModel()->rowCount();
+        // A device that booted and found its slot altered says so in its telemetry.
+        auto stub = deviceStub(QStringLiteral("gw-tampered"));
+        QVERIFY(stub);
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+        auto stream = stub->Session(&context);
+        dpb::AgentMessage hello;
+        *hello.mutable_inventory() =
+            inventory(QStringLiteral("gw-tampered"), QStringLiteral("1.0.0"));
+        QVERIFY(stream->Write(hello));
+        dpb::AgentMessage boot;
+        auto* event = boot.mutable_telemetry()->mutable_event();
+        boot.mutable_telemetry()->set_seq(1);
+        event->set_seq(1);
+        event->set_time_unix_ms(QDateTime::currentMSecsSinceEpoch());
+        event->mutable_boot()->set_version("1.0.0");
+        event->mutable_boot()->set_error_code("agent.tamper-detected");
+        QVERIFY(stream->Write(boot));
+        QVERIFY(stream->WritesDone());
+        const grpc::Status status = stream->Finish();
+        QVERIFY2(status.ok(), status.error_message().c_str());
+
+        QTRY_COMPARE_WITH_TIMEOUT(panels->notificationModel()->rowCount(), before + 1, kTimeoutMs);
+        const fleet::Notification n = panels->notifier().notifications().last();
+        QCOMPARE(n.kind, fleet::NotificationKind::DeviceTampered);
+        QCOMPARE(n.title, QStringLiteral("Device gw-tampered reports tampering"));
+        QVERIFY2(n.text.contains(QStringLiteral("agent.tamper-detected")), qPrintable(n.text));
+        QVERIFY(panels->notificationBar()->text().contains(QStringLiteral("gw-tampered")));
+        // The same report, asked for again, is not announced again.
+        QTest::qWait(1500);
+        QCOMPARE(panels->notificationModel()->rowCount(), before + 1);
     }
 
     void viewerSeesTheActionsDisabled() {
