@@ -12,6 +12,7 @@
 #include "common/ProcessHardening.h"
 #include "common/Version.h"
 #include "crypto/SecretString.h"
+#include "fleet/EmbeddedAlerts.h"
 #include "fleet/EmbeddedAudit.h"
 #include "fleet/EmbeddedFleet.h"
 #include "fleet/EmbeddedRollouts.h"
@@ -259,6 +260,8 @@ int main(int argc, char** argv) {
     otafleet::fleet::Notifier notifier;
     notifier.watchRollouts(**rollouts, localOperatorName());
     notifier.watchFleet(**fleet);
+    otafleet::fleet::EmbeddedAlerts alerts((*fleet)->store().path());
+    notifier.watchAlerts(alerts);
     otafleet::ui::MainWindow window(**fleet);
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
     window.addTelemetry(telemetry);

@@ -1,6 +1,7 @@
 #include "fleet/EmbeddedAudit.h"
 
 #include "fleet/FleetService.h"
+#include "fleet/LazyStore.h"
 #include "fleet/RolloutService.h"
 #include "fleet/WorkerThread.h"
 #include "store/FleetStore.h"
@@ -25,25 +26,7 @@ QString deviceSubject(qint64 id) {
 
 }  // namespace
 
-// The worker thread's own connection to the fleet file, opened on first use.
-struct AuditStore {
-    explicit AuditStore(QString storePath) : path(std::move(storePath)) {}
-
-    [[nodiscard]] Result<store::FleetStore*> store() {
-        if (!opened) {
-            auto store = store::FleetStore::open(path);
-            if (!store)
-                return std::unexpected(store.error());
-            opened = std::move(*store);
-        }
-        return opened.get();
-    }
-
-    QString path;
-    std::unique_ptr<store::FleetStore> opened;
-};
-
-class EmbeddedAudit::Worker : public WorkerThread<AuditStore> {
+class EmbeddedAudit::Worker : public WorkerThread<LazyStore> {
 public:
     using WorkerThread::WorkerThread;
 };
@@ -121,8 +104,8 @@ void EmbeddedAudit::record(const QString& subject, const QString& action, const 
     const QString who = actor.isEmpty() ? m_actor : actor;
     m_worker->post(
         this,
-        [who, subject, action, detail](AuditStore& w) -> Status {
-            auto store = w.store();
+        [who, subject, action, detail](LazyStore& w) -> Status {
+            auto store = w.get();
             if (!store)
                 return std::unexpected(store.error());
             auto appended = (*store)->audit().append(who, subject, action, detail);
@@ -144,8 +127,8 @@ quint64 EmbeddedAudit::requestEntries(const AuditFilter& filter) {
     const quint64 request = ++m_next;
     m_worker->post(
         this,
-        [filter](AuditStore& w) -> Result<AuditEntries> {
-            auto store = w.store();
+        [filter](LazyStore& w) -> Result<AuditEntries> {
+            auto store = w.get();
             if (!store)
                 return std::unexpected(store.error());
             store::AuditLog& log = (*store)->audit();
@@ -175,8 +158,8 @@ quint64 EmbeddedAudit::requestVerify() {
     const quint64 request = ++m_next;
     m_worker->post(
         this,
-        [](AuditStore& w) -> Result<AuditCheck> {
-            auto store = w.store();
+        [](LazyStore& w) -> Result<AuditCheck> {
+            auto store = w.get();
             if (!store)
                 return std::unexpected(store.error());
             auto verdict = (*store)->audit().verify();

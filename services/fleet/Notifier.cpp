@@ -1,5 +1,6 @@
 #include "fleet/Notifier.h"
 
+#include "fleet/EmbeddedAlerts.h"
 #include "fleet/FleetService.h"
 #include "fleet/RemoteAlerts.h"
 #include "fleet/RolloutService.h"
@@ -103,6 +104,10 @@ void Notifier::releaseArrived(const QString& version, const QString& detail) {
 void Notifier::watchAlerts(RemoteAlerts& alerts) {
     connect(&alerts, &RemoteAlerts::tamperReported, this, &Notifier::deviceTampered);
     connect(&alerts, &RemoteAlerts::releaseAdded, this, &Notifier::releaseArrived);
+}
+
+void Notifier::watchAlerts(EmbeddedAlerts& alerts) {
+    connect(&alerts, &EmbeddedAlerts::releaseAdded, this, &Notifier::releaseArrived);
 }
 
 void Notifier::add(NotificationKind kind, const QString& title, const QString& text,

@@ -19,6 +19,7 @@ namespace otafleet::fleet {
 
 class FleetService;
 class RolloutService;
+class EmbeddedAlerts;
 class RemoteAlerts;
 
 enum class NotificationKind { RolloutPaused, DeviceTampered, ReleaseArrived };
@@ -48,8 +49,10 @@ public:
     // Watches devices for tampering in what they report (DeviceSnapshot's last error); devices
     // that reported it before watching starts are announced once too: it still holds.
     void watchFleet(FleetService& fleet);
-    // A server's anomalies and releases (fleet/RemoteAlerts.h).
+    // A server's anomalies and releases (fleet/RemoteAlerts.h); the embedded store's new
+    // releases (fleet/EmbeddedAlerts.h).
     void watchAlerts(RemoteAlerts& alerts);
+    void watchAlerts(EmbeddedAlerts& alerts);
 
     // A new release: version and who made it or where it came from.
     void releaseArrived(const QString& version, const QString& detail);

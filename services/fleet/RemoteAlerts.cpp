@@ -18,15 +18,9 @@ struct Tamper {
     QString key;
 };
 
-struct Release {
-    QString id;
-    QString version;
-    QString detail;
-};
-
 struct Answer {
     QList<Tamper> tampers;
-    QList<Release> releases;
+    QList<ReleaseSighting> releases;
 };
 
 Result<Answer> ask(RemoteCaller& caller) {
@@ -96,14 +90,8 @@ void RemoteAlerts::poll() {
             }
             for (const Tamper& t : answer->tampers)
                 Q_EMIT tamperReported(t.device, t.detail, t.key);
-            for (const Release& r : answer->releases) {
-                if (m_releases.contains(r.id))
-                    continue;
-                m_releases.insert(r.id);
-                if (m_baseline)
-                    Q_EMIT releaseAdded(r.version, r.detail);
-            }
-            m_baseline = true;
+            for (const ReleaseSighting& r : m_releases.take(answer->releases))
+                Q_EMIT releaseAdded(r.version, r.detail);
         });
 }
 

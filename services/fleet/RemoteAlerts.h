@@ -7,9 +7,9 @@
 #pragma once
 
 #include "consoleclient/ConsoleSettings.h"
+#include "fleet/NewReleases.h"
 
 #include <QObject>
-#include <QSet>
 #include <QTimer>
 
 #include <chrono>
@@ -39,8 +39,7 @@ Q_SIGNALS:
 private:
     QTimer m_timer;
     bool m_polling = false;
-    bool m_baseline = false;  // the releases of the first answer are known
-    QSet<QString> m_releases;
+    NewReleases m_releases;
     std::unique_ptr<Worker> m_worker;
 };
 

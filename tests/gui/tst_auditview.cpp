@@ -7,6 +7,7 @@
 // exists; offscreen it does not) a tray message. The Users tab says an embedded fleet has none.
 #include "VerifyOk.h"
 
+#include "fleet/EmbeddedAlerts.h"
 #include "fleet/EmbeddedAudit.h"
 #include "fleet/EmbeddedFleet.h"
 #include "fleet/EmbeddedRollouts.h"
@@ -67,6 +68,7 @@ private:
     std::unique_ptr<fleet::EmbeddedRollouts> m_rollouts;
     std::unique_ptr<fleet::EmbeddedAudit> m_audit;
     std::unique_ptr<fleet::Notifier> m_notifier;
+    std::unique_ptr<fleet::EmbeddedAlerts> m_alerts;
     std::unique_ptr<ui::MainWindow> m_window;
     ui::AdministrationPanels* m_panels = nullptr;
     QList<std::shared_ptr<QAbstractItemModelTester>> m_testers;
@@ -130,6 +132,8 @@ private Q_SLOTS:
         m_notifier = std::make_unique<fleet::Notifier>();
         m_notifier->watchRollouts(*m_rollouts, QStringLiteral("tess"));
         m_notifier->watchFleet(*m_fleet);
+        m_alerts = std::make_unique<fleet::EmbeddedAlerts>(m_path, std::chrono::milliseconds(100));
+        m_notifier->watchAlerts(*m_alerts);
 
         m_window = std::make_unique<ui::MainWindow>(*m_fleet);
         m_window->addRollouts(*m_rollouts, QStringLiteral("tess"), m_tmp.path());
@@ -145,6 +149,7 @@ private Q_SLOTS:
     void cleanupTestCase() {
         m_testers.clear();
         m_window.reset();
+        m_alerts.reset();
         m_notifier.reset();
         m_audit.reset();
         m_rollouts.reset();
@@ -393,6 +398,40 @@ private Q_SLOTS:
         created.action = QStringLiteral("rollout.create");
         created.actor = QStringLiteral("tess");
         QCOMPARE(shownFor(created).size(), 2);
+    }
+
+    void newReleaseInTheStoreIsAnnounced() {
+        QSignalSpy notified(m_notifier.get(), &fleet::Notifier::notified);
+        // A release imported into the fleet file (by this console's release import, or another
+        // console process on the same file): a second connection writes it.
+        auto other = store::FleetStore::open(m_path);
+        VERIFY_OK(other);
+        store::ReleaseRecord release;
+        release.id = QString(64, u'a');
+        release.product = QStringLiteral("gateway-x1");
+        release.version = QStringLiteral("1.3.0");
+        release.hardware = {QStringLiteral("rev-a")};
+        release.size = 1024;
+        release.fileName = QStringLiteral("gateway-x1-1.3.0.otab");
+        release.blobPath = m_tmp.filePath(QStringLiteral("gateway-x1-1.3.0.otab"));
+        release.uploadedBy = QStringLiteral("rita");
+        release.uploaded = QDateTime::currentDateTimeUtc();
+        VERIFY_OK((*other)->releases().add(release));
+        other->reset();
+        QVERIFY(notified.wait(kTimeoutMs));
+        const auto n = notified.first().first().value<fleet::Notification>();
+        QCOMPARE(n.kind, fleet::NotificationKind::ReleaseArrived);
+        QCOMPARE(n.title, QStringLiteral("New release 1.3.0"));
+        QCOMPARE(n.text, QStringLiteral("gateway-x1 1.3.0 (gateway-x1-1.3.0.otab) was added to "
+                                        "this workstation's releases by rita."));
+        QCOMPARE(m_panels->notificationModel()
+                     ->index(0, ui::NotificationLogModel::Kind)
+                     .data()
+                     .toString(),
+                 QStringLiteral("New release"));
+        // Looked at again, it is not new again.
+        QTest::qWait(300);
+        QCOMPARE(notified.size(), 1);
     }
 };
 
