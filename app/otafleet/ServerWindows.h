@@ -1,8 +1,9 @@
 // The console's windows on otafleetd fleets: per server the user connected to (otafleet --server,
 // or File > Connect to server… in any window), a RemoteFleet, its RemoteRollouts and
 // RemoteTelemetry and one MainWindow with the devices, the dashboard, the rollouts (wizard,
-// monitor, approval inbox) and the telemetry charts, beside the workstation's own window. A
-// window closed by the user takes its connections with it.
+// monitor, approval inbox), the telemetry charts and the Security menu (the server's audit log,
+// its users, notifications: RemoteAudit, RemoteUsers, RemoteAlerts), beside the workstation's
+// own window. A window closed by the user takes its connections with it.
 #pragma once
 
 #include "consoleclient/ConsoleSettings.h"
