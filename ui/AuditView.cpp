@@ -178,6 +178,11 @@ void AuditView::setFilter(const fleet::AuditFilter& f) {
     reload();
 }
 
+void AuditView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    m_debounce.start();
+}
+
 QString AuditView::statusText() const {
     return m_status->text();
 }

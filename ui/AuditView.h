@@ -52,6 +52,10 @@ Q_SIGNALS:
     // verdictText() holds the verification's outcome.
     void verificationShown();
 
+protected:
+    // A server's log grows while other tabs are open: it is read again when the tab is opened.
+    void showEvent(QShowEvent* event) override;
+
 private:
     void onEntries(quint64 request, const fleet::AuditEntries& entries);
     void onVerified(quint64 request, const fleet::AuditCheck& check);

@@ -85,6 +85,12 @@ UsersView::UsersView(fleet::UserService* users, QWidget* parent) : QWidget(paren
     updateActions();
 }
 
+void UsersView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (m_users)
+        m_users->refresh();
+}
+
 QString UsersView::statusText() const {
     return m_status->text();
 }

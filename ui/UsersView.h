@@ -48,6 +48,10 @@ Q_SIGNALS:
     // A command ended; statusText() says how.
     void commandFinished();
 
+protected:
+    // Users other admins added meanwhile show up when the tab is opened.
+    void showEvent(QShowEvent* event) override;
+
 private:
     void updateActions();
     [[nodiscard]] std::optional<fleet::UserAccount> selected() const;
