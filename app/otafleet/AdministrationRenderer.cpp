@@ -35,11 +35,6 @@ Status save(QWidget& widget, const QDir& directory, const QString& name) {
 
 }  // namespace
 
-QStringList administrationViewNames() {
-    return {QStringLiteral("audit.png"), QStringLiteral("users.png"),
-            QStringLiteral("notifications.png")};
-}
-
 Status renderAdministration(ui::MainWindow& window, const QString& directory) {
     auto* panels = window.findChild<ui::AdministrationPanels*>();
     if (!panels) {

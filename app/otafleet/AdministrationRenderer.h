@@ -15,7 +15,6 @@ class MainWindow;
 
 namespace otafleet::app {
 
-[[nodiscard]] QStringList administrationViewNames();
 // Errors: render.view (the window has no Security panels), render.write.
 [[nodiscard]] Status renderAdministration(ui::MainWindow& window, const QString& directory);
 

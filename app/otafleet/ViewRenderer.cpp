@@ -110,21 +110,23 @@ Status renderTelemetry(ui::MainWindow& window, const QDir& dir) {
 }  // namespace
 
 QStringList ViewRenderer::fileNames() {
-    return QStringList{QStringLiteral("devices.png"),
-                       QStringLiteral("dashboard.png"),
-                       QStringLiteral("rollouts.png"),
-                       QStringLiteral("rollout-monitor.png"),
-                       QStringLiteral("approvals.png"),
-                       QStringLiteral("wizard-targets.png"),
-                       QStringLiteral("wizard-plan-error.png"),
-                       QStringLiteral("wizard-summary.png"),
-                       QStringLiteral("telemetry-progress.png"),
-                       QStringLiteral("telemetry-waves.png"),
-                       QStringLiteral("telemetry-failure-reasons.png"),
-                       QStringLiteral("telemetry-adoption.png"),
-                       QStringLiteral("telemetry-throughput.png"),
-                       QStringLiteral("telemetry-install-duration.png")} +
-           administrationViewNames();
+    return {QStringLiteral("devices.png"),
+            QStringLiteral("dashboard.png"),
+            QStringLiteral("rollouts.png"),
+            QStringLiteral("rollout-monitor.png"),
+            QStringLiteral("approvals.png"),
+            QStringLiteral("wizard-targets.png"),
+            QStringLiteral("wizard-plan-error.png"),
+            QStringLiteral("wizard-summary.png"),
+            QStringLiteral("telemetry-progress.png"),
+            QStringLiteral("telemetry-waves.png"),
+            QStringLiteral("telemetry-failure-reasons.png"),
+            QStringLiteral("telemetry-adoption.png"),
+            QStringLiteral("telemetry-throughput.png"),
+            QStringLiteral("telemetry-install-duration.png"),
+            QStringLiteral("audit.png"),
+            QStringLiteral("users.png"),
+            QStringLiteral("notifications.png")};
 }
 
 Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory) {
