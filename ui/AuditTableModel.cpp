@@ -78,8 +78,11 @@ QVariant AuditTableModel::data(const QModelIndex& index, int role) const {
                 return e.time.toUTC().toString(Qt::ISODateWithMs);
             return index.column() == Detail && !e.detail.isEmpty() ? QVariant(e.detail)
                                                                    : QVariant();
+        // Both colours set, so the row reads in light and dark palettes alike.
         case Qt::ForegroundRole:
-            return altered ? QVariant(QBrush(QColor(0xb0, 0x00, 0x20))) : QVariant();
+            return altered ? QVariant(QBrush(QColor(0x6d, 0x0b, 0x0b))) : QVariant();
+        case Qt::BackgroundRole:
+            return altered ? QVariant(QBrush(QColor(0xfb, 0xd0, 0xd0))) : QVariant();
         case Qt::FontRole:
             if (altered) {
                 QFont bold;
