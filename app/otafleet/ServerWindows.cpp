@@ -1,5 +1,7 @@
 #include "ServerWindows.h"
 
+#include "ui/AdministrationPanels.h"
+
 #include <QDir>
 
 #include <algorithm>
@@ -40,6 +42,13 @@ ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings,
     // memory only, to sign in again after a reconnect.
     e.fleet = std::make_unique<fleet::RemoteFleet>(settings, options);
     e.rollouts = std::make_unique<fleet::RemoteRollouts>(settings, *e.fleet, rolloutOptions);
+    e.audit = std::make_unique<fleet::RemoteAudit>(settings, *e.fleet, options.callDeadline);
+    e.users = std::make_unique<fleet::RemoteUsers>(settings, *e.fleet, options.callDeadline);
+    e.alerts = std::make_unique<fleet::RemoteAlerts>(settings, options.pollInterval * 2,
+                                                     options.callDeadline);
+    e.notifier = std::make_unique<fleet::Notifier>();
+    e.notifier->watchRollouts(*e.rollouts);
+    e.notifier->watchAlerts(*e.alerts);
     e.telemetry = std::make_unique<fleet::RemoteTelemetry>(std::move(settings), e.rollouts.get(),
                                                            options.callDeadline);
     std::fill(settings.password.begin(), settings.password.end(), '\0');
@@ -48,6 +57,7 @@ ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings,
     // typed here.
     e.window->addRollouts(*e.rollouts, QString());
     e.window->addTelemetry(*e.telemetry);
+    ui::AdministrationPanels::attach(*e.window, *e.audit, e.users.get(), *e.notifier);
     e.window->setAttribute(Qt::WA_DeleteOnClose, false);
     ui::MainWindow* window = e.window.get();
     watch(*window);

@@ -1,14 +1,19 @@
 // The console's windows on otafleetd fleets: per server the user connected to (otafleet --server,
 // or File > Connect to server… in any window), a RemoteFleet, its RemoteRollouts and
 // RemoteTelemetry and one MainWindow with the devices, the dashboard, the rollouts (wizard,
-// monitor, approval inbox) and the telemetry charts, beside the workstation's own window. A
-// window closed by the user takes its connections with it.
+// monitor, approval inbox), the telemetry charts and the Security menu (the server's audit log,
+// its users, notifications: RemoteAudit, RemoteUsers, RemoteAlerts), beside the workstation's
+// own window. A window closed by the user takes its connections with it.
 #pragma once
 
 #include "consoleclient/ConsoleSettings.h"
+#include "fleet/Notifier.h"
+#include "fleet/RemoteAlerts.h"
+#include "fleet/RemoteAudit.h"
 #include "fleet/RemoteFleet.h"
 #include "fleet/RemoteRollouts.h"
 #include "fleet/RemoteTelemetry.h"
+#include "fleet/RemoteUsers.h"
 #include "ui/MainWindow.h"
 
 #include <QObject>
@@ -44,6 +49,11 @@ private:
         std::unique_ptr<fleet::RemoteFleet> fleet;
         std::unique_ptr<fleet::RemoteRollouts> rollouts;
         std::unique_ptr<fleet::RemoteTelemetry> telemetry;
+        // The Security menu's audit log, users and notifications (ui/AdministrationPanels).
+        std::unique_ptr<fleet::RemoteAudit> audit;
+        std::unique_ptr<fleet::RemoteUsers> users;
+        std::unique_ptr<fleet::RemoteAlerts> alerts;
+        std::unique_ptr<fleet::Notifier> notifier;
         std::unique_ptr<ui::MainWindow> window;
     };
     std::vector<Entry> m_entries;

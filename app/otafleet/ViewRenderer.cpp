@@ -1,5 +1,7 @@
 #include "ViewRenderer.h"
 
+#include "AdministrationRenderer.h"
+
 #include "ui/ApprovalInbox.h"
 #include "ui/DashboardView.h"
 #include "ui/MainWindow.h"
@@ -121,7 +123,10 @@ QStringList ViewRenderer::fileNames() {
             QStringLiteral("telemetry-failure-reasons.png"),
             QStringLiteral("telemetry-adoption.png"),
             QStringLiteral("telemetry-throughput.png"),
-            QStringLiteral("telemetry-install-duration.png")};
+            QStringLiteral("telemetry-install-duration.png"),
+            QStringLiteral("audit.png"),
+            QStringLiteral("users.png"),
+            QStringLiteral("notifications.png")};
 }
 
 Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory) {
@@ -200,7 +205,9 @@ Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory)
     wizard->reject();
     if (!saved)
         return saved;
-    return renderTelemetry(window, dir);
+    if (auto rendered = renderTelemetry(window, dir); !rendered)
+        return rendered;
+    return renderAdministration(window, directory);
 }
 
 }  // namespace otafleet::app

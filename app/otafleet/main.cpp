@@ -3,6 +3,7 @@
 #include "ConsoleLogging.h"
 #include "ConsolePaths.h"
 #include "DemoEnvironment.h"
+#include "SampleAudit.h"
 #include "SampleFleet.h"
 #include "ServerWindows.h"
 #include "StationConsole.h"
@@ -11,14 +12,18 @@
 #include "common/ProcessHardening.h"
 #include "common/Version.h"
 #include "crypto/SecretString.h"
+#include "fleet/EmbeddedAlerts.h"
+#include "fleet/EmbeddedAudit.h"
 #include "fleet/EmbeddedFleet.h"
 #include "fleet/EmbeddedRollouts.h"
 #include "fleet/EmbeddedTelemetry.h"
 #include "fleet/HotplugDevices.h"
+#include "fleet/Notifier.h"
 #include "link/DeviceHub.h"
 #include "link/PortWatcher.h"
 #include "rollout/Clock.h"
 #include "store/FleetStore.h"
+#include "ui/AdministrationPanels.h"
 #include "ui/MainWindow.h"
 #include "ui/PinDialog.h"
 
@@ -227,6 +232,8 @@ int main(int argc, char** argv) {
         if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
             return failStart(seeded.error());
         qCInfo(lcConsole) << "sample fleet:" << (seeded ? "created" : "already there");
+        if (auto audited = otafleet::app::SampleAudit::seed(**store); !audited)
+            return failStart(audited.error());
     }
     auto fleet = otafleet::fleet::EmbeddedFleet::create(std::move(*store), hub);
     if (!fleet)
@@ -246,9 +253,19 @@ int main(int argc, char** argv) {
 
     // The charts read the fleet file on a thread of their own (a second connection to it).
     otafleet::fleet::EmbeddedTelemetry telemetry(**fleet, rollouts->get());
+    // The fleet file's audit log (its own connection and thread), appended to as the fleet and
+    // its rollouts change; the notifier announces pauses and tampering.
+    otafleet::fleet::EmbeddedAudit audit((*fleet)->store().path(), localOperatorName());
+    audit.watch(**fleet, rollouts->get());
+    otafleet::fleet::Notifier notifier;
+    notifier.watchRollouts(**rollouts, localOperatorName());
+    notifier.watchFleet(**fleet);
+    otafleet::fleet::EmbeddedAlerts alerts((*fleet)->store().path());
+    notifier.watchAlerts(alerts);
     otafleet::ui::MainWindow window(**fleet);
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
     window.addTelemetry(telemetry);
+    otafleet::ui::AdministrationPanels::attach(window, audit, nullptr, notifier);
     // The factory station: a tile per port, runs in this process (services/station).
     otafleet::ui::StationViewRequest stationDefaults;
     stationDefaults.ports = QStringLiteral("/dev/ttyACM*");

@@ -50,3 +50,18 @@ if(TARGET otafleet_ui)
     otafleet_add_test(NAME tst_connectdialog SOURCES tst_connectdialog.cpp LINK otafleet_ui
         LABELS gui TIMEOUT 60)
 endif()
+# The audit log, users and notifications (Security menu) over an EmbeddedFleet on a temp SQLite
+# store: fleet changes audited, filters, chain verification naming a row altered in the file,
+# export, the embedded Users sentence, a notice when a rollout pauses itself.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_auditview SOURCES tst_auditview.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link Qt6::Sql LABELS gui TIMEOUT 60)
+    add_dependencies(tst_auditview otafleet_lan)
+endif()
+# A real agent whose slot was altered: its tamper report becomes a notice and a log row.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_tampernotice SOURCES tst_tampernotice.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_testsupport
+        LABELS gui TIMEOUT 60)
+    add_dependencies(tst_tampernotice otafleet_lan otafleet-agent)
+endif()

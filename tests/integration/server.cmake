@@ -68,3 +68,15 @@ if(TARGET otafleet_ui)
     target_include_directories(tst_remoterollouts PRIVATE ${PROJECT_SOURCE_DIR}/app/otafleet)
     add_dependencies(tst_remoterollouts otafleetd otafleetctl)
 endif()
+# The console's audit view and user management against a real otafleetd (ServerWindows,
+# offscreen): the server's log filtered and verified (a row altered in its SQLite file named), an
+# admin adding a user and changing their role, a viewer's actions disabled and refused.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_remoteadmin SOURCES tst_remoteadmin.cpp ServerTestBase.h
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.cpp
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.h
+        LINK otafleet_ui otafleet_fleet otafleet_consoleclient otafleet_testsupport
+        otafleet_proto gRPC::grpc++ Qt6::Sql LABELS integration gui TIMEOUT 120)
+    target_include_directories(tst_remoteadmin PRIVATE ${PROJECT_SOURCE_DIR}/app/otafleet)
+    add_dependencies(tst_remoteadmin otafleetd otafleetctl)
+endif()

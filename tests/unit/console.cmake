@@ -28,3 +28,5 @@ endif()
 # The telemetry charts' arithmetic (fleet/TelemetryReport.h) and the rollout history it replays.
 otafleet_add_test(NAME tst_telemetryreport SOURCES tst_telemetryreport.cpp
     LINK otafleet_fleet otafleet_store LABELS unit)
+# The audit view's filter, its paging loop and its export, as plain values.
+otafleet_add_test(NAME tst_auditfilter SOURCES tst_auditfilter.cpp LINK otafleet_fleet LABELS unit)
