@@ -154,6 +154,8 @@ DeviceBrowser::DeviceBrowser(std::shared_ptr<fleet::DevicePageSource> source, QW
     m_table->addAction(m_update);
 
     auto* bar = new QHBoxLayout;
+    bar->setContentsMargins(0, 0, 8, 0);  // the count does not touch the window's edge
+    bar->setSpacing(10);
     bar->addWidget(m_filterBar, 1);
     bar->addWidget(m_count);
     auto* layout = new QVBoxLayout(this);

@@ -214,6 +214,19 @@ Result<FleetDevicePage> FleetDeviceRepository::page(int page, int pageSize,
     // only the page's rows: OFFSET over whole rows would read every row before the page.
     const QStringList keys = sortKeys(sort.by);
     const QString order = orderBy(sort);
+    if (offset == 0) {
+        // The first page (every new filter or order asks for it) needs no anchor.
+        query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY %3 LIMIT ?")
+                          .arg(kColumns, where.sql, order));
+        for (const QVariant& v : where.binds)
+            query.addBindValue(v);
+        query.addBindValue(size);
+        if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
+            return fail(ok.error());
+        while (query.next())
+            out.devices.append(readDevice(query));
+        return out;
+    }
     query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY %3 LIMIT 1 "
                                  "OFFSET ?")
                       .arg(keys.join(u", "), where.sql, order));
