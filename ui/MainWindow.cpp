@@ -4,6 +4,7 @@
 #include "ui/ApprovalInbox.h"
 #include "ui/ConnectDialog.h"
 #include "ui/DashboardView.h"
+#include "ui/DeviceBrowser.h"
 #include "ui/DeviceDetailsPane.h"
 #include "ui/DeviceFilterProxy.h"
 #include "ui/DeviceTableModel.h"
@@ -94,6 +95,7 @@ MainWindow::MainWindow(fleet::FleetService& fleet, QWidget* parent)
     deviceLayout->setContentsMargins(0, 0, 0, 0);
     deviceLayout->addWidget(m_filterBar);
     deviceLayout->addWidget(m_table);
+    addDeviceBrowser(devicePane);
     auto* splitter = new QSplitter;
     splitter->addWidget(devicePane);
     splitter->addWidget(m_details);
@@ -240,7 +242,41 @@ void MainWindow::selectDevice(qint64 id) {
         m_table->selectRow(index.row());
 }
 
+void MainWindow::addDeviceBrowser(QWidget* devicePane) {
+    auto pages = m_fleet.devicePages();
+    if (!pages)
+        return;
+    // A fleet that pages its devices may be far larger than devices() holds: the paged list
+    // takes the table's place (the table stays, hidden, for what still reads it).
+    m_browser = new DeviceBrowser(std::move(pages));
+    m_filterBar->hide();
+    m_table->hide();
+    devicePane->layout()->addWidget(m_browser);
+    connect(m_browser, &DeviceBrowser::message, this,
+            [this](const QString& text) { statusBar()->showMessage(text, kStatusMessageMs); });
+    connect(m_browser, &DeviceBrowser::currentDeviceChanged, this, [this] {
+        // The details of a device the fleet's mirror holds; one past it shows nothing.
+        const auto row = m_browser->currentDevice();
+        std::optional<fleet::FleetDevice> shown;
+        if (row) {
+            for (const fleet::FleetDevice& d : m_fleet.devices()) {
+                if (d.snapshot && d.snapshot->deviceId == row->key) {
+                    shown = d;
+                    break;
+                }
+            }
+        }
+        m_details->setDevice(shown);
+    });
+    connect(m_browser, &DeviceBrowser::updateRequested, this, [this](const QString& target) {
+        if (RolloutWizard* wizard = openRolloutWizard())
+            wizard->setTargetFilter(target);
+    });
+}
+
 void MainWindow::showDevicesMatching(const QString& expression) {
+    if (m_browser)
+        m_browser->showDevicesMatching(expression);
     m_filterBar->setText(expression);
     applyFilterBar();
     m_tabs->setCurrentIndex(0);
@@ -344,6 +380,10 @@ Status MainWindow::exportShownDevices(const QString& path) const {
 }
 
 void MainWindow::chooseDeviceExport() {
+    if (m_browser) {
+        m_browser->chooseExport();
+        return;
+    }
     const QString path = QFileDialog::getSaveFileName(
         this, tr("Export devices"), QStringLiteral("devices.csv"), tr("CSV files (*.csv)"));
     if (path.isEmpty())
@@ -510,7 +550,7 @@ RolloutWizard* MainWindow::openRolloutWizard() {
     wizard->setAttribute(Qt::WA_DeleteOnClose);
     if (!m_releaseDirectory.isEmpty())
         wizard->setReleaseDirectory(m_releaseDirectory);
-    wizard->setTargetFilter(m_filter->expression());
+    wizard->setTargetFilter(m_browser ? m_browser->filterExpression() : m_filter->expression());
     connect(wizard, &RolloutWizard::rolloutCreated, this, [this](qint64 id) {
         m_tabs->setCurrentWidget(m_rolloutsView);
         m_rolloutsView->selectRollout(id);

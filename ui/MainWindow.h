@@ -28,6 +28,7 @@ class AddDeviceDialog;
 class ApprovalInbox;
 class BleScanDialog;
 class DashboardView;
+class DeviceBrowser;
 class DeviceDetailsPane;
 class DeviceFilterProxy;
 class DeviceTableModel;
@@ -48,6 +49,9 @@ public:
     [[nodiscard]] DashboardView* dashboard() const { return m_dashboard; }
     [[nodiscard]] DeviceFilterProxy* deviceFilter() const { return m_filter; }
     [[nodiscard]] QLineEdit* filterBar() const { return m_filterBar; }
+    // The paged device list that stands in for the table when the fleet pages its devices
+    // (FleetService::devicePages(): otafleetd's fleet); null otherwise.
+    [[nodiscard]] DeviceBrowser* deviceBrowser() const { return m_browser; }
     [[nodiscard]] QTabWidget* tabs() const { return m_tabs; }
     [[nodiscard]] RolloutsView* rolloutsView() const { return m_rolloutsView; }
     [[nodiscard]] ApprovalInbox* approvalInbox() const { return m_inbox; }
@@ -114,6 +118,7 @@ private:
                              const std::optional<Error>& error);
     void updateSummary();
     void applyFilterBar();
+    void addDeviceBrowser(QWidget* devicePane);
 
     fleet::FleetService& m_fleet;
     DeviceTableModel* m_model = nullptr;
@@ -122,6 +127,7 @@ private:
     DashboardView* m_dashboard = nullptr;
     QLineEdit* m_filterBar = nullptr;
     QTableView* m_table = nullptr;
+    DeviceBrowser* m_browser = nullptr;
     DeviceDetailsPane* m_details = nullptr;
     QLabel* m_summary = nullptr;
     QLabel* m_connection = nullptr;

@@ -20,6 +20,16 @@ const QCommandLineOption kFilter(QStringLiteral("filter"),
                                  QStringLiteral("Only devices matching EXPR, e.g. 'model=gw-x1 and "
                                                 "version<2.0.0' or 'tag=pilot'."),
                                  QStringLiteral("EXPR"));
+const QCommandLineOption kSearch(QStringLiteral("search"),
+                                 QStringLiteral("Only devices whose id, name, serial, model, "
+                                                "hardware or version contains TEXT."),
+                                 QStringLiteral("TEXT"));
+const QCommandLineOption kSort(QStringLiteral("sort"),
+                               QStringLiteral("Order by id (default), name, model, hardware, "
+                                              "version, group, state or last_seen."),
+                               QStringLiteral("KEY"), QStringLiteral("id"));
+const QCommandLineOption kDescending(QStringLiteral("descending"),
+                                     QStringLiteral("With --sort: largest first."));
 const QCommandLineOption kReason(QStringLiteral("reason"),
                                  QStringLiteral("Why (kept in the audit log)."),
                                  QStringLiteral("TEXT"));
@@ -139,6 +149,9 @@ int runDevices(const QCommandLineParser& p, ServerConnection& c, bool json) {
     request.set_page(page);
     request.set_page_size(size);
     request.set_filter(p.value(kFilter).toStdString());
+    request.set_text(p.value(kSearch).toStdString());
+    request.set_sort(p.value(kSort).toStdString());
+    request.set_descending(p.isSet(kDescending));
     auto reply = c.call(&cpb::ConsoleService::Stub::ListDevices, request);
     if (!reply)
         return failWith(reply.error(), json);
@@ -331,7 +344,7 @@ QList<Command> fleetReleaseCommands() {
         serverCommandFor(fleet, QStringLiteral("devices"),
                          QStringLiteral("List the devices that reported to the server, a page "
                                         "at a time."),
-                         {}, {kFilter, kPage, kPageSize}, runDevices),
+                         {}, {kFilter, kSearch, kSort, kDescending, kPage, kPageSize}, runDevices),
         serverCommandFor(fleet, QStringLiteral("summary"),
                          QStringLiteral("Devices per model, hardware revision and version; "
                                         "online and offline."),

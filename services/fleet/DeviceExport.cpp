@@ -31,6 +31,21 @@ QStringList deviceRow(const FleetDevice& d, const QDateTime& now) {
             d.lastError ? d.lastError->code : QString()};
 }
 
+QStringList deviceRow(const DeviceRow& d) {
+    return {d.displayName(),
+            QStringLiteral("otafleetd:") + d.key,
+            d.key,
+            d.model,
+            d.hardware,
+            d.version,
+            QString(),
+            QString(),
+            d.decommissioned ? QStringLiteral("decommissioned") : QString(),
+            d.online ? QStringLiteral("yes") : QStringLiteral("no"),
+            d.lastSeen.isValid() ? d.lastSeen.toUTC().toString(Qt::ISODate) : QString(),
+            QString()};
+}
+
 }  // namespace
 
 QStringList deviceCsvHeader() {
@@ -53,6 +68,26 @@ QByteArray devicesCsv(const QList<FleetDevice>& devices, const QDateTime& now) {
 Status writeDevicesCsv(const QString& path, const QList<FleetDevice>& devices,
                        const QDateTime& now) {
     return writeFileAtomically(path, devicesCsv(devices, now));
+}
+
+Status writeDevicePagesCsv(const QString& path, DevicePageSource& source, DevicePageRequest request,
+                           const std::atomic<bool>& stop) {
+    QList<QStringList> rows;
+    request.pageSize = DevicePageRequest::kMaxPageSize;
+    for (request.page = 0;; ++request.page) {
+        if (stop.load()) {
+            return fail(QStringLiteral("fleet.cancelled"),
+                        QStringLiteral("The export was cancelled; no file was written."));
+        }
+        const Result<DeviceRowPage> page = source.fetch(request).result();
+        if (!page)
+            return fail(page.error());
+        for (const DeviceRow& d : page->rows)
+            rows.append(deviceRow(d));
+        if (page->rows.isEmpty() || rows.size() >= page->total)
+            break;
+    }
+    return writeFileAtomically(path, csvDocument(deviceCsvHeader(), rows));
 }
 
 }  // namespace otafleet::fleet

@@ -8,6 +8,7 @@
 // last failed operation. Device names come from outside: common/Csv.h guards them.
 #pragma once
 
+#include "fleet/DevicePages.h"
 #include "fleet/FleetService.h"
 
 #include <QByteArray>
@@ -23,5 +24,12 @@ namespace otafleet::fleet {
 // Error: io.write-failed with the path and the reason.
 [[nodiscard]] Status writeDevicesCsv(const QString& path, const QList<FleetDevice>& devices,
                                      const QDateTime& now);
+
+// The devices a paged list shows (`request`'s filter, text and order; its page is ignored) in
+// the same columns, read page after page from `source` (address otafleetd:ID, version the
+// running one, state "decommissioned" or empty, online from the server). Waits on the source:
+// run it on a worker thread. Stops (nothing written, error fleet.cancelled) when *stop is set.
+[[nodiscard]] Status writeDevicePagesCsv(const QString& path, DevicePageSource& source,
+                                         DevicePageRequest request, const std::atomic<bool>& stop);
 
 }  // namespace otafleet::fleet

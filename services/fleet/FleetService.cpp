@@ -1,5 +1,7 @@
 #include "fleet/FleetService.h"
 
+#include "fleet/DevicePages.h"
+
 #include "fleet/DeviceQuery.h"
 #include "fleet/FleetSummary.h"
 
@@ -60,6 +62,10 @@ bool FleetDevice::isMcu() const {
 
 FleetService::FleetService(QObject* parent) : QObject(parent) {}
 FleetService::~FleetService() = default;
+
+std::shared_ptr<DevicePageSource> FleetService::devicePages() {
+    return nullptr;
+}
 
 FleetConnection FleetService::connection() const {
     return FleetConnection{FleetConnection::State::Local,

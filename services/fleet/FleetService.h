@@ -16,6 +16,7 @@
 #include <QObject>
 #include <QString>
 
+#include <memory>
 #include <optional>
 
 namespace otafleet::fleet {
@@ -40,6 +41,7 @@ struct FleetDevice {
 };
 
 struct FleetSummary;
+class DevicePageSource;
 
 // Where the fleet lives and whether it is reachable now: "This workstation" (embedded), or a
 // server the console signed in to, which it reconnects to by itself when it is lost.
@@ -90,6 +92,11 @@ public:
     // The device attached by `uri` went away: it leaves the fleet (a running operation on it is
     // cancelled). Devices added by a technician stay.
     virtual void detachDevice(const QString& uri);
+
+    // The fleet's devices read a page at a time from where they live, filtered and sorted there
+    // (fleet/DevicePages.h): how a view shows a fleet too large for devices() (otafleetd's).
+    // Null where devices() holds the whole fleet (the default; EmbeddedFleet).
+    [[nodiscard]] virtual std::shared_ptr<DevicePageSource> devicePages();
 
     // Where this fleet lives; EmbeddedFleet is Local. connectionChanged() follows changes.
     [[nodiscard]] virtual FleetConnection connection() const;

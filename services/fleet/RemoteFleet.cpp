@@ -2,6 +2,7 @@
 
 #include "consoleclient/ConsoleClient.h"
 #include "fleet/BundleInspection.h"
+#include "fleet/RemoteDevicePages.h"
 
 #include <QFutureWatcher>
 #include <QLoggingCategory>
@@ -241,7 +242,8 @@ private:
 
 RemoteFleet::RemoteFleet(client::ConsoleSettings settings, RemoteFleetOptions options,
                          QObject* parent)
-    : FleetService(parent), m_options(std::move(options)) {
+    : FleetService(parent), m_options(std::move(options)), m_pageSettings(settings) {
+    m_pageSettings.password.detach();
     m_connection.state = FleetConnection::State::Connecting;
     m_connection.where = QStringLiteral("otafleetd at %1").arg(settings.address);
     m_worker = new RemoteFleetWorker(std::move(settings), m_options);
@@ -258,6 +260,17 @@ RemoteFleet::~RemoteFleet() {
     m_worker->abort();
     m_thread.quit();
     m_thread.wait();
+    std::fill(m_pageSettings.password.begin(), m_pageSettings.password.end(), '\0');
+}
+
+std::shared_ptr<DevicePageSource> RemoteFleet::devicePages() {
+    if (!m_pages) {
+        // The role is read on the GUI thread, where bulkBlocker() is asked.
+        m_pages = std::make_shared<RemoteDevicePages>(m_pageSettings, [this] {
+            return std::pair<QString, QString>(m_connection.user, m_connection.role);
+        });
+    }
+    return m_pages;
 }
 
 QList<FleetDevice> RemoteFleet::devices() const {

@@ -46,6 +46,9 @@ public:
     [[nodiscard]] QList<FleetDevice> devices() const override;
     [[nodiscard]] std::optional<FleetDevice> device(qint64 id) const override;
     [[nodiscard]] FleetConnection connection() const override;
+    // ListDevices page by page on a connection of its own (fleet/RemoteDevicePages.h): the
+    // console's device table, for fleets of any size (the mirror stops at maxDevices).
+    [[nodiscard]] std::shared_ptr<DevicePageSource> devicePages() override;
     // The server's id of a device (its certificate's common name), empty for an unknown id.
     [[nodiscard]] QString serverDeviceId(qint64 id) const;
     // The console's id of the server's device `serverDeviceId`: the one the mirror uses, given
@@ -70,6 +73,8 @@ private:
     [[nodiscard]] Status serverManaged(qint64 id, const QString& what) const;
 
     RemoteFleetOptions m_options;
+    client::ConsoleSettings m_pageSettings;  // for devicePages(); the password in memory only
+    std::shared_ptr<DevicePageSource> m_pages;
     QThread m_thread;
     RemoteFleetWorker* m_worker = nullptr;  // lives in m_thread
     FleetConnection m_connection;

@@ -1,9 +1,7 @@
 // ConsoleService: the fleet's devices (list, summary, tags, groups, decommissioning).
 #include "server/ConsoleService.h"
-#include "server/DeviceFacts.h"
 #include "server/FleetDeviceSql.h"
 
-#include "rollout/DeviceFilter.h"
 #include "server/RequestCheck.h"
 
 #include <QJsonArray>
@@ -63,28 +61,20 @@ grpc::ServerUnaryReactor* ConsoleService::ListDevices(grpc::CallbackServerContex
     auto paging = checkRequest(*r);
     if (!paging)
         return finishUnary(c, fail(paging.error()));
-    auto filter = rollout::DeviceFilter::parse(QString::fromStdString(r->filter()));
-    if (!filter)
-        return finishUnary(c, fail(filter.error()));
-    // The database selects (server/FleetDeviceSql.h); where the filter tests what SQL cannot
-    // (tags, SemVer order) it selects a superset, streamed past matches() keeping only the page.
-    const DeviceSql sql = deviceSqlOf(*filter);
+    auto sort = fleet::sortKeyNamed(QString::fromStdString(r->sort().substr(0, 64)));
+    if (!sort)
+        return finishUnary(c, fail(sort.error()));
+    fleet::DevicePageRequest request;
+    request.filter = QString::fromStdString(r->filter());
+    request.text = QString::fromStdString(r->text());
+    request.sort = *sort;
+    request.descending = r->descending();
+    request.page = int(paging->page);
+    request.pageSize = int(paging->pageSize);
+    // The database selects and orders (fleet::DevicePager); where the filter tests what SQL
+    // cannot (tags, SemVer order) it selects a superset, matched once and then paged by key.
     auto page = m_store.run([&](FleetStore& s) -> Result<store::FleetDevicePage> {
-        if (sql.exact)
-            return s.fleetDevices().page(paging->page, paging->pageSize, sql.where);
-        store::FleetDevicePage out;
-        const qint64 first = qint64(paging->page) * paging->pageSize;
-        auto scanned = s.fleetDevices().scan(sql.where, [&](const FleetDeviceRecord& d) {
-            if (!filter->matches(factsOf(d)))
-                return true;
-            if (out.total >= first && out.devices.size() < paging->pageSize)
-                out.devices.append(d);
-            ++out.total;
-            return true;
-        });
-        if (!scanned)
-            return fail(scanned.error());
-        return out;
+        return m_pager->page(s.fleetDevices(), request);
     });
     if (!page)
         return finishUnary(c, fail(page.error()));
@@ -131,6 +121,7 @@ grpc::ServerUnaryReactor* ConsoleService::TagDevice(grpc::CallbackServerContext*
     const QString id = QString::fromStdString(r->device_id());
     const QString tag = QString::fromStdString(r->tag());
     auto device = m_store.run([&](FleetStore& s) -> Result<FleetDeviceRecord> {
+        m_pager->forget();
         if (auto ok = s.fleetDevices().addTag(id, tag); !ok)
             return fail(ok.error());
         return s.fleetDevices().get(id);
@@ -153,6 +144,7 @@ grpc::ServerUnaryReactor* ConsoleService::UntagDevice(grpc::CallbackServerContex
     const QString id = QString::fromStdString(r->device_id());
     const QString tag = QString::fromStdString(r->tag());
     auto device = m_store.run([&](FleetStore& s) -> Result<FleetDeviceRecord> {
+        m_pager->forget();
         if (auto ok = s.fleetDevices().removeTag(id, tag); !ok)
             return fail(ok.error());
         return s.fleetDevices().get(id);
@@ -175,6 +167,7 @@ grpc::ServerUnaryReactor* ConsoleService::SetDeviceGroup(grpc::CallbackServerCon
     const QString id = QString::fromStdString(r->device_id());
     const QString group = QString::fromStdString(r->group());
     auto device = m_store.run([&](FleetStore& s) -> Result<FleetDeviceRecord> {
+        m_pager->forget();
         if (auto ok = s.fleetDevices().setGroup(id, group); !ok)
             return fail(ok.error());
         return s.fleetDevices().get(id);

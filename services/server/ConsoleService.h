@@ -7,6 +7,7 @@
 
 #include "common/Error.h"
 #include "crypto/Cms.h"
+#include "server/FleetDeviceSql.h"
 #include "server/Rbac.h"
 #include "server/RolloutDriver.h"
 #include "server/ServerConfig.h"
@@ -159,6 +160,9 @@ private:
     ServerConfig m_config;
     crypto::TrustStore m_releaseTrust;
     RolloutDriver* m_rollouts = nullptr;
+    // ListDevices' paging (what an inexact filter matched); used in store jobs only, which run
+    // one at a time on the store's thread.
+    std::shared_ptr<fleet::DevicePager> m_pager = std::make_shared<fleet::DevicePager>();
 };
 
 // Ends a unary call with `result`'s status (OK on success).

@@ -170,6 +170,10 @@ Status checkRequest(const cpb::ListAuditRequest& r) {
 Result<Paging> checkRequest(const cpb::ListDevicesRequest& r) {
     if (auto ok = checkText(r.filter(), kMaxFilterLength, "filter"); !ok)
         return fail(ok.error());
+    if (auto ok = checkText(r.text(), kMaxSearchTextLength, "text"); !ok)
+        return fail(ok.error());
+    if (auto ok = checkText(r.sort(), kMaxSortLength, "sort"); !ok)
+        return fail(ok.error());
     return checkPaging(r.page(), r.page_size());
 }
 

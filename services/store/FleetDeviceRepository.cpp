@@ -2,6 +2,7 @@
 
 #include "store/SqlError.h"
 
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSqlDatabase>
@@ -149,33 +150,109 @@ Result<FleetDeviceRecord> FleetDeviceRepository::get(const QString& deviceId) co
     return readDevice(query);
 }
 
+namespace {
+
+// The columns a sort orders by, the device id last (it breaks every tie).
+QStringList sortKeys(DeviceOrder by) {
+    switch (by) {
+        case DeviceOrder::DeviceId:
+            return {QStringLiteral("device_id")};
+        case DeviceOrder::Name:
+            return {QStringLiteral("name"), QStringLiteral("device_id")};
+        case DeviceOrder::Model:
+            return {QStringLiteral("model"), QStringLiteral("hardware"),
+                    QStringLiteral("device_id")};
+        case DeviceOrder::Hardware:
+            return {QStringLiteral("hardware"), QStringLiteral("device_id")};
+        case DeviceOrder::Version:
+            return {QStringLiteral("version"), QStringLiteral("device_id")};
+        case DeviceOrder::Group:
+            return {QStringLiteral("group_name"), QStringLiteral("device_id")};
+        case DeviceOrder::Online:
+            return {QStringLiteral("online"), QStringLiteral("device_id")};
+        case DeviceOrder::LastSeen:
+            return {QStringLiteral("last_seen_ms"), QStringLiteral("device_id")};
+    }
+    return {QStringLiteral("device_id")};
+}
+
+QString orderBy(const DeviceSort& sort) {
+    const QString direction = sort.descending ? QStringLiteral(" DESC") : QStringLiteral(" ASC");
+    QStringList parts;
+    for (const QString& key : sortKeys(sort.by))
+        parts << key + direction;
+    return parts.join(u", ");
+}
+
+}  // namespace
+
 Result<FleetDevicePage> FleetDeviceRepository::page(int page, int pageSize,
-                                                    const DeviceWhere& where) const {
+                                                    const DeviceWhere& where,
+                                                    const DeviceSort& sort,
+                                                    std::optional<qint64> knownTotal) const {
     FleetDevicePage out;
     QSqlQuery query(QSqlDatabase::database(m_connectionName));
     query.setForwardOnly(true);
-    query.prepare(QStringLiteral("SELECT COUNT(*) FROM fleet_devices WHERE %1").arg(where.sql));
+    if (knownTotal) {
+        out.total = *knownTotal;
+    } else {
+        query.prepare(QStringLiteral("SELECT COUNT(*) FROM fleet_devices WHERE %1").arg(where.sql));
+        for (const QVariant& v : where.binds)
+            query.addBindValue(v);
+        if (auto ok = exec(query, QStringLiteral("count the devices")); !ok)
+            return fail(ok.error());
+        if (!query.next())
+            return fail(sqlError(QStringLiteral("count the devices"), query.lastError()));
+        out.total = query.value(0).toLongLong();
+        query.finish();
+    }
+    const int size = std::clamp(pageSize, 1, kMaxPageSize);
+    const qint64 offset = static_cast<qint64>(std::max(page, 0)) * size;
+    if (offset >= out.total)
+        return out;
+    // The page's first key, found by skipping keys alone (the order's index covers them), then
+    // only the page's rows: OFFSET over whole rows would read every row before the page.
+    const QStringList keys = sortKeys(sort.by);
+    const QString order = orderBy(sort);
+    if (offset == 0) {
+        // The first page (every new filter or order asks for it) needs no anchor.
+        query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY %3 LIMIT ?")
+                          .arg(kColumns, where.sql, order));
+        for (const QVariant& v : where.binds)
+            query.addBindValue(v);
+        query.addBindValue(size);
+        if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
+            return fail(ok.error());
+        while (query.next())
+            out.devices.append(readDevice(query));
+        return out;
+    }
+    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY %3 LIMIT 1 "
+                                 "OFFSET ?")
+                      .arg(keys.join(u", "), where.sql, order));
     for (const QVariant& v : where.binds)
         query.addBindValue(v);
-    if (auto ok = exec(query, QStringLiteral("count the devices")); !ok)
+    query.addBindValue(offset);
+    if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
         return fail(ok.error());
     if (!query.next())
-        return fail(sqlError(QStringLiteral("count the devices"), query.lastError()));
-    out.total = query.value(0).toLongLong();
+        return out;  // the devices changed between the two statements
+    QVariantList anchor;
+    for (int i = 0; i < keys.size(); ++i)
+        anchor << query.value(i);
     query.finish();
-    // The page's first id is found by skipping ids alone (the primary key's index covers the
-    // subquery), and only the page's rows are read: OFFSET over whole rows would read every row
-    // before the page.
-    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE (%2) AND device_id >= (SELECT"
-                                 " device_id FROM fleet_devices WHERE %2 ORDER BY device_id LIMIT 1"
-                                 " OFFSET ?) ORDER BY device_id LIMIT ?")
-                      .arg(kColumns, where.sql));
+    QStringList marks;
+    for (qsizetype i = 0; i < keys.size(); ++i)
+        marks << QStringLiteral("?");
+    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE (%2) AND (%3) %4 (%5) "
+                                 "ORDER BY %6 LIMIT ?")
+                      .arg(kColumns, where.sql, keys.join(u", "),
+                           sort.descending ? QStringLiteral("<=") : QStringLiteral(">="),
+                           marks.join(u", "), order));
     for (const QVariant& v : where.binds)
         query.addBindValue(v);
-    for (const QVariant& v : where.binds)
+    for (const QVariant& v : anchor)
         query.addBindValue(v);
-    const int size = std::clamp(pageSize, 1, kMaxPageSize);
-    query.addBindValue(static_cast<qint64>(std::max(page, 0)) * size);
     query.addBindValue(size);
     if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
         return fail(ok.error());
@@ -184,12 +261,46 @@ Result<FleetDevicePage> FleetDeviceRepository::page(int page, int pageSize,
     return out;
 }
 
-Status FleetDeviceRepository::scan(
-    const DeviceWhere& where, const std::function<bool(const FleetDeviceRecord&)>& visit) const {
+Result<QList<FleetDeviceRecord>> FleetDeviceRepository::byIds(const QStringList& ids) const {
+    QList<FleetDeviceRecord> out;
+    if (ids.isEmpty())
+        return out;
+    const QStringList wanted = ids.mid(0, kMaxPageSize);
+    QStringList marks;
+    for (qsizetype i = 0; i < wanted.size(); ++i)
+        marks << QStringLiteral("?");
     QSqlQuery query(QSqlDatabase::database(m_connectionName));
     query.setForwardOnly(true);
-    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY device_id")
-                      .arg(kColumns, where.sql));
+    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE device_id IN (%2)")
+                      .arg(kColumns, marks.join(u", ")));
+    for (const QString& id : wanted)
+        query.addBindValue(id);
+    if (auto ok = exec(query, QStringLiteral("read devices")); !ok)
+        return fail(ok.error());
+    QHash<QString, FleetDeviceRecord> found;
+    while (query.next()) {
+        FleetDeviceRecord d = readDevice(query);
+        found.insert(d.deviceId, std::move(d));
+    }
+    for (const QString& id : wanted) {
+        if (const auto it = found.constFind(id); it != found.cend())
+            out.append(*it);
+    }
+    return out;
+}
+
+Status FleetDeviceRepository::scan(
+    const DeviceWhere& where, const std::function<bool(const FleetDeviceRecord&)>& visit) const {
+    return scan(where, DeviceSort{}, visit);
+}
+
+Status FleetDeviceRepository::scan(
+    const DeviceWhere& where, const DeviceSort& sort,
+    const std::function<bool(const FleetDeviceRecord&)>& visit) const {
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT %1 FROM fleet_devices WHERE %2 ORDER BY %3")
+                      .arg(kColumns, where.sql, orderBy(sort)));
     for (const QVariant& v : where.binds)
         query.addBindValue(v);
     if (auto ok = exec(query, QStringLiteral("list the devices")); !ok)
@@ -197,6 +308,22 @@ Status FleetDeviceRepository::scan(
     while (query.next()) {
         if (!visit(readDevice(query)))
             break;
+    }
+    return {};
+}
+
+Status FleetDeviceRepository::transaction(const std::function<Status()>& work) {
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName);
+    if (!db.transaction())
+        return fail(sqlError(QStringLiteral("start a change of many devices"), db.lastError()));
+    if (Status done = work(); !done) {
+        db.rollback();
+        return done;
+    }
+    if (!db.commit()) {
+        const Error error = sqlError(QStringLiteral("change many devices"), db.lastError());
+        db.rollback();
+        return fail(error);
     }
     return {};
 }

@@ -13,6 +13,7 @@
 #include <QVariantList>
 
 #include <functional>
+#include <optional>
 
 namespace otafleet::store {
 
@@ -40,6 +41,16 @@ struct FleetDeviceRecord {
 struct DeviceWhere {
     QString sql = QStringLiteral("1=1");
     QVariantList binds;
+};
+
+// The order of a device list: a column, then the device id, so equal values keep one order and
+// a page boundary never shows a device twice or skips one. Text order throughout: versions sort
+// as text, not by SemVer precedence. Each order but Online has an index (migration 10).
+enum class DeviceOrder { DeviceId, Name, Model, Hardware, Version, Group, Online, LastSeen };
+
+struct DeviceSort {
+    DeviceOrder by = DeviceOrder::DeviceId;
+    bool descending = false;
 };
 
 struct FleetDevicePage {
@@ -85,15 +96,27 @@ public:
     [[nodiscard]] Status markAllOffline();
     // Errors store.not-found.
     [[nodiscard]] Result<FleetDeviceRecord> get(const QString& deviceId) const;
-    // Ordered by device id; page is 0-based, pageSize 1..kMaxPageSize; total counts the devices
-    // `where` selects. Only the page's rows are read.
+    // In `sort` order; page is 0-based, pageSize 1..kMaxPageSize; total counts the devices
+    // `where` selects. Only the page's rows are read: the page's first key is found by skipping
+    // keys alone (in the order's index), then the page is read from there.
+    // `knownTotal`: the count the caller had from an earlier page, not counted again.
     [[nodiscard]] Result<FleetDevicePage> page(int page, int pageSize,
-                                               const DeviceWhere& where = {}) const;
+                                               const DeviceWhere& where = {},
+                                               const DeviceSort& sort = {},
+                                               std::optional<qint64> knownTotal = {}) const;
+    // The devices `ids` names that exist, in the order of `ids` (at most kMaxPageSize).
+    [[nodiscard]] Result<QList<FleetDeviceRecord>> byIds(const QStringList& ids) const;
     [[nodiscard]] Result<QList<FleetDeviceRecord>> all() const;
     // Every device `where` selects, in device id order, one at a time (nothing is collected);
     // `visit` returns false to stop.
     [[nodiscard]] Status scan(const DeviceWhere& where,
                               const std::function<bool(const FleetDeviceRecord&)>& visit) const;
+    // The same in `sort` order.
+    [[nodiscard]] Status scan(const DeviceWhere& where, const DeviceSort& sort,
+                              const std::function<bool(const FleetDeviceRecord&)>& visit) const;
+    // Runs `work` in one transaction: committed when it succeeds, rolled back when it fails (bulk
+    // changes of many devices: one commit instead of one per device).
+    [[nodiscard]] Status transaction(const std::function<Status()>& work);
     [[nodiscard]] Result<FleetSummary> summary() const;
     // Errors store.not-found, store.too-many-tags.
     [[nodiscard]] Status addTag(const QString& deviceId, const QString& tag);

@@ -65,3 +65,9 @@ if(TARGET otafleet_ui)
         LABELS gui TIMEOUT 60)
     add_dependencies(tst_tampernotice otafleet_lan otafleet-agent)
 endif()
+# The paged device table over a generated 200,000-device SQLite fleet: model tester, filter and
+# sort against hand-written SQL, scrolling, bulk changes with cancel.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_pageddevicemodel SOURCES tst_pageddevicemodel.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_testsupport Qt6::Sql LABELS gui TIMEOUT 120)
+endif()

@@ -80,3 +80,12 @@ if(TARGET otafleet_ui)
     target_include_directories(tst_remoteadmin PRIVATE ${PROJECT_SOURCE_DIR}/app/otafleet)
     add_dependencies(tst_remoteadmin otafleetd otafleetctl)
 endif()
+# The console's paged device list on a real otafleetd: server-side order and search, the model
+# tester, bulk tag and decommission through the server's RPCs in the real window, a viewer's
+# disabled bulk actions.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_remotedevicepages SOURCES tst_remotedevicepages.cpp
+        ServerTestBase.h LINK otafleet_ui otafleet_fleet otafleet_consoleclient
+        otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration gui TIMEOUT 180)
+    add_dependencies(tst_remotedevicepages otafleetd)
+endif()
