@@ -169,6 +169,11 @@ const QList<QStringList>& migrations() {
                 "CREATE INDEX rollout_events_by_rollout ON rollout_events (rollout_id, id)"),
             QStringLiteral("CREATE INDEX telemetry_by_type ON telemetry (type, time_ms)"),
         },
+        // 10: a release's notes as people keep them after it is signed (what changed, known
+        // issues); the notes inside the signed manifest cannot change without a new signature.
+        {
+            QStringLiteral("ALTER TABLE releases ADD COLUMN notes TEXT NOT NULL DEFAULT ''"),
+        },
     };
     return all;
 }
