@@ -5,7 +5,8 @@
 //   devices.png, dashboard.png, rollouts.png, rollout-monitor.png, approvals.png,
 //   wizard-targets.png, wizard-plan-error.png, wizard-summary.png, and the telemetry charts:
 //   telemetry-progress.png, telemetry-waves.png, telemetry-failure-reasons.png,
-//   telemetry-adoption.png, telemetry-throughput.png, telemetry-install-duration.png
+//   telemetry-adoption.png, telemetry-throughput.png, telemetry-install-duration.png, and the
+//   releases: releases.png (a two-person release's report), release-sign.png (New release)
 #pragma once
 
 #include "common/Error.h"

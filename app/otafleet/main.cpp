@@ -4,6 +4,7 @@
 #include "ConsolePaths.h"
 #include "DemoEnvironment.h"
 #include "SampleFleet.h"
+#include "SampleReleases.h"
 #include "ServerWindows.h"
 #include "StationConsole.h"
 #include "ViewRenderer.h"
@@ -12,6 +13,7 @@
 #include "common/Version.h"
 #include "crypto/SecretString.h"
 #include "fleet/EmbeddedFleet.h"
+#include "fleet/EmbeddedReleases.h"
 #include "fleet/EmbeddedRollouts.h"
 #include "fleet/EmbeddedTelemetry.h"
 #include "fleet/HotplugDevices.h"
@@ -246,9 +248,21 @@ int main(int argc, char** argv) {
 
     // The charts read the fleet file on a thread of their own (a second connection to it).
     otafleet::fleet::EmbeddedTelemetry telemetry(**fleet, rollouts->get());
+    // Releases: bundles kept in DATA/releases, signed with the PKI's release signers.
+    const otafleet::fleet::release::Places releasePlaces{
+        (*fleet)->store().path(), pkiDir, QDir(dataDir).filePath(QStringLiteral("releases")),
+        localOperatorName()};
+    if (sample) {
+        auto seeded = otafleet::app::SampleReleases::seed(releasePlaces);
+        if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
+            qCWarning(lcConsole) << "sample releases:" << seeded.error().toString();
+    }
+    otafleet::fleet::EmbeddedReleases releases(**fleet, pkiDir, releasePlaces.releaseDir,
+                                               localOperatorName());
     otafleet::ui::MainWindow window(**fleet);
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
     window.addTelemetry(telemetry);
+    window.addReleases(releases);
     // The factory station: a tile per port, runs in this process (services/station).
     otafleet::ui::StationViewRequest stationDefaults;
     stationDefaults.ports = QStringLiteral("/dev/ttyACM*");

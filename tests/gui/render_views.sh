@@ -3,7 +3,8 @@
 # a temporary embedded fleet filled by --sample-fleet (simulated devices and a rollout history,
 # nobody contacted) and --render-views draws the device list, the dashboard, the rollouts, the
 # rollout monitor, the approval inbox, the rollout wizard (targets, a plan error, summary) and
-# every telemetry chart (progress, waves, failure reasons, adoption, throughput, durations).
+# every telemetry chart (progress, waves, failure reasons, adoption, throughput, durations), the
+# releases (a two-person release's report) and the New release dialog.
 # Each PNG is then checked: a real PNG of the expected size with more than a handful of colours
 # (a blank or black window fails).
 #
@@ -44,7 +45,8 @@ env -u WAYLAND_DISPLAY QT_QPA_PLATFORM=xcb HOME="$data/home" XDG_RUNTIME_DIR="$d
 
 expected=(devices dashboard rollouts rollout-monitor approvals wizard-targets wizard-plan-error
           wizard-summary telemetry-progress telemetry-waves telemetry-failure-reasons
-          telemetry-adoption telemetry-throughput telemetry-install-duration)
+          telemetry-adoption telemetry-throughput telemetry-install-duration releases
+          release-sign)
 failed=0
 for name in "${expected[@]}"; do
   png="$out/$name.png"
