@@ -247,6 +247,8 @@ SignReleaseDialog* ReleasesView::openSignDialog() {
     }
     m_signDialog = new SignReleaseDialog(m_releases, this);
     m_signDialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (!m_developmentToken.isEmpty())
+        m_signDialog->setDevelopmentPin(m_developmentToken, m_developmentPin);
     connect(m_signDialog, &SignReleaseDialog::releaseCreated, this, [this](const QString& id) {
         showMessage(tr("Release created, signed and imported."), false);
         if (m_model->rowOf(id) >= 0)

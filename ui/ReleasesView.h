@@ -41,6 +41,11 @@ public:
     // The window's menu entries for this view, with their shortcuts: Show releases
     // (Ctrl+Shift+L), New release… (Ctrl+Shift+R), Import bundle… (Ctrl+Shift+I).
     [[nodiscard]] QList<QAction*> menuActions() const { return m_actions; }
+    // Handed to every New release dialog (SignReleaseDialog::setDevelopmentPin): the demo's.
+    void setDevelopmentPin(const QString& tokenLabel, const QString& pin) {
+        m_developmentToken = tokenLabel;
+        m_developmentPin = pin;
+    }
     // Asking before a revocation is right for people; tests answer it themselves.
     void setConfirmRevoke(bool confirm) { m_confirmRevoke = confirm; }
 
@@ -86,6 +91,8 @@ private:
     QPushButton* m_cancel = nullptr;
     QPointer<SignReleaseDialog> m_signDialog;
     QList<QAction*> m_actions;
+    QString m_developmentToken;
+    QString m_developmentPin;
 
     quint64 m_work = 0;     // the import, revoke or notes request running (one at a time)
     quint64 m_inspect = 0;  // the check of the selected release

@@ -167,6 +167,11 @@ void SignReleaseDialog::addPayload(const QString& name, const QString& path) {
     updateButtons();
 }
 
+void SignReleaseDialog::setDevelopmentPin(const QString& tokenLabel, const QString& pin) {
+    m_developmentToken = tokenLabel;
+    m_developmentPin = pin;
+}
+
 PinDialog* SignReleaseDialog::pinDialog() const {
     return m_pinDialog.data();
 }
@@ -372,6 +377,10 @@ void SignReleaseDialog::nextSignature(const QString& refusal) {
     m_pinDialog = new PinDialog(signer->tokenLabel, purpose, this);
     m_pinDialog->setObjectName(QStringLiteral("pinDialog"));
     m_pinDialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (!m_developmentToken.isEmpty() && signer->tokenLabel == m_developmentToken &&
+        refusal.isEmpty()) {
+        m_pinDialog->setDevelopmentPin(m_developmentPin);
+    }
     connect(m_pinDialog.data(), &QDialog::finished, this, [this, chosen = *signer](int result) {
         PinDialog* dialog = m_pinDialog;
         if (dialog == nullptr)

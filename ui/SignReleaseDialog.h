@@ -34,6 +34,9 @@ public:
     explicit SignReleaseDialog(fleet::ReleaseService& releases, QWidget* parent = nullptr);
     ~SignReleaseDialog() override;
 
+    // The demo's development token: its PIN dialogs come pre-filled (PinDialog::
+    // setDevelopmentPin), for that token label only. Never for a real token.
+    void setDevelopmentPin(const QString& tokenLabel, const QString& pin);
     // A payload NAME from FILE (what "Add payload…" does after its file dialog).
     void addPayload(const QString& name, const QString& path);
     // The PIN dialog open now, if any (tests type into it).
@@ -89,6 +92,8 @@ private:
     QDialogButtonBox* m_buttons = nullptr;
     QPushButton* m_create = nullptr;
     QPointer<PinDialog> m_pinDialog;
+    QString m_developmentToken;
+    QString m_developmentPin;
 
     Step m_step = Step::Idle;
     quint64 m_request = 0;

@@ -23,6 +23,7 @@
 #include "store/FleetStore.h"
 #include "ui/MainWindow.h"
 #include "ui/PinDialog.h"
+#include "ui/ReleasesView.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -263,6 +264,11 @@ int main(int argc, char** argv) {
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
     window.addTelemetry(telemetry);
     window.addReleases(releases);
+    if (demo) {
+        window.releasesView()->setDevelopmentPin(
+            QString::fromLatin1(otafleet::app::DemoEnvironment::kTokenLabel),
+            QString::fromLatin1(otafleet::app::DemoEnvironment::kDevelopmentPin));
+    }
     // The factory station: a tile per port, runs in this process (services/station).
     otafleet::ui::StationViewRequest stationDefaults;
     stationDefaults.ports = QStringLiteral("/dev/ttyACM*");
