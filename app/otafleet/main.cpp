@@ -223,6 +223,7 @@ int main(int argc, char** argv) {
     if (!store)
         return failStart(store.error());
     const bool sample = parser.isSet(sampleOption);
+    bool sampleCreated = false;  // an empty fleet was filled now (not an existing one reused)
     // The demo shows a lively fleet: its two real agents among the simulated ones, so every view
     // and chart has history to show from the first start.
     if (sample || demo) {
@@ -230,6 +231,7 @@ int main(int argc, char** argv) {
         if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
             return failStart(seeded.error());
         qCInfo(lcConsole) << "sample fleet:" << (seeded ? "created" : "already there");
+        sampleCreated = seeded.has_value();
     }
     auto fleet = otafleet::fleet::EmbeddedFleet::create(std::move(*store), hub);
     if (!fleet)
@@ -253,7 +255,8 @@ int main(int argc, char** argv) {
     const otafleet::fleet::release::Places releasePlaces{
         (*fleet)->store().path(), pkiDir, QDir(dataDir).filePath(QStringLiteral("releases")),
         localOperatorName()};
-    if (sample) {
+    // Only into a sample fleet made now: a PKI is created where there is none.
+    if (sample && sampleCreated) {
         auto seeded = otafleet::app::SampleReleases::seed(releasePlaces);
         if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
             qCWarning(lcConsole) << "sample releases:" << seeded.error().toString();
