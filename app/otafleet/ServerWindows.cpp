@@ -1,6 +1,7 @@
 #include "ServerWindows.h"
 
 #include <QDir>
+#include <QStandardPaths>
 
 #include <algorithm>
 
@@ -40,6 +41,12 @@ ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings,
     // memory only, to sign in again after a reconnect.
     e.fleet = std::make_unique<fleet::RemoteFleet>(settings, options);
     e.rollouts = std::make_unique<fleet::RemoteRollouts>(settings, *e.fleet, rolloutOptions);
+    // Releases made in this window are built here (and signed with this workstation's PKI, when
+    // it signed in with one) before they are uploaded.
+    e.releases = std::make_unique<fleet::RemoteReleases>(
+        settings, *e.fleet, settings.pkiDir,
+        QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+            .filePath(QStringLiteral("server-releases")));
     e.telemetry = std::make_unique<fleet::RemoteTelemetry>(std::move(settings), e.rollouts.get(),
                                                            options.callDeadline);
     std::fill(settings.password.begin(), settings.password.end(), '\0');
@@ -48,6 +55,7 @@ ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings,
     // typed here.
     e.window->addRollouts(*e.rollouts, QString());
     e.window->addTelemetry(*e.telemetry);
+    e.window->addReleases(*e.releases);
     e.window->setAttribute(Qt::WA_DeleteOnClose, false);
     ui::MainWindow* window = e.window.get();
     watch(*window);

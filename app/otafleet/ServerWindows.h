@@ -1,12 +1,14 @@
 // The console's windows on otafleetd fleets: per server the user connected to (otafleet --server,
 // or File > Connect to server… in any window), a RemoteFleet, its RemoteRollouts and
-// RemoteTelemetry and one MainWindow with the devices, the dashboard, the rollouts (wizard,
-// monitor, approval inbox) and the telemetry charts, beside the workstation's own window. A
+// RemoteTelemetry, RemoteReleases and one MainWindow with the devices, the dashboard, the rollouts
+// (wizard, monitor, approval inbox), the telemetry charts and the releases, beside the
+// workstation's own window. A
 // window closed by the user takes its connections with it.
 #pragma once
 
 #include "consoleclient/ConsoleSettings.h"
 #include "fleet/RemoteFleet.h"
+#include "fleet/RemoteReleases.h"
 #include "fleet/RemoteRollouts.h"
 #include "fleet/RemoteTelemetry.h"
 #include "ui/MainWindow.h"
@@ -42,6 +44,7 @@ private:
         std::unique_ptr<fleet::RemoteFleet> fleet;
         std::unique_ptr<fleet::RemoteRollouts> rollouts;
         std::unique_ptr<fleet::RemoteTelemetry> telemetry;
+        std::unique_ptr<fleet::RemoteReleases> releases;
         std::unique_ptr<ui::MainWindow> window;
     };
     std::vector<Entry> m_entries;

@@ -10,20 +10,16 @@
 // is written to the store's audit log as the local user.
 #pragma once
 
-#include "fleet/ReleaseService.h"
+#include "fleet/ReleaseJobs.h"
 #include "fleet/ReleaseWork.h"
 
 #include <QFutureWatcher>
-#include <QHash>
-
-#include <atomic>
-#include <memory>
 
 namespace otafleet::fleet {
 
 class EmbeddedFleet;
 
-class EmbeddedReleases : public ReleaseService {
+class EmbeddedReleases : public ReleaseJobs {
     Q_OBJECT
 public:
     // `pkiDir`: the fleet PKI (trust and signers); `releaseDir`: where bundles are kept;
@@ -44,26 +40,17 @@ public:
     quint64 requestRevoke(const QString& id, const QString& reason) override;
     quint64 requestSetNotes(const QString& id, const QString& notes) override;
     quint64 requestInspect(const QString& id) override;
-    void cancel(quint64 request) override;
 
     [[nodiscard]] const release::Places& places() const { return m_places; }
 
 private:
-    using Job = std::function<Result<QString>(const release::Control&)>;
-    // Runs `job` on the thread pool as request number `request`; `changesList`: reload the list
-    // when it succeeded.
-    quint64 run(Job job, bool changesList);
+    // Runs `job`; the list is read again when it succeeded.
+    quint64 runChanging(Job job);
 
     release::Places m_places;
     QList<ReleaseInfo> m_releases;
-    struct Running {
-        QFutureWatcher<Result<QString>>* watcher = nullptr;
-        std::shared_ptr<std::atomic_bool> cancelled;
-    };
-    QHash<quint64, Running> m_running;
     QFutureWatcher<Result<QList<ReleaseInfo>>>* m_loading = nullptr;
     bool m_reloadAgain = false;
-    quint64 m_lastRequest = 0;
 };
 
 }  // namespace otafleet::fleet

@@ -234,7 +234,10 @@ Result<QString> sign(const Places& places, const QString& bundlePath, const QStr
         return fail(chain.error());
     if (auto signedBundle = bundle::signBundle(bundlePath, **key, *cert, *chain); !signedBundle)
         return fail(signedBundle.error());
-    // The key was used: that is audited even if the bundle is never kept.
+    // The key was used: that is audited even if the bundle is never kept (here; a server
+    // audits the upload, and a console without a store of its own has nothing to write to).
+    if (places.storePath.isEmpty())
+        return bundlePath;
     if (auto store = openStore(places)) {
         if (auto ok = audit(**store, places, QFileInfo(bundlePath).fileName(),
                             QStringLiteral("release.sign"), cert->subject());
@@ -248,7 +251,7 @@ Result<QString> sign(const Places& places, const QString& bundlePath, const QStr
 }
 
 Result<QString> importBundle(const Places& places, const QString& bundlePath, const QString& notes,
-                       const Control& control) {
+                             const Control& control) {
     if (notes.size() > store::ReleaseRepository::kMaxNotes) {
         return fail(QStringLiteral("store.notes-too-long"),
                     QObject::tr("Release notes can be at most 64 KiB of text; shorten them."));

@@ -18,7 +18,8 @@ namespace otafleet::fleet::release {
 
 // Where the embedded releases live.
 struct Places {
-    QString storePath;   // the fleet's SQLite file (a second connection is opened to it)
+    QString storePath;   // the fleet's SQLite file (a second connection is opened to it);
+                         // empty for a server's fleet: build() and sign() need none
     QString pkiDir;      // the fleet PKI: its root is the release trust, its signers sign
     QString releaseDir;  // bundles kept as ID.otab; work files in releaseDir/work
     QString user;        // who the store and the audit log name as acting
@@ -49,7 +50,7 @@ struct Control {
                                    const QString& signerName, QByteArray pin);
 // The new release's id.
 [[nodiscard]] Result<QString> importBundle(const Places& places, const QString& bundlePath,
-                                     const QString& notes, const Control& control);
+                                           const QString& notes, const Control& control);
 [[nodiscard]] Status revoke(const Places& places, const QString& id, const QString& reason);
 [[nodiscard]] Status setNotes(const Places& places, const QString& id, const QString& notes);
 // The stored bundle checked again, as File > Open checks a file.
