@@ -44,7 +44,7 @@ QString payloadNameFor(const QString& path) {
 SignReleaseDialog::SignReleaseDialog(fleet::ReleaseService& releases, QWidget* parent)
     : QDialog(parent), m_releases(releases) {
     setWindowTitle(tr("New release"));
-    setMinimumWidth(560);
+    setMinimumWidth(640);
     auto* layout = new QVBoxLayout(this);
 
     auto* form = new QFormLayout;
@@ -80,7 +80,7 @@ SignReleaseDialog::SignReleaseDialog(fleet::ReleaseService& releases, QWidget* p
 
     m_payloads = new QListWidget;
     m_payloads->setObjectName(QStringLiteral("payloads"));
-    m_payloads->setFixedHeight(70);
+    m_payloads->setFixedHeight(84);
     m_addPayload = new QPushButton(tr("&Add payload…"));
     m_addPayload->setObjectName(QStringLiteral("addPayload"));
     m_removePayload = new QPushButton(tr("Remo&ve"));
@@ -373,7 +373,10 @@ void SignReleaseDialog::nextSignature(const QString& refusal) {
                           .arg(m_signaturesTotal);
     if (!refusal.isEmpty())
         purpose = refusal + QStringLiteral("\n\n") + purpose;
-    showStatus(tr("Waiting for the PIN of token %1…").arg(signer->tokenLabel), !refusal.isEmpty());
+    showStatus(refusal.isEmpty()
+                   ? tr("Waiting for the PIN of token %1…").arg(signer->tokenLabel)
+                   : tr("%1 Enter the PIN of token %2 again.").arg(refusal, signer->tokenLabel),
+               !refusal.isEmpty());
     m_pinDialog = new PinDialog(signer->tokenLabel, purpose, this);
     m_pinDialog->setObjectName(QStringLiteral("pinDialog"));
     m_pinDialog->setAttribute(Qt::WA_DeleteOnClose);

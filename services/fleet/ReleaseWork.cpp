@@ -292,6 +292,12 @@ Result<QString> importBundle(const Places& places, const QString& bundlePath, co
     // A bundle this service built is moved (it is ours); any other file is copied.
     const bool ours =
         QFileInfo(bundlePath).absolutePath() == QFileInfo(workDir(places)).absoluteFilePath();
+    if (!QDir().mkpath(places.releaseDir)) {
+        return fail(QStringLiteral("io.write-failed"),
+                    QObject::tr("The folder %1 cannot be created; check the data folder's "
+                                "permissions.")
+                        .arg(places.releaseDir));
+    }
     QFile::remove(blob);
     if (ours) {
         if (!QFile::rename(bundlePath, blob)) {

@@ -67,7 +67,7 @@ done
 ((failed == 0)) || exit 1
 
 if ((update_docs)); then
-  for name in dashboard rollout-monitor wizard-summary approvals telemetry-progress; do
+  for name in dashboard rollout-monitor wizard-summary approvals telemetry-progress releases; do
     cp "$out/$name.png" "$source_dir/resources/screenshots/$name.png"
   done
   echo "render_views: README images updated in resources/screenshots/" >&2
