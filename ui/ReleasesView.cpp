@@ -233,7 +233,8 @@ void ReleasesView::importBundle(const QString& path) {
         showMessage(tr("Wait for the current work to finish, or cancel it."), true);
         return;
     }
-    track(m_releases.requestImport(path, QString()), tr("Importing %1").arg(path));
+    track(m_releases.requestImport(path, QString()), tr("Importing %1").arg(path),
+          tr("Imported: the bundle verified and is kept as a release."));
 }
 
 SignReleaseDialog* ReleasesView::openSignDialog() {
@@ -267,7 +268,7 @@ void ReleasesView::revokeSelected() {
     const QString id = release->id;
     if (!m_confirmRevoke) {
         track(m_releases.requestRevoke(id, tr("revoked from the console")),
-              tr("Revoking %1").arg(release->version));
+              tr("Revoking %1").arg(release->version), tr("Revoked."));
         return;
     }
     auto* ask = new QInputDialog(this);
@@ -281,7 +282,7 @@ void ReleasesView::revokeSelected() {
         const auto r = m_releases.release(id);
         track(m_releases.requestRevoke(
                   id, reason.trimmed().isEmpty() ? tr("revoked from the console") : reason),
-              tr("Revoking %1").arg(r ? r->version : id));
+              tr("Revoking %1").arg(r ? r->version : id), tr("Revoked."));
     });
     ask->open();
 }
@@ -289,7 +290,8 @@ void ReleasesView::revokeSelected() {
 void ReleasesView::saveNotes() {
     if (m_shownId.isEmpty() || m_work != 0)
         return;
-    track(m_releases.requestSetNotes(m_shownId, m_notes->toPlainText()), tr("Saving the notes"));
+    track(m_releases.requestSetNotes(m_shownId, m_notes->toPlainText()), tr("Saving the notes"),
+          tr("Notes saved."));
 }
 
 void ReleasesView::cancelWork() {
@@ -297,8 +299,9 @@ void ReleasesView::cancelWork() {
         m_releases.cancel(m_work);
 }
 
-void ReleasesView::track(quint64 request, const QString& what) {
+void ReleasesView::track(quint64 request, const QString& what, const QString& done) {
     m_work = request;
+    m_workDone = done;
     m_progress->setRange(0, 0);
     m_progress->show();
     m_cancel->show();
@@ -350,7 +353,7 @@ void ReleasesView::onFinished(quint64 request, const QString& result,
     if (error) {
         showMessage(error->toString(), true);
     } else {
-        showMessage(tr("Done."), false);
+        showMessage(m_workDone, false);
         if (m_model->rowOf(result) >= 0 && result != m_shownId)
             selectRelease(result);
         else if (m_model->rowOf(result) < 0)
@@ -407,7 +410,12 @@ void ReleasesView::showDetails() {
                                              : signers.join(QStringLiteral("<br><br>")));
     }
     if (release->revoked) {
-        text += tr("\nRevoked %1: no new rollout may use it.").arg(utcText(release->revokedAt));
+        // Revocation outranks the signature: say it first, then what the check found.
+        text = tr("✖ Revoked %1: no new rollout may use it.\n%2")
+                   .arg(utcText(release->revokedAt),
+                        m_report
+                            ? tr("Its signature still checks: %1").arg(m_report->verdictSentence())
+                            : QString());
         color = QStringLiteral("#b01c1c");
     }
     m_verdict->setText(text);

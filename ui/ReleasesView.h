@@ -72,7 +72,8 @@ private:
     void showDetails();
     void showMessage(const QString& text, bool error);
     void updateActions();
-    void track(quint64 request, const QString& what);
+    // Shows `what` while request `request` runs and `done` when it succeeded.
+    void track(quint64 request, const QString& what, const QString& done);
 
     fleet::ReleaseService& m_releases;
     ReleaseTableModel* m_model = nullptr;
@@ -94,7 +95,8 @@ private:
     QString m_developmentToken;
     QString m_developmentPin;
 
-    quint64 m_work = 0;     // the import, revoke or notes request running (one at a time)
+    quint64 m_work = 0;  // the import, revoke or notes request running (one at a time)
+    QString m_workDone;
     quint64 m_inspect = 0;  // the check of the selected release
     QString m_shownId;
     QString m_importedId;  // select it when the list has it

@@ -136,6 +136,14 @@ SignReleaseDialog::SignReleaseDialog(fleet::ReleaseService& releases, QWidget* p
         updateButtons();
     });
     connect(m_twoPerson, &QCheckBox::toggled, this, [this] { updateButtons(); });
+    // A choice of signers that was refused is changed: the refusal is no longer true.
+    const auto signersChanged = [this] {
+        if (m_step == Step::Idle && !m_signers.isEmpty())
+            showStatus({});
+    };
+    connect(m_twoPerson, &QCheckBox::toggled, this, signersChanged);
+    connect(m_signer, &QComboBox::currentIndexChanged, this, signersChanged);
+    connect(m_secondSigner, &QComboBox::currentIndexChanged, this, signersChanged);
     connect(m_version, &QLineEdit::textChanged, this, [this] { updateButtons(); });
     connect(m_hardware, &QLineEdit::textChanged, this, [this] { updateButtons(); });
     connect(&m_releases, &fleet::ReleaseService::requestProgress, this,
