@@ -80,7 +80,7 @@ SignReleaseDialog::SignReleaseDialog(fleet::ReleaseService& releases, QWidget* p
 
     m_payloads = new QListWidget;
     m_payloads->setObjectName(QStringLiteral("payloads"));
-    m_payloads->setFixedHeight(84);
+    m_payloads->setMinimumHeight(84);  // takes the room a larger dialog has
     m_addPayload = new QPushButton(tr("&Add payload…"));
     m_addPayload->setObjectName(QStringLiteral("addPayload"));
     m_removePayload = new QPushButton(tr("Remo&ve"));
