@@ -124,7 +124,8 @@ Status SampleReleases::seed(const fleet::release::Places& places) {
                 return fail(signedBundle.error());
             }
         }
-        auto id = fleet::release::importBundle(places, *built, QString::fromUtf8(r.keptNotes), none);
+        auto id =
+            fleet::release::importBundle(places, *built, QString::fromUtf8(r.keptNotes), none);
         if (!id)
             return fail(id.error());
         if (r.revoked) {
