@@ -58,4 +58,5 @@ if(TARGET otafleet_ui)
         LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_bundle
             otafleet_crypto otafleet_testsupport
         LABELS gui TIMEOUT 120)
+    add_dependencies(tst_releasesview otafleetctl)
 endif()

@@ -4,6 +4,7 @@
 // (a wrong PIN is said plainly and asked again, the right one signs); a two-person release that
 // the verifier accepts only with both signatures; Cancel while building; notes kept beside a
 // release; revoke. The release list passes QAbstractItemModelTester throughout.
+#include "CliRun.h"
 #include "TestBundles.h"
 #include "TestPki.h"
 #include "VerifyOk.h"
@@ -308,6 +309,11 @@ private Q_SLOTS:
         VERIFY_OK(twoOk);
         QCOMPARE(twoOk->signers.size(), 2);
         QVERIFY(!verify(blobOf(id), 3));
+        // The command line agrees: what `otafleetctl bundle verify --threshold 2` says.
+        const test::ProcessRun cli = test::ctl(
+            {"bundle", "verify", blobOf(id), "--pki", m_pki->pkiDir, "--threshold", "2", "--json"});
+        QVERIFY2(cli.exitCode == 0, cli.err.constData());
+        QVERIFY2(cli.out.contains("\"valid\": true"), cli.out.constData());
         // The one-signature release of the previous case does not satisfy two.
         for (const fleet::ReleaseInfo& r : m_releases->releases()) {
             if (r.version == QLatin1String("1.4.0"))
