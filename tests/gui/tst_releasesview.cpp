@@ -231,6 +231,29 @@ private Q_SLOTS:
         QCOMPARE(m_view->model()->rowCount(), rows);
     }
 
+    // Cancel in the view stops an import before anything is kept.
+    void cancelImport() {
+        test::TestBundleSpec big;
+        big.version = QStringLiteral("1.9.0");
+        big.payloadSize = 64 * 1024 * 1024;
+        auto bundle = test::makeSignedBundle(*m_pki, m_tmp.path(), big);
+        VERIFY_OK(bundle);
+        const int rows = m_view->model()->rowCount();
+        QSignalSpy finished(m_view, &ui::ReleasesView::workFinished);
+        m_view->importBundle(*bundle);
+        auto* cancel = child<QPushButton>(*m_view, "cancelWork");
+        QVERIFY(cancel->isVisible());
+        cancel->click();
+        QVERIFY(finished.wait(kTimeoutMs));
+        const auto error = finished.first().first().value<std::optional<Error>>();
+        QVERIFY(error);
+        QCOMPARE(error->code, QStringLiteral("release.cancelled"));
+        QVERIFY(!cancel->isVisible());
+        QCOMPARE(m_view->model()->rowCount(), rows);
+        QCOMPARE(QDir(m_releases->places().releaseDir).entryList({QStringLiteral("*.otab")}).size(),
+                 rows);
+    }
+
     void createWithWrongPinThenRightPin() {
         QPointer<ui::SignReleaseDialog> dialog = openFilled(QStringLiteral("1.4.0"));
         QVERIFY(dialog);
