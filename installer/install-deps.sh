@@ -15,6 +15,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # crypto, PKCS#11, storage, compression
   libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc libsqlite3-dev sqlite3 libzstd-dev zstd
+  # a token served by another process (tst_tokenstall: `p11-kit server` + p11-kit-client.so)
+  p11-kit p11-kit-modules
   # otafleetd's store on PostgreSQL (tst_serverstore starts its own server in a temp dir)
   libqt6sql6-psql postgresql
   gnutls-bin

@@ -8,6 +8,7 @@
 #include "ui/DeviceDetailsPane.h"
 #include "ui/DeviceFilterProxy.h"
 #include "ui/DeviceTableModel.h"
+#include "ui/ReleasesView.h"
 #include "ui/RolloutWizard.h"
 #include "ui/RolloutsView.h"
 #include "ui/TelemetryView.h"
@@ -537,6 +538,20 @@ void MainWindow::addTelemetry(fleet::TelemetryService& telemetry) {
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(show);
     addAction(show);  // the shortcut works wherever the focus is in the window
+}
+
+void MainWindow::addReleases(fleet::ReleaseService& releases) {
+    if (m_releasesView)
+        return;
+    m_releasesView = new ReleasesView(releases);
+    m_tabs->addTab(m_releasesView, tr("Re&leases"));
+    QMenu* menu = menuBar()->addMenu(tr("Re&leases"));
+    for (QAction* action : m_releasesView->menuActions()) {
+        connect(action, &QAction::triggered, this,
+                [this] { m_tabs->setCurrentWidget(m_releasesView); });
+        menu->addAction(action);
+        addAction(action);  // the shortcuts work wherever the focus is in the window
+    }
 }
 
 RolloutWizard* MainWindow::openRolloutWizard() {

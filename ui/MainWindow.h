@@ -7,6 +7,7 @@
 #pragma once
 
 #include "fleet/FleetService.h"
+#include "fleet/ReleaseService.h"
 #include "fleet/RolloutService.h"
 #include "fleet/TelemetryService.h"
 #include "ui/BleScanDialog.h"
@@ -32,6 +33,7 @@ class DeviceBrowser;
 class DeviceDetailsPane;
 class DeviceFilterProxy;
 class DeviceTableModel;
+class ReleasesView;
 class RolloutWizard;
 class RolloutsView;
 class TelemetryView;
@@ -65,6 +67,9 @@ public:
                      const QString& releaseDirectory = {});
     // Adds the Telemetry tab (charts) and View > Telemetry charts (Ctrl+Shift+T).
     void addTelemetry(fleet::TelemetryService& telemetry);
+    // Adds the Releases tab and its menu (ReleasesView::menuActions()).
+    void addReleases(fleet::ReleaseService& releases);
+    [[nodiscard]] ReleasesView* releasesView() const { return m_releasesView; }
     void selectDevice(qint64 id);
     // Where "Scan for Bluetooth devices…" gets its scanner (the ble plugin's); without one the
     // action is disabled.
@@ -148,6 +153,7 @@ private:
     RolloutsView* m_rolloutsView = nullptr;
     ApprovalInbox* m_inbox = nullptr;
     TelemetryView* m_telemetryView = nullptr;
+    ReleasesView* m_releasesView = nullptr;
 };
 
 }  // namespace otafleet::ui

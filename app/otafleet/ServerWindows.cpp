@@ -3,6 +3,7 @@
 #include "ui/AdministrationPanels.h"
 
 #include <QDir>
+#include <QStandardPaths>
 
 #include <algorithm>
 
@@ -49,6 +50,12 @@ ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings,
     e.notifier = std::make_unique<fleet::Notifier>();
     e.notifier->watchRollouts(*e.rollouts);
     e.notifier->watchAlerts(*e.alerts);
+    // Releases made in this window are built here (and signed with this workstation's PKI, when
+    // it signed in with one) before they are uploaded.
+    e.releases = std::make_unique<fleet::RemoteReleases>(
+        settings, *e.fleet, settings.pkiDir,
+        QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+            .filePath(QStringLiteral("server-releases")));
     e.telemetry = std::make_unique<fleet::RemoteTelemetry>(std::move(settings), e.rollouts.get(),
                                                            options.callDeadline);
     std::fill(settings.password.begin(), settings.password.end(), '\0');
@@ -57,6 +64,7 @@ ui::MainWindow* ServerWindows::open(client::ConsoleSettings settings,
     // typed here.
     e.window->addRollouts(*e.rollouts, QString());
     e.window->addTelemetry(*e.telemetry);
+    e.window->addReleases(*e.releases);
     ui::AdministrationPanels::attach(*e.window, *e.audit, e.users.get(), *e.notifier);
     e.window->setAttribute(Qt::WA_DeleteOnClose, false);
     ui::MainWindow* window = e.window.get();

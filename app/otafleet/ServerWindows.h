@@ -1,9 +1,9 @@
 // The console's windows on otafleetd fleets: per server the user connected to (otafleet --server,
 // or File > Connect to server… in any window), a RemoteFleet, its RemoteRollouts and
-// RemoteTelemetry and one MainWindow with the devices, the dashboard, the rollouts (wizard,
-// monitor, approval inbox), the telemetry charts and the Security menu (the server's audit log,
-// its users, notifications: RemoteAudit, RemoteUsers, RemoteAlerts), beside the workstation's
-// own window. A window closed by the user takes its connections with it.
+// RemoteTelemetry, RemoteReleases and one MainWindow with the devices, the dashboard, the rollouts
+// (wizard, monitor, approval inbox), the telemetry charts, the releases and the Security menu (the
+// server's audit log, its users, notifications: RemoteAudit, RemoteUsers, RemoteAlerts), beside
+// the workstation's own window. A window closed by the user takes its connections with it.
 #pragma once
 
 #include "consoleclient/ConsoleSettings.h"
@@ -11,6 +11,7 @@
 #include "fleet/RemoteAlerts.h"
 #include "fleet/RemoteAudit.h"
 #include "fleet/RemoteFleet.h"
+#include "fleet/RemoteReleases.h"
 #include "fleet/RemoteRollouts.h"
 #include "fleet/RemoteTelemetry.h"
 #include "fleet/RemoteUsers.h"
@@ -54,6 +55,7 @@ private:
         std::unique_ptr<fleet::RemoteUsers> users;
         std::unique_ptr<fleet::RemoteAlerts> alerts;
         std::unique_ptr<fleet::Notifier> notifier;
+        std::unique_ptr<fleet::RemoteReleases> releases;
         std::unique_ptr<ui::MainWindow> window;
     };
     std::vector<Entry> m_entries;

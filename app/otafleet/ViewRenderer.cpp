@@ -5,10 +5,13 @@
 #include "ui/ApprovalInbox.h"
 #include "ui/DashboardView.h"
 #include "ui/MainWindow.h"
+#include "ui/ReleaseTableModel.h"
+#include "ui/ReleasesView.h"
 #include "ui/RolloutMonitor.h"
 #include "ui/RolloutTableModel.h"
 #include "ui/RolloutWizard.h"
 #include "ui/RolloutsView.h"
+#include "ui/SignReleaseDialog.h"
 #include "ui/TelemetryView.h"
 
 #include <QCheckBox>
@@ -16,6 +19,8 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTimer>
 
@@ -107,6 +112,45 @@ Status renderTelemetry(ui::MainWindow& window, const QDir& dir) {
     return {};
 }
 
+// The releases: the two-person release selected with its checked report, then the New release
+// dialog filled in as a release manager would, both signers chosen.
+Status renderReleases(ui::MainWindow& window, const QDir& dir) {
+    ui::ReleasesView* releases = window.releasesView();
+    if (!releases) {
+        return fail(QStringLiteral("render.view"),
+                    QStringLiteral("The console has no releases view to render."));
+    }
+    window.tabs()->setCurrentWidget(releases);
+    ui::ReleaseTableModel* model = releases->model();
+    settleUntil([model] { return model->rowCount() > 0; });
+    for (int row = 0; row < model->rowCount(); ++row) {
+        if (model->releaseAt(row).signers.size() > 1) {
+            releases->selectRelease(model->releaseAt(row).id);
+            break;
+        }
+    }
+    settleUntil([releases] { return releases->report().has_value(); });
+    if (auto saved = save(window, dir, QStringLiteral("releases.png")); !saved)
+        return saved;
+    ui::SignReleaseDialog* sign = releases->openSignDialog();
+    if (!sign)
+        return fail(QStringLiteral("render.view"), QStringLiteral("New release did not open."));
+    settleUntil([sign] { return !sign->signers().isEmpty(); });
+    child<QLineEdit>(*sign, "product")->setText(QStringLiteral("gateway-x1"));
+    child<QLineEdit>(*sign, "version")->setText(QStringLiteral("1.3.1"));
+    child<QLineEdit>(*sign, "hardware")->setText(QStringLiteral("rev-a, rev-b"));
+    child<QSpinBox>(*sign, "securityVersion")->setValue(4);
+    child<QPlainTextEdit>(*sign, "releaseNotes")
+        ->setPlainText(QStringLiteral("Fixes the radio's reconnect after a brown-out."));
+    sign->addPayload(QStringLiteral("rootfs"), QStringLiteral("/srv/build/gateway-x1/rootfs.img"));
+    child<QCheckBox>(*sign, "twoPerson")->setChecked(true);
+    sign->resize(760, 620);
+    settle();
+    const Status saved = save(*sign, dir, QStringLiteral("release-sign.png"));
+    sign->reject();
+    return saved;
+}
+
 }  // namespace
 
 QStringList ViewRenderer::fileNames() {
@@ -126,7 +170,9 @@ QStringList ViewRenderer::fileNames() {
             QStringLiteral("telemetry-install-duration.png"),
             QStringLiteral("audit.png"),
             QStringLiteral("users.png"),
-            QStringLiteral("notifications.png")};
+            QStringLiteral("notifications.png"),
+            QStringLiteral("releases.png"),
+            QStringLiteral("release-sign.png")};
 }
 
 Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory) {
@@ -205,8 +251,10 @@ Status ViewRenderer::renderAll(ui::MainWindow& window, const QString& directory)
     wizard->reject();
     if (!saved)
         return saved;
-    if (auto rendered = renderTelemetry(window, dir); !rendered)
-        return rendered;
+    if (auto telemetry = renderTelemetry(window, dir); !telemetry)
+        return telemetry;
+    if (auto releases = renderReleases(window, dir); !releases)
+        return releases;
     return renderAdministration(window, directory);
 }
 

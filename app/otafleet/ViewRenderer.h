@@ -6,7 +6,8 @@
 //   wizard-targets.png, wizard-plan-error.png, wizard-summary.png, and the telemetry charts:
 //   telemetry-progress.png, telemetry-waves.png, telemetry-failure-reasons.png,
 //   telemetry-adoption.png, telemetry-throughput.png, telemetry-install-duration.png, and the
-//   Security menu's audit.png, users.png, notifications.png (AdministrationRenderer.h)
+//   Security menu's audit.png, users.png, notifications.png (AdministrationRenderer.h),
+//   and the releases: releases.png (a two-person release's report), release-sign.png (New release)
 #pragma once
 
 #include "common/Error.h"

@@ -5,6 +5,7 @@
 #include "DemoEnvironment.h"
 #include "SampleAudit.h"
 #include "SampleFleet.h"
+#include "SampleReleases.h"
 #include "ServerWindows.h"
 #include "StationConsole.h"
 #include "ViewRenderer.h"
@@ -15,6 +16,7 @@
 #include "fleet/EmbeddedAlerts.h"
 #include "fleet/EmbeddedAudit.h"
 #include "fleet/EmbeddedFleet.h"
+#include "fleet/EmbeddedReleases.h"
 #include "fleet/EmbeddedRollouts.h"
 #include "fleet/EmbeddedTelemetry.h"
 #include "fleet/HotplugDevices.h"
@@ -26,6 +28,7 @@
 #include "ui/AdministrationPanels.h"
 #include "ui/MainWindow.h"
 #include "ui/PinDialog.h"
+#include "ui/ReleasesView.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -225,6 +228,7 @@ int main(int argc, char** argv) {
     if (!store)
         return failStart(store.error());
     const bool sample = parser.isSet(sampleOption);
+    bool sampleCreated = false;  // an empty fleet was filled now (not an existing one reused)
     // The demo shows a lively fleet: its two real agents among the simulated ones, so every view
     // and chart has history to show from the first start.
     if (sample || demo) {
@@ -234,6 +238,7 @@ int main(int argc, char** argv) {
         qCInfo(lcConsole) << "sample fleet:" << (seeded ? "created" : "already there");
         if (auto audited = otafleet::app::SampleAudit::seed(**store); !audited)
             return failStart(audited.error());
+        sampleCreated = seeded.has_value();
     }
     auto fleet = otafleet::fleet::EmbeddedFleet::create(std::move(*store), hub);
     if (!fleet)
@@ -262,9 +267,27 @@ int main(int argc, char** argv) {
     notifier.watchFleet(**fleet);
     otafleet::fleet::EmbeddedAlerts alerts((*fleet)->store().path());
     notifier.watchAlerts(alerts);
+    // Releases: bundles kept in DATA/releases, signed with the PKI's release signers.
+    const otafleet::fleet::release::Places releasePlaces{
+        (*fleet)->store().path(), pkiDir, QDir(dataDir).filePath(QStringLiteral("releases")),
+        localOperatorName()};
+    // Only into a sample fleet made now: a PKI is created where there is none.
+    if (sample && sampleCreated) {
+        auto seeded = otafleet::app::SampleReleases::seed(releasePlaces);
+        if (!seeded && seeded.error().code != QLatin1String("sample.not-empty"))
+            qCWarning(lcConsole) << "sample releases:" << seeded.error().toString();
+    }
+    otafleet::fleet::EmbeddedReleases releases(**fleet, pkiDir, releasePlaces.releaseDir,
+                                               localOperatorName());
     otafleet::ui::MainWindow window(**fleet);
     window.addRollouts(**rollouts, localOperatorName(), demo ? demo->bundleDirectory() : QString());
     window.addTelemetry(telemetry);
+    window.addReleases(releases);
+    if (demo) {
+        window.releasesView()->setDevelopmentPin(
+            QString::fromLatin1(otafleet::app::DemoEnvironment::kTokenLabel),
+            QString::fromLatin1(otafleet::app::DemoEnvironment::kDevelopmentPin));
+    }
     otafleet::ui::AdministrationPanels::attach(window, audit, nullptr, notifier);
     // The factory station: a tile per port, runs in this process (services/station).
     otafleet::ui::StationViewRequest stationDefaults;

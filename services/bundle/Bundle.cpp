@@ -277,10 +277,15 @@ Status writeMetadata(QIODevice& out, const FrameLayout& layout, QByteArrayView m
 
 Status copyExactly(QIODevice& in, QIODevice& out, qint64 size, const QString& sourceName,
                    const std::function<void(QByteArrayView)>& observe,
-                   const std::function<void(qint64)>& advanced) {
+                   const std::function<void(qint64)>& advanced,
+                   const std::function<bool()>& cancelled) {
     QByteArray block;
     qint64 left = size;
     while (left > 0) {
+        if (cancelled && cancelled()) {
+            return fail(QStringLiteral("bundle.cancelled"),
+                        QStringLiteral("Making the bundle was cancelled; nothing was written."));
+        }
         block = in.read(std::min(left, kCopyBlock));
         if (block.isEmpty()) {
             return fail(QStringLiteral("bundle.invalid-input"),

@@ -204,7 +204,8 @@ Status createBundle(const CreateOptions& options, const QString& outPath,
                 if (progress) {
                     progress(done, total);
                 }
-            });
+            },
+            options.cancelled);
         if (!copied) {
             return copied;
         }

@@ -39,10 +39,14 @@ struct CreateOptions {
     // Room reserved for signatures (each of the container's two copies), so that signing
     // rewrites only the header and that area, never the payloads.
     qint64 signatureArea = kDefaultSignatureArea;
+    // Asked from the writing thread before each block; true stops with bundle.cancelled and
+    // leaves no output file (the console's Cancel button).
+    std::function<bool()> cancelled;
 };
 
 // Hashes each payload once while streaming it into the bundle; writes an unsigned bundle.
-// Errors: bundle.invalid-input (with what to fix), bundle.compress-failed, io.*.
+// Errors: bundle.invalid-input (with what to fix), bundle.compress-failed, bundle.cancelled,
+// io.*.
 [[nodiscard]] Status createBundle(const CreateOptions& options, const QString& outPath,
                                   const std::function<void(qint64, qint64)>& progress = {});
 

@@ -183,6 +183,11 @@ const QList<QStringList>& migrations() {
             QStringLiteral("CREATE INDEX fleet_devices_by_last_seen"
                            " ON fleet_devices (last_seen_ms, device_id)"),
         },
+        // 11: a release's notes as people keep them after it is signed (what changed, known
+        // issues); the notes inside the signed manifest cannot change without a new signature.
+        {
+            QStringLiteral("ALTER TABLE releases ADD COLUMN notes TEXT NOT NULL DEFAULT ''"),
+        },
     };
     return all;
 }

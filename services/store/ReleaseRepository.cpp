@@ -11,7 +11,7 @@ namespace {
 
 const QString kColumns = QStringLiteral(
     "id, product, version, security_version, hardware, size, file_name, blob_path, manifest,"
-    " signers, uploaded_by, uploaded_ms, revoked, revoked_ms");
+    " signers, uploaded_by, uploaded_ms, revoked, revoked_ms, notes");
 
 ReleaseRecord readRelease(const QSqlQuery& q) {
     ReleaseRecord r;
@@ -30,6 +30,7 @@ ReleaseRecord readRelease(const QSqlQuery& q) {
     r.revoked = q.value(12).toInt() != 0;
     if (r.revoked)
         r.revokedAt = QDateTime::fromMSecsSinceEpoch(q.value(13).toLongLong(), Qt::UTC);
+    r.notes = q.value(14).toString();
     return r;
 }
 
@@ -55,7 +56,8 @@ Status ReleaseRepository::add(const ReleaseRecord& r) {
         QStringLiteral(
             "INSERT INTO releases (%1) VALUES (?, COALESCE(?, ''), COALESCE(?, ''), ?, COALESCE(?, "
             "''), ?, COALESCE(?, ''), "
-            "COALESCE(?, ''), COALESCE(?, ''), COALESCE(?, ''), COALESCE(?, ''), ?, 0, 0)")
+            "COALESCE(?, ''), COALESCE(?, ''), COALESCE(?, ''), COALESCE(?, ''), ?, 0, 0, "
+            "COALESCE(?, ''))")
             .arg(kColumns));
     query.addBindValue(r.id);
     query.addBindValue(r.product);
@@ -70,6 +72,7 @@ Status ReleaseRepository::add(const ReleaseRecord& r) {
     query.addBindValue(r.uploadedBy);
     query.addBindValue(
         (r.uploaded.isValid() ? r.uploaded : QDateTime::currentDateTimeUtc()).toMSecsSinceEpoch());
+    query.addBindValue(r.notes);
     return exec(query, QStringLiteral("record a release"));
 }
 
@@ -110,6 +113,20 @@ Status ReleaseRepository::revoke(const QString& id, const QDateTime& when) {
     query.addBindValue(when.toMSecsSinceEpoch());
     query.addBindValue(id);
     return exec(query, QStringLiteral("revoke a release"));
+}
+
+Status ReleaseRepository::setNotes(const QString& id, const QString& notes) {
+    if (notes.size() > kMaxNotes) {
+        return fail(QStringLiteral("store.notes-too-long"),
+                    QStringLiteral("Release notes can be at most 64 KiB of text; shorten them."));
+    }
+    if (auto existing = get(id); !existing)
+        return fail(existing.error());
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.prepare(QStringLiteral("UPDATE releases SET notes = ? WHERE id = ?"));
+    query.addBindValue(notes);
+    query.addBindValue(id);
+    return exec(query, QStringLiteral("save a release's notes"));
 }
 
 }  // namespace otafleet::store

@@ -28,6 +28,8 @@ struct ReleaseRecord {
     QDateTime uploaded;
     bool revoked = false;
     QDateTime revokedAt;  // invalid unless revoked
+    // Notes kept beside the release, editable after signing (the signed manifest has its own).
+    QString notes;
 };
 
 class ReleaseRepository {
@@ -42,6 +44,10 @@ public:
     [[nodiscard]] Result<QList<ReleaseRecord>> all() const;
     // Errors store.not-found, store.already-revoked.
     [[nodiscard]] Status revoke(const QString& id, const QDateTime& when);
+    // Errors store.not-found, store.notes-too-long (longer than kMaxNotes).
+    [[nodiscard]] Status setNotes(const QString& id, const QString& notes);
+
+    static constexpr qsizetype kMaxNotes = 64 * 1024;
 
 private:
     QString m_connectionName;

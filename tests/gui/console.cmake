@@ -71,3 +71,13 @@ if(TARGET otafleet_ui)
     otafleet_add_test(NAME tst_pageddevicemodel SOURCES tst_pageddevicemodel.cpp
         LINK otafleet_ui otafleet_fleet otafleet_testsupport Qt6::Sql LABELS gui TIMEOUT 120)
 endif()
+# The Releases tab over an EmbeddedFleet with release keys in a SoftHSM token: import and verdict,
+# create and sign through the PIN dialog (wrong and right PIN), two-person signing, Cancel,
+# notes, revoke.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_releasesview SOURCES tst_releasesview.cpp
+        LINK otafleet_ui otafleet_fleet otafleet_store otafleet_link otafleet_bundle
+            otafleet_crypto otafleet_testsupport
+        LABELS gui TIMEOUT 120)
+    add_dependencies(tst_releasesview otafleetctl)
+endif()

@@ -3,8 +3,9 @@
 # a temporary embedded fleet filled by --sample-fleet (simulated devices and a rollout history,
 # nobody contacted) and --render-views draws the device list, the dashboard, the rollouts, the
 # rollout monitor, the approval inbox, the rollout wizard (targets, a plan error, summary) and
-# every telemetry chart (progress, waves, failure reasons, adoption, throughput, durations), and
-# the Security menu's audit log (verified), users and notifications.
+# every telemetry chart (progress, waves, failure reasons, adoption, throughput, durations), the
+# releases (a two-person release's report), the New release dialog, and the Security menu's audit
+# log (verified), users and notifications.
 # Each PNG is then checked: a real PNG of the expected size with more than a handful of colours
 # (a blank or black window fails).
 #
@@ -45,8 +46,8 @@ env -u WAYLAND_DISPLAY QT_QPA_PLATFORM=xcb HOME="$data/home" XDG_RUNTIME_DIR="$d
 
 expected=(devices dashboard rollouts rollout-monitor approvals wizard-targets wizard-plan-error
           wizard-summary telemetry-progress telemetry-waves telemetry-failure-reasons
-          telemetry-adoption telemetry-throughput telemetry-install-duration
-          audit users notifications)
+          telemetry-adoption telemetry-throughput telemetry-install-duration releases
+          release-sign audit users notifications)
 failed=0
 for name in "${expected[@]}"; do
   png="$out/$name.png"
@@ -67,7 +68,7 @@ done
 ((failed == 0)) || exit 1
 
 if ((update_docs)); then
-  for name in dashboard rollout-monitor wizard-summary approvals telemetry-progress; do
+  for name in dashboard rollout-monitor wizard-summary approvals telemetry-progress releases; do
     cp "$out/$name.png" "$source_dir/resources/screenshots/$name.png"
   done
   echo "render_views: README images updated in resources/screenshots/" >&2

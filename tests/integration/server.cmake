@@ -89,3 +89,14 @@ if(TARGET otafleet_ui)
         otafleet_testsupport otafleet_proto gRPC::grpc++ LABELS integration gui TIMEOUT 180)
     add_dependencies(tst_remotedevicepages otafleetd)
 endif()
+# The Releases tab of a server window against a real otafleetd: a release manager imports
+# (uploads) and revokes; a viewer's commands are disabled with the reason.
+if(TARGET otafleet_ui)
+    otafleet_add_test(NAME tst_remotereleases SOURCES tst_remotereleases.cpp ServerTestBase.h
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.cpp
+        ${PROJECT_SOURCE_DIR}/app/otafleet/ServerWindows.h
+        LINK otafleet_ui otafleet_fleet otafleet_consoleclient otafleet_testsupport
+        otafleet_proto gRPC::grpc++ LABELS integration gui TIMEOUT 120)
+    target_include_directories(tst_remotereleases PRIVATE ${PROJECT_SOURCE_DIR}/app/otafleet)
+    add_dependencies(tst_remotereleases otafleetd)
+endif()

@@ -11,6 +11,7 @@
 //   same work with the server answering is measured and printed beside it.)
 // The console must also notice the stall by itself (offline, retrying), and come back online
 // once the server runs again.
+#include "LoopProbe.h"
 #include "ServerTestBase.h"
 #include "ServerWindows.h"
 
@@ -25,11 +26,8 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTest>
-#include <QTimer>
 
-#include <algorithm>
 #include <csignal>
-#include <vector>
 
 using namespace otafleet;
 using namespace otafleet::test;
@@ -38,40 +36,6 @@ namespace {
 
 constexpr qint64 kAnswerMs = 50;      // 99% of the gaps
 constexpr qint64 kNeverWaitMs = 500;  // every gap; a wait on the server would last 2 s
-
-// Ticks every 5 ms on the thread it lives on and keeps the time between two ticks.
-class LoopProbe : public QObject {
-public:
-    LoopProbe() {
-        m_timer.setTimerType(Qt::PreciseTimer);
-        m_timer.setInterval(5);
-        connect(&m_timer, &QTimer::timeout, this,
-                [this] { m_gapsMs.push_back(m_sinceTick.restart()); });
-    }
-    void start() {
-        m_gapsMs.clear();
-        m_sinceTick.start();
-        m_timer.start();
-    }
-    void stop() { m_timer.stop(); }
-    [[nodiscard]] qsizetype ticks() const { return m_gapsMs.size(); }
-    [[nodiscard]] qint64 maxGapMs() const {
-        return m_gapsMs.empty() ? 0 : *std::ranges::max_element(m_gapsMs);
-    }
-    [[nodiscard]] qint64 gapPercentileMs(double p) const {
-        if (m_gapsMs.empty())
-            return 0;
-        std::vector<qint64> sorted = m_gapsMs;
-        std::ranges::sort(sorted);
-        const auto at = static_cast<std::size_t>(p * double(sorted.size() - 1));
-        return sorted[at];
-    }
-
-private:
-    QTimer m_timer;
-    QElapsedTimer m_sinceTick;
-    std::vector<qint64> m_gapsMs;
-};
 
 }  // namespace
 

@@ -457,6 +457,19 @@ private Q_SLOTS:
         QCOMPARE(releases.get(QStringLiteral("zz")).error().code,
                  QStringLiteral("store.not-found"));
         QCOMPARE(releases.all()->size(), 1);
+        // Notes beside the release (schema 10): editable after signing, bounded.
+        QCOMPARE(got->notes, QString());
+        VERIFY_OK(releases.setNotes(QStringLiteral("ab12"), QStringLiteral("Fixes the radio.")));
+        QCOMPARE(releases.get(QStringLiteral("ab12"))->notes, QStringLiteral("Fixes the radio."));
+        QCOMPARE(releases.setNotes(QStringLiteral("zz"), QString()).error().code,
+                 QStringLiteral("store.not-found"));
+        QCOMPARE(
+            releases
+                .setNotes(QStringLiteral("ab12"), QString(ReleaseRepository::kMaxNotes + 1, u'x'))
+                .error()
+                .code,
+            QStringLiteral("store.notes-too-long"));
+        QCOMPARE(releases.all()->first().notes, QStringLiteral("Fixes the radio."));
     }
 };
 
