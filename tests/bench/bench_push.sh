@@ -19,7 +19,8 @@
 #   mender    idle RSS of the `mender` client daemon (Debian's mender-client, a bench
 #             dependency) started in a temp dir with its own configuration and no server.
 #   before    with BEFORE_BIN_DIR (another build, e.g. main's): the same push with its agent and
-#             otafleetctl, to a fresh agent, right after ours, and its time profile.
+#             otafleetctl, to a fresh agent, measured the same way right before ours (time, peak
+#             RSS of both programs, time profile).
 # Nothing is asserted: this reports. On a shared machine the figures are noisy; compare lines of
 # one run, not runs. Usage: bench_push.sh BIN_DIR [SIZE_MIB [BEFORE_BIN_DIR]]
 set -euo pipefail
@@ -216,33 +217,40 @@ fi
 
 # Peak while streaming: VmHWM restarts from the idle RSS (clear_refs 5), and a sampler records the
 # largest anonymous and file-backed parts seen (VmHWM alone does not split them).
-echo 5 >"/proc/$agent_pid/clear_refs" 2>/dev/null || true
-echo "$info_anon $info_file $info_threads" >"$work/stream.max"
-(
-  max_anon=0 max_file=0 max_threads=0
-  while kill -0 "$agent_pid" 2>/dev/null && [ ! -e "$work/push.done" ]; do
-    read -r _ a f t <<<"$(footprint "$agent_pid")"
-    (( a > max_anon )) && max_anon=$a
-    (( f > max_file )) && max_file=$f
-    (( t > max_threads )) && max_threads=$t
-    echo "$max_anon $max_file $max_threads" >"$work/stream.max"
-    sleep 0.02
-  done
-) &
-sampler_pid=$!
-t0=$(now)
-/usr/bin/env time -f '%M' -o "$work/ctl.rss" "$bin/otafleetctl" device push "$work/b.otab" \
-  --target "127.0.0.1:$port" --pki "$work/pki" --no-reboot >/dev/null
-t1=$(now)
-touch "$work/push.done"
-wait "$sampler_pid" 2>/dev/null || true
-sampler_pid=
-push=$(secs "$t0" "$t1")
-stream_hwm=$(status "$agent_pid" VmHWM)
-read -r stream_anon stream_file stream_threads <"$work/stream.max"
-ctl_rss=$(cat "$work/ctl.rss")
+# sampled_push NAME AGENT_PID BIN_DIR PORT: one timed push; $work/NAME.{secs,hwm,max,ctl} hold its
+# seconds, the agent's VmHWM, "anon file threads" at most, and otafleetctl's peak RSS.
+sampled_push() {
+  local name=$1 pid=$2 dir=$3 p=$4 started ended a f t
+  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  read -r _ a f t <<<"$(footprint "$pid")"
+  echo "$a $f $t" >"$work/$name.max"
+  rm -f "$work/push.done"
+  (
+    max_anon=0 max_file=0 max_threads=0
+    while kill -0 "$pid" 2>/dev/null && [ ! -e "$work/push.done" ]; do
+      read -r _ a f t <<<"$(footprint "$pid")"
+      (( a > max_anon )) && max_anon=$a
+      (( f > max_file )) && max_file=$f
+      (( t > max_threads )) && max_threads=$t
+      echo "$max_anon $max_file $max_threads" >"$work/$name.max"
+      sleep 0.02
+    done
+  ) &
+  sampler_pid=$!
+  started=$(now)
+  /usr/bin/env time -f '%M' -o "$work/$name.ctl" "$dir/otafleetctl" device push "$work/b.otab" \
+    --target "127.0.0.1:$p" --pki "$work/pki" --no-reboot >/dev/null 2>"$work/$name.push" ||
+    echo "  ($name push failed: $(tail -1 "$work/$name.push"))" >&2
+  ended=$(now)
+  touch "$work/push.done"
+  wait "$sampler_pid" 2>/dev/null || true
+  sampler_pid=
+  secs "$started" "$ended" >"$work/$name.secs"
+  status "$pid" VmHWM >"$work/$name.hwm"
+}
 
-# Before/after: the same push with another build's agent and otafleetctl, to a fresh agent.
+# Before/after: the same push with another build's agent and otafleetctl, to a fresh agent of its
+# own, measured the same way just before ours (so neither gets a warmer machine).
 before_s=
 if [ -n "$before" ]; then
   b_port=$(free_port)
@@ -251,11 +259,11 @@ if [ -n "$before" ]; then
   "$before/otafleet-agent" --config "$work/before/agent.conf" 2>"$work/before.log" &
   before_pid=$!
   wait_for "$work/before.log" "listening on"
-  t0=$(now)
-  "$before/otafleetctl" device push "$work/b.otab" --target "127.0.0.1:$b_port" --pki "$work/pki" \
-    --no-reboot >/dev/null 2>"$work/before.push" || echo "  (before push failed: $(tail -1 "$work/before.push"))" >&2
-  t1=$(now)
-  before_s=$(secs "$t0" "$t1")
+  sleep 0.5
+  sampled_push before "$before_pid" "$before" "$b_port"
+  before_s=$(cat "$work/before.secs")
+  before_hwm=$(cat "$work/before.hwm")
+  before_ctl=$(cat "$work/before.ctl")
   "$before/otafleetctl" device events --target "127.0.0.1:$b_port" --pki "$work/pki" --json \
     >"$work/before-events.json" 2>/dev/null || true
   kill "$before_pid" 2>/dev/null || true
@@ -263,6 +271,12 @@ if [ -n "$before" ]; then
   before_pid=
   rm -rf "$work/before"
 fi
+
+sampled_push ours "$agent_pid" "$bin" "$port"
+push=$(cat "$work/ours.secs")
+stream_hwm=$(cat "$work/ours.hwm")
+read -r stream_anon stream_file stream_threads <"$work/ours.max"
+ctl_rss=$(cat "$work/ours.ctl")
 
 # The same push over a long round trip: each run a fresh device (the first one now holds the
 # release), pushed through the fault proxy with latency (bench_delay_proxy ONE_WAY_MS), once
@@ -402,3 +416,7 @@ profile "$work/events.json" "$push" "the push"
 [ -n "$before_s" ] && profile "$work/before-events.json" "$before_s" "the push with BEFORE_BIN_DIR's build"
 printf 'peak RSS: agent %s KiB while streaming, otafleetctl %s KiB (payload %s MiB; neither holds it in memory)\n' \
   "$stream_hwm" "$ctl_rss" "$size_mib"
+if [ -n "$before_s" ]; then
+  printf '  with BEFORE_BIN_DIR'"'"'s build: agent %s KiB while streaming, otafleetctl %s KiB\n' \
+    "$before_hwm" "$before_ctl"
+fi
