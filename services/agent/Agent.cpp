@@ -288,7 +288,8 @@ void Agent::setReceiving(bool receiving) {
 }
 
 Status Agent::finishUpload(const QString& transferId) {
-    return m_uploads.sync(transferId);
+    m_uploads.release(transferId);
+    return {};
 }
 
 QString Agent::stagedBundlePath(const QString& transferId) const {
@@ -297,6 +298,16 @@ QString Agent::stagedBundlePath(const QString& transferId) const {
 
 void Agent::discardUpload(const QString& transferId) {
     m_uploads.remove(transferId);
+}
+
+std::unexpected<Error> Agent::stagingDamaged(const QString& transferId) {
+    m_uploads.remove(transferId);
+    return fail(QStringLiteral("agent.staging-damaged"),
+                QStringLiteral("The agent's staged copy of bundle %1 changed on its disk (a power "
+                               "cut before it was written out, or another program) and no longer "
+                               "matches its signed manifest; it was discarded and nothing was "
+                               "installed. Push the bundle again.")
+                    .arg(transferId));
 }
 
 std::unexpected<Error> Agent::busy() {
@@ -393,6 +404,11 @@ Status Agent::installLocked(const QString& transferId,
     }
     const QString slot = slotName(target);
 
+    // Opened first: the raw copy into the slot reads this descriptor, and nothing it reads may
+    // differ from what the checks below read.
+    auto staged = m_uploads.openStaged(transferId);
+    if (!staged)
+        return fail(staged.error());
     auto reader = bundle::BundleReader::open(m_uploads.partPath(transferId));
     if (!reader)
         return fail(reader.error());
@@ -446,7 +462,8 @@ Status Agent::installLocked(const QString& transferId,
     // bundle is refused with both slots and the boot state untouched: from the hash taken while
     // it arrived when the staged file is unchanged since, else from the staged file.
     const qint64 payloadStart = reader->payloadOffset(0);
-    const auto received = m_uploads.receivedPayloadDigest(transferId, payloadStart);
+    NullSink nullSink;
+    const auto received = m_uploads.receivedPayloadDigest(*staged, transferId, payloadStart);
     if (received && qint64(size) == reader->fileSize() - payloadStart) {
         if (*received != payload.sha256) {
             return fail(QStringLiteral("bundle.payload-corrupted"),
@@ -458,13 +475,16 @@ Status Agent::installLocked(const QString& transferId,
         if (progress)
             progress(
                 InstallEvent{InstallPhase::Verifying, qint64(size), qint64(size), version, slot});
-    } else {
-        NullSink nullSink;
-        if (auto ok = bundle::BundleVerifier::streamPayload(
-                *reader, 0, nullSink, throttled(InstallPhase::Verifying, version, slot, progress));
-            !ok) {
-            return ok;
-        }
+    } else if (auto ok = bundle::BundleVerifier::streamPayload(
+                   *reader, 0, nullSink,
+                   throttled(InstallPhase::Verifying, version, slot, progress));
+               !ok) {
+        // Staged (at least partly) before this agent started, and never fsynced: a power cut
+        // may have cost its tail, so a wrong hash here is not the bundle's verdict. The copy goes
+        // and the next push sends it again, which hashes it as it arrives.
+        if (ok.error().code == u"bundle.payload-corrupted")
+            return stagingDamaged(transferId);
+        return ok;
     }
 
     // From here on the target slot changes: it is marked bad before its first byte is written
@@ -478,11 +498,15 @@ Status Agent::installLocked(const QString& transferId,
         std::lock_guard lock(m_mutex);
         m_state = state;
     }
-    if (auto ok = PayloadWriter::write(m_slots, target, otherSlot(target), *reader, 0,
+    if (auto ok = PayloadWriter::write(m_slots, target, otherSlot(target), *reader, 0, staged->fd(),
                                        throttled(InstallPhase::Writing, version, slot, progress));
         !ok) {
         return ok;
     }
+    // The slot holds what was checked only if the staged file did not change meanwhile (the slot
+    // stays marked bad otherwise).
+    if (!staged->unchanged())
+        return stagingDamaged(transferId);
     if (progress)
         progress(InstallEvent{InstallPhase::Finalizing, qint64(size), qint64(size), version, slot});
     if (auto ok = m_slots.storeManifest(target, reader->manifestBytes(), reader->signature());

@@ -80,6 +80,7 @@ public:
     [[nodiscard]] Result<UploadProgress> uploadChunk(const QString& transferId, quint64 totalSize,
                                                      quint64 offset, QByteArrayView data);
     void setReceiving(bool receiving);
+    // The end of an upload stream (its part file is not synced: UploadStore).
     [[nodiscard]] Status finishUpload(const QString& transferId);
     // The staged bundle file of a transfer (a download checks its SHA-256 before installing).
     [[nodiscard]] QString stagedBundlePath(const QString& transferId) const;
@@ -88,7 +89,9 @@ public:
 
     // Verifies the completely received bundle and writes it to the inactive slot for a trial.
     // A trial that runs now is never replaced here (agent.trial-running): it is committed or
-    // rolled back with a reboot first, so the committed slot is never the one overwritten.
+    // rolled back with a reboot first, so the committed slot is never the one overwritten. A
+    // staged copy whose hash fails only when read back after an agent restart (a power cut can
+    // cost its unsynced pages) is discarded with agent.staging-damaged: send it again.
     [[nodiscard]] Status install(const QString& transferId,
                                  const std::function<void(const InstallEvent&)>& progress,
                                  PendingRelease pending = PendingRelease::Keep);
@@ -109,6 +112,8 @@ private:
                                        PendingRelease pending);
     void setError(const Error& error);
     [[nodiscard]] static std::unexpected<Error> busy();
+    // Discards a staged bundle whose bytes changed on the agent's disk: agent.staging-damaged.
+    [[nodiscard]] std::unexpected<Error> stagingDamaged(const QString& transferId);
 
     AgentConfig m_config;
     std::unique_ptr<BootControl> m_boot;

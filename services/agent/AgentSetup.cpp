@@ -232,8 +232,15 @@ Status Agent::installFactoryImage(const AgentConfig& config, const QString& bund
         return fail(verified.error());
     const SlotStore slots(config.slotA, config.slotB,
                           QDir(config.dataDir).filePath(QStringLiteral("state")));
-    if (auto ok = slots.writePayload(SlotId::A, *reader, 0, {}); !ok)
+    // Hashed as it is written: this bundle was not hash-checked before.
+    if (auto ok = slots.writeSlot(SlotId::A,
+                                  [&](SlotSink& slot) {
+                                      return bundle::BundleVerifier::streamPayload(*reader, 0,
+                                                                                   slot);
+                                  });
+        !ok) {
         return ok;
+    }
     if (auto ok = slots.storeManifest(SlotId::A, reader->manifestBytes(), reader->signature());
         !ok) {
         return ok;

@@ -32,11 +32,13 @@ Status PayloadWriter::checkBase(const bundle::PayloadEntry& entry, const SlotCon
 }
 
 Status PayloadWriter::write(const SlotStore& slots, SlotId target, SlotId active,
-                            const bundle::BundleReader& reader, int index,
+                            const bundle::BundleReader& reader, int index, int staged,
                             const bundle::Progress& progress) {
     const bundle::PayloadEntry& entry = reader.manifest().payloads.at(index);
     if (entry.encoding == bundle::Encoding::Raw) {
-        return slots.writePayload(target, reader, index, progress);
+        return slots.writeSlot(target, [&](SlotSink& slot) {
+            return slot.copyFrom(staged, reader.payloadOffset(index), entry.size, progress);
+        });
     }
     const QString basePath = slots.slotPath(active);
     // The base stays mapped read-only while the patch is decoded; zstd references it in place.
@@ -71,7 +73,7 @@ Status PayloadWriter::write(const SlotStore& slots, SlotId target, SlotId active
         }
     }
     // Decoded bytes take the same instrumented path into the slot as raw ones.
-    return slots.writeSlot(target, [&](bundle::PayloadSink& slot) -> Status {
+    return slots.writeSlot(target, [&](SlotSink& slot) -> Status {
         auto decoder = bundle::PayloadDecoder::create(entry, slot, base);
         if (!decoder)
             return fail(decoder.error());

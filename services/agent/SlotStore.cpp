@@ -64,41 +64,118 @@ Result<std::optional<QByteArray>> hashPrefix(const QString& path, quint64 size) 
     return std::optional<QByteArray>(hasher.finish());
 }
 
-class FdSink final : public bundle::PayloadSink {
+std::unexpected<Error> slotWriteFailed(const QString& path, int error) {
+    // ENOSPC (a full disk, or /dev/full as a test slot) ends up here: the slot was marked bad
+    // before its first byte, so the active slot stays primary.
+    return fail(QStringLiteral("agent.slot-write-failed"),
+                QStringLiteral("Could not write slot %1 (%2); the running firmware stays active. "
+                               "Free or replace the slot storage and install again.")
+                    .arg(path, QString::fromLocal8Bit(std::strerror(error))));
+}
+
+class FdSink final : public SlotSink {
 public:
     FdSink(int fd, QString path) : m_fd(fd), m_path(std::move(path)) {}
+
     Status write(QByteArrayView data) override {
-        const char* p = data.data();
         const quint64 allowed =
             crash::slotWriteAllowance(m_written, static_cast<quint64>(data.size()));
-        qsizetype left = static_cast<qsizetype>(allowed);
-        while (left > 0) {
-            const ssize_t n = ::write(m_fd, p, static_cast<size_t>(left));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                // ENOSPC (a full disk, or /dev/full as a test slot) ends up here: the slot was
-                // marked bad before its first byte, so the active slot stays primary.
-                return fail(QStringLiteral("agent.slot-write-failed"),
-                            QStringLiteral("Could not write slot %1 (%2); the running firmware "
-                                           "stays active. Free or replace the slot storage and "
-                                           "install again.")
-                                .arg(m_path, QString::fromLocal8Bit(
-                                                 std::strerror(n == 0 ? ENOSPC : errno))));
-            }
-            p += n;
-            left -= n;
-            m_written += static_cast<quint64>(n);
-        }
+        if (auto ok = writeAll(data.first(static_cast<qsizetype>(allowed))); !ok)
+            return ok;
         if (allowed < static_cast<quint64>(data.size()))
             crash::afterShortSlotWrite();
         return {};
     }
 
+    Status copyFrom(int source, qint64 offset, quint64 size,
+                    const bundle::Progress& progress) override {
+        // Progress and the fault sweep's cuts come per piece; the kernel copies each in one go.
+        constexpr quint64 kPiece = 8 * 1024 * 1024;
+        loff_t in = offset;
+        quint64 done = 0;
+        while (done < size) {
+            const quint64 piece = std::min(kPiece, size - done);
+            const quint64 allowed = crash::slotWriteAllowance(m_written, piece);
+            for (quint64 moved = 0; moved < allowed;) {
+                auto n = copyOnce(source, in, allowed - moved);
+                if (!n)
+                    return fail(n.error());
+                moved += *n;
+                in += loff_t(*n);
+            }
+            if (allowed < piece)
+                crash::afterShortSlotWrite();
+            done += piece;
+            if (progress)
+                progress(qint64(done), qint64(size));
+        }
+        return {};
+    }
+
 private:
+    Status writeAll(QByteArrayView data) {
+        const char* p = data.data();
+        qsizetype left = data.size();
+        while (left > 0) {
+            const ssize_t n = ::write(m_fd, p, static_cast<size_t>(left));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return slotWriteFailed(m_path, n == 0 ? ENOSPC : errno);
+            p += n;
+            left -= n;
+            m_written += static_cast<quint64>(n);
+        }
+        return {};
+    }
+
+    // Up to `most` bytes from `source` at `at` into the slot; how many moved (> 0).
+    Result<quint64> copyOnce(int source, loff_t at, quint64 most) {
+        if (m_inKernel) {
+            loff_t from = at;
+            const ssize_t n = ::copy_file_range(source, &from, m_fd, nullptr, most, 0);
+            if (n > 0) {
+                m_written += quint64(n);
+                return quint64(n);
+            }
+            if (n < 0 && errno == EINTR)
+                return copyOnce(source, at, most);
+            // Not between these two files (a block device, another file system, an old
+            // kernel), or a 0 that may mean the same: the buffer path says which.
+            if (n < 0 && errno != EINVAL && errno != EXDEV && errno != ENOSYS &&
+                errno != EOPNOTSUPP && errno != EBADF) {
+                return slotWriteFailed(m_path, errno);
+            }
+            m_inKernel = false;
+        }
+        if (m_buffer.isEmpty())
+            m_buffer.resize(kBuffer);
+        const ssize_t got =
+            ::pread(source, m_buffer.data(), size_t(std::min<quint64>(most, quint64(kBuffer))), at);
+        if (got < 0 && errno == EINTR)
+            return copyOnce(source, at, most);
+        if (got < 0) {
+            return fail(QStringLiteral("io.read-failed"),
+                        QStringLiteral("Could not read the staged bundle for slot %1 (%2); "
+                                       "upload it again.")
+                            .arg(m_path, QString::fromLocal8Bit(std::strerror(errno))));
+        }
+        if (got == 0) {
+            return fail(QStringLiteral("bundle.truncated"),
+                        QStringLiteral("The staged bundle ended before its payload did; upload "
+                                       "it again."));
+        }
+        if (auto ok = writeAll(QByteArrayView(m_buffer.constData(), got)); !ok)
+            return fail(ok.error());
+        return quint64(got);
+    }
+
+    static constexpr qsizetype kBuffer = 1024 * 1024;
     int m_fd;
     QString m_path;
     quint64 m_written = 0;
+    bool m_inKernel = true;
+    QByteArray m_buffer;
 };
 
 std::unexpected<Error> tamper(SlotId slot, const QString& why) {
@@ -244,13 +321,6 @@ Status SlotStore::writeSlot(SlotId slot, const Producer& produce) const {
     if (result)
         crash::at("slot-synced");
     return result;
-}
-
-Status SlotStore::writePayload(SlotId slot, const bundle::BundleReader& reader, int index,
-                               const bundle::Progress& progress) const {
-    return writeSlot(slot, [&](bundle::PayloadSink& sink) {
-        return bundle::BundleVerifier::streamPayload(reader, index, sink, progress);
-    });
 }
 
 }  // namespace otafleet::agent

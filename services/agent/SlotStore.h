@@ -23,6 +23,18 @@ struct SlotContent {
     quint64 size = 0;
 };
 
+// Where a slot's bytes go while SlotStore::writeSlot runs.
+class SlotSink : public bundle::PayloadSink {
+public:
+    // Copies `size` bytes of the file `source` from `offset` into the slot, in the kernel
+    // (copy_file_range: no pass through this process) where the two files allow it, else through
+    // one 1 MiB buffer; progress(done, size) as it goes. Nothing is hashed: the caller copies
+    // bytes it has checked (a StagedFile that stayed unchanged). Errors:
+    // agent.slot-write-failed, io.read-failed, bundle.truncated (the source ends early).
+    [[nodiscard]] virtual Status copyFrom(int source, qint64 offset, quint64 size,
+                                          const bundle::Progress& progress) = 0;
+};
+
 class SlotStore {
 public:
     SlotStore(QString slotA, QString slotB, QString stateDir);
@@ -47,16 +59,11 @@ public:
     // The one way bytes reach a slot, whatever made them (a raw copy, zstd, a zstd-patch): opens
     // the slot (truncating a file; a block device keeps its size), lets `produce` write into a sink
     // that passes every byte through the fault-injection hooks (crash::slotWriteAllowance, so the
-    // sweep can cut the write anywhere), then fsyncs. Crash points slot-opened, slot-written,
+    // sweep can cut the write anywhere), then fsyncs once. Crash points slot-opened, slot-written,
     // slot-synced. Errors: io.write-failed (open), agent.slot-write-failed (write, ENOSPC, fsync),
     // or `produce`'s.
-    using Producer = std::function<Status(bundle::PayloadSink& slot)>;
+    using Producer = std::function<Status(SlotSink& slot)>;
     [[nodiscard]] Status writeSlot(SlotId slot, const Producer& produce) const;
-
-    // Writes a verified bundle's raw payload into the slot through writeSlot. The caller has
-    // already hash-checked the staged payload; streamPayload checks it again.
-    [[nodiscard]] Status writePayload(SlotId slot, const bundle::BundleReader& reader, int index,
-                                      const bundle::Progress& progress) const;
 
 private:
     [[nodiscard]] static Result<SlotContent> describeBytes(SlotId slot, const QByteArray& bytes);

@@ -251,9 +251,15 @@ void InstallMeter::onEvent(const InstallEvent& event) {
             case InstallPhase::Verifying:
                 m_telemetry.phase(make(v1::EVENT_PHASE_INSTALL_VERIFYING, m_done, m_phaseStart));
                 break;
-            case InstallPhase::Writing:
-                m_telemetry.phase(make(v1::EVENT_PHASE_INSTALL_WRITING, m_done, m_phaseStart));
+            case InstallPhase::Writing: {
+                v1::PhaseEvent written =
+                    make(v1::EVENT_PHASE_INSTALL_WRITING, m_done, m_phaseStart);
+                // The last bytes went in before the slot's fsync; the next phase starts after it.
+                if (m_allWrittenAt)
+                    written.set_sync_ms(msSince(*m_allWrittenAt));
+                m_telemetry.phase(std::move(written));
                 break;
+            }
             case InstallPhase::Finalizing:
                 m_telemetry.phase(make(v1::EVENT_PHASE_INSTALL_FINALIZING, 0, m_phaseStart));
                 break;
@@ -265,6 +271,10 @@ void InstallMeter::onEvent(const InstallEvent& event) {
         m_phaseStart = Clock::now();
     m_phase = event.phase;
     m_done = quint64(event.done);
+    if (event.phase == InstallPhase::Writing && event.total > 0 && event.done == event.total &&
+        !m_allWrittenAt) {
+        m_allWrittenAt = Clock::now();
+    }
     if (event.phase == InstallPhase::Done)
         m_telemetry.phase(make(v1::EVENT_PHASE_INSTALL_DONE, m_total, m_start));
 }
@@ -306,7 +316,10 @@ void UploadMeter::chunk(const QString& transferId, quint64 offset, quint64 size,
     m_bytes += size;
     if (progress.complete() && !m_ended) {
         m_ended = true;
-        m_telemetry.phase(make(v1::EVENT_PHASE_UPLOAD_COMPLETED));
+        v1::PhaseEvent completed = make(v1::EVENT_PHASE_UPLOAD_COMPLETED);
+        completed.set_hash_ms(quint64(
+            std::chrono::duration_cast<std::chrono::milliseconds>(progress.hashTime).count()));
+        m_telemetry.phase(std::move(completed));
     }
 }
 

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace otafleet::agent {
@@ -94,6 +95,8 @@ private:
     quint64 m_done = 0;
     std::chrono::steady_clock::time_point m_start;
     std::chrono::steady_clock::time_point m_phaseStart;
+    // When the write phase reported its last byte (what follows until the next phase: fsync).
+    std::optional<std::chrono::steady_clock::time_point> m_allWrittenAt;
 };
 
 // One upload stream: started (with the resume offset), then completed or interrupted with the

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace otafleet::agent {
 namespace {
@@ -83,6 +84,10 @@ Result<UploadProgress> UploadStore::progress(const QString& id) const {
     if (auto ok = checkTransferId(id); !ok)
         return fail(ok.error());
     std::lock_guard lock(m_mutex);
+    // The transfer being received (asked about while chunks are in flight): its open file says.
+    struct stat st {};
+    if (m_openId == id && ::fstat(m_openFd, &st) == 0)
+        return UploadProgress{static_cast<quint64>(st.st_size), m_openTotal};
     return progressLocked(id);
 }
 
@@ -236,21 +241,19 @@ Result<UploadProgress> UploadStore::append(const QString& id, quint64 totalSize,
         left -= n;
     }
     current.received = offset + static_cast<quint64>(data.size());
-    hashReceivedLocked(id, offset, data, current.total);
-    if (current.received == current.total)
-        ::fsync(fd);
+    current.hashTime = hashReceivedLocked(id, offset, data, current.total);
     return current;
 }
 
-void UploadStore::hashReceivedLocked(const QString& id, quint64 offset, QByteArrayView data,
-                                     quint64 total) {
+std::chrono::nanoseconds UploadStore::hashReceivedLocked(const QString& id, quint64 offset,
+                                                         QByteArrayView data, quint64 total) {
     if (offset == 0) {
         m_receiving = std::make_unique<Receiving>();
         m_receiving->id = id;
     }
     if (!m_receiving || m_receiving->id != id || m_receiving->next != qint64(offset)) {
         m_receiving.reset();  // not contiguous from 0 in this process: the install hashes
-        return;
+        return {};
     }
     Receiving& r = *m_receiving;
     if (r.payloadStart < 0) {
@@ -259,7 +262,7 @@ void UploadStore::hashReceivedLocked(const QString& id, quint64 offset, QByteArr
             auto layout = bundle::parseFrameHeader(r.head, qint64(total));
             if (!layout) {
                 m_receiving.reset();  // the install refuses it with the reason
-                return;
+                return {};
             }
             r.payloadStart = layout->payloadStart();
         }
@@ -267,43 +270,85 @@ void UploadStore::hashReceivedLocked(const QString& id, quint64 offset, QByteArr
     const qint64 end = qint64(offset) + data.size();
     if (r.payloadStart >= 0 && end > r.payloadStart) {
         const qint64 from = std::max(r.payloadStart, qint64(offset));
+        const auto started = std::chrono::steady_clock::now();
         r.hasher.update(data.sliced(from - qint64(offset)));
+        r.hashTime += std::chrono::steady_clock::now() - started;
     }
     r.next = end;
     struct stat st {};
     if (quint64(end) == total && r.payloadStart >= 0 && ::fstat(m_openFd, &st) == 0) {
         m_received =
             Received{id, r.payloadStart, r.hasher.finish(), st.st_ino, st.st_size, modifiedNs(st)};
+        const auto hashTime = r.hashTime;
         m_receiving.reset();
+        return hashTime;
     }
+    return {};
 }
 
-std::optional<QByteArray> UploadStore::receivedPayloadDigest(const QString& id,
+StagedFile::~StagedFile() {
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : m_fd(std::exchange(other.m_fd, -1)),
+      m_inode(other.m_inode),
+      m_size(other.m_size),
+      m_modifiedNs(other.m_modifiedNs) {}
+
+StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
+    if (this != &other) {
+        if (m_fd >= 0)
+            ::close(m_fd);
+        m_fd = std::exchange(other.m_fd, -1);
+        m_inode = other.m_inode;
+        m_size = other.m_size;
+        m_modifiedNs = other.m_modifiedNs;
+    }
+    return *this;
+}
+
+bool StagedFile::unchanged() const {
+    struct stat st {};
+    return m_fd >= 0 && ::fstat(m_fd, &st) == 0 && st.st_ino == m_inode && st.st_size == m_size &&
+           modifiedNs(st) == m_modifiedNs;
+}
+
+Result<StagedFile> UploadStore::openStaged(const QString& id) const {
+    const QString path = partPath(id);
+    StagedFile staged;
+    staged.m_fd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (staged.m_fd < 0 || ::fstat(staged.m_fd, &st) != 0) {
+        return fail(QStringLiteral("io.read-failed"),
+                    QStringLiteral("Could not read the staged bundle %1 (%2); upload it again.")
+                        .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
+    }
+    staged.m_inode = st.st_ino;
+    staged.m_size = st.st_size;
+    staged.m_modifiedNs = modifiedNs(st);
+    return staged;
+}
+
+std::optional<QByteArray> UploadStore::receivedPayloadDigest(const StagedFile& staged,
+                                                             const QString& id,
                                                              qint64 payloadStart) const {
     std::lock_guard lock(m_mutex);
     if (!m_received || m_received->id != id || m_received->payloadStart != payloadStart)
         return std::nullopt;
-    struct stat st {};
-    if (::stat(QFile::encodeName(partPath(id)).constData(), &st) != 0 ||
-        st.st_ino != m_received->inode || st.st_size != m_received->size ||
-        modifiedNs(st) != m_received->modifiedNs) {
+    // The descriptor the install copies from, not the path: what was hashed is what is copied.
+    if (staged.m_inode != m_received->inode || staged.m_size != m_received->size ||
+        staged.m_modifiedNs != m_received->modifiedNs || !staged.unchanged()) {
         return std::nullopt;
     }
     return m_received->digest;
 }
 
-Status UploadStore::sync(const QString& id) {
+void UploadStore::release(const QString& id) {
     std::lock_guard lock(m_mutex);
-    if (m_openId == id) {
-        ::fsync(m_openFd);
-        return {};
-    }
-    const int fd = ::open(QFile::encodeName(partPath(id)).constData(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return {};
-    ::fsync(fd);
-    ::close(fd);
-    return {};
+    if (m_openId == id)
+        closeOpenLocked();
 }
 
 void UploadStore::remove(const QString& id) {

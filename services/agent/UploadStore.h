@@ -3,6 +3,11 @@
 // SIGKILL) a client resumes from exactly what is on disk and re-sends at most one chunk. At most
 // kMaxStaged transfers are kept: starting another evicts the oldest, so abandoned uploads cannot
 // fill the disk.
+// A part file is never fsynced: the payload reaches the disk once, when the install copies it
+// into the slot and syncs that. SIGKILL loses nothing write() returned (the page cache holds it);
+// what a power cut loses of an unsynced part file the install's hash check finds
+// (agent.staging-damaged: discarded, sent again), and a part file the install removes within the
+// kernel's writeback delay is never written to the disk at all.
 #pragma once
 
 #include "common/Error.h"
@@ -22,7 +27,34 @@ namespace otafleet::agent {
 struct UploadProgress {
     quint64 received = 0;
     quint64 total = 0;  // 0 while unknown
+    // Set by the append that completes a transfer: how long this process spent hashing the
+    // payload as it arrived (telemetry: the push's hash phase, inside its transfer).
+    std::chrono::nanoseconds hashTime{0};
     [[nodiscard]] bool complete() const { return total > 0 && received == total; }
+};
+
+// A staged bundle opened for its install: the descriptor the slot copy reads from, and the
+// file's identity (inode, size, modification time) when it was opened, so the bytes copied into a
+// slot are provably the ones whose hash was checked.
+class StagedFile {
+public:
+    StagedFile() = default;
+    ~StagedFile();
+    StagedFile(StagedFile&& other) noexcept;
+    StagedFile& operator=(StagedFile&& other) noexcept;
+    StagedFile(const StagedFile&) = delete;
+    StagedFile& operator=(const StagedFile&) = delete;
+
+    [[nodiscard]] int fd() const { return m_fd; }
+    // False once the file was written, truncated or replaced since it was opened.
+    [[nodiscard]] bool unchanged() const;
+
+private:
+    friend class UploadStore;
+    int m_fd = -1;
+    quint64 m_inode = 0;
+    qint64 m_size = 0;
+    qint64 m_modifiedNs = 0;
 };
 
 class UploadStore {
@@ -48,17 +80,19 @@ public:
     // the free space must hold it plus what the kept transfers still announce.
     [[nodiscard]] Result<UploadProgress> append(const QString& id, quint64 totalSize,
                                                 quint64 offset, QByteArrayView data);
-    // fsync of the part file (end of a stream; the last chunk of a transfer syncs too). Chunks
-    // are not synced one by one: what a power cut loses of an unsynced tail is caught by the
-    // install's hash check, and SIGKILL loses nothing that write() returned.
-    [[nodiscard]] Status sync(const QString& id);
+    // End of an upload stream: closes the part file's descriptor (nothing is synced, see above).
+    void release(const QString& id);
     [[nodiscard]] QString partPath(const QString& id) const;
     void remove(const QString& id);
+    // Opens a transfer's part file for its install. Error io.read-failed.
+    [[nodiscard]] Result<StagedFile> openStaged(const QString& id) const;
     // The SHA-256 of bytes [payloadStart, end) of a transfer this process received completely in
-    // one contiguous run from offset 0, hashed as the chunks arrived, while its file is unchanged
-    // since (inode, size, modification time); nullopt otherwise (resumed after a restart, or
-    // touched): the install then hashes the staged file itself. Saves one read of the payload.
-    [[nodiscard]] std::optional<QByteArray> receivedPayloadDigest(const QString& id,
+    // one contiguous run from offset 0, hashed as the chunks arrived, when `staged` (opened
+    // since) is that very file, unchanged (inode, size, modification time); nullopt otherwise
+    // (resumed after a restart, or touched): the install then hashes the staged file itself.
+    // Saves one read of the payload.
+    [[nodiscard]] std::optional<QByteArray> receivedPayloadDigest(const StagedFile& staged,
+                                                                  const QString& id,
                                                                   qint64 payloadStart) const;
     // A pinned transfer (one being installed) is never evicted.
     void pin(const QString& id);
@@ -97,6 +131,7 @@ private:
         qint64 payloadStart = -1;  // unknown until the header is in
         QByteArray head;
         crypto::Sha256 hasher;
+        std::chrono::nanoseconds hashTime{0};
     };
     struct Received {
         QString id;
@@ -106,7 +141,9 @@ private:
         qint64 size = 0;
         qint64 modifiedNs = 0;
     };
-    void hashReceivedLocked(const QString& id, quint64 offset, QByteArrayView data, quint64 total);
+    // The time spent hashing this chunk's payload bytes once the transfer is complete, else 0.
+    std::chrono::nanoseconds hashReceivedLocked(const QString& id, quint64 offset,
+                                                QByteArrayView data, quint64 total);
     std::unique_ptr<Receiving> m_receiving;
     std::optional<Received> m_received;
 };

@@ -146,12 +146,22 @@ Result<AgentInfo> AgentClient::push(const QString& bundlePath, const PushOptions
     }
 
     if (start == Start::Upload) {
-        const Status uploaded = d->resumeUpload(
-            bundlePath, *id, options,
-            [&](qint64 done, qint64 total) { report(PushPhase::Uploading, done, total); });
-        if (!uploaded)
-            return fail(uploaded.error());
-        if (auto ok = install(*id, progress, options.replacePending); !ok) {
+        const auto uploadAndInstall = [&]() -> Status {
+            const Status uploaded = d->resumeUpload(
+                bundlePath, *id, options,
+                [&](qint64 done, qint64 total) { report(PushPhase::Uploading, done, total); });
+            if (!uploaded)
+                return uploaded;
+            return install(*id, progress, options.replacePending);
+        };
+        Status installed = uploadAndInstall();
+        // The agent's unsynced staged copy was damaged (a power cut) and discarded: sent again
+        // once, from the start; the fresh copy is hashed as it arrives.
+        if (!installed && installed.error().code == u"agent.staging-damaged") {
+            qCInfo(lcAgentClient).noquote() << installed.error().message << "Sending it again.";
+            installed = uploadAndInstall();
+        }
+        if (auto ok = installed; !ok) {
             // Something waits that the probe above could not see (no link then): decide now.
             const bool waits = ok.error().code == u"agent.reboot-pending" ||
                                ok.error().code == u"agent.trial-running";

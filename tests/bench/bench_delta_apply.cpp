@@ -8,6 +8,7 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QFile>
 #include <QStringList>
 
 #include <cstdio>
@@ -25,9 +26,14 @@ int main(int argc, char* argv[]) {
         std::fprintf(stderr, "%s\n", qPrintable(reader.error().toString()));
         return 1;
     }
+    QFile staged(args.at(1));  // what a raw payload would be copied from
+    if (!staged.open(QIODevice::ReadOnly)) {
+        std::fprintf(stderr, "%s\n", qPrintable(staged.errorString()));
+        return 1;
+    }
     const agent::SlotStore slots(args.at(2), args.at(3), QDir::tempPath());
-    const auto ok =
-        agent::PayloadWriter::write(slots, agent::SlotId::B, agent::SlotId::A, *reader, 0, {});
+    const auto ok = agent::PayloadWriter::write(slots, agent::SlotId::B, agent::SlotId::A, *reader,
+                                                0, staged.handle(), {});
     if (!ok) {
         std::fprintf(stderr, "%s\n", qPrintable(ok.error().toString()));
         return 1;

@@ -18,11 +18,15 @@
 #             containers lack), as a ratio to the proxy's no-delay push;
 #   mender    idle RSS of the `mender` client daemon (Debian's mender-client, a bench
 #             dependency) started in a temp dir with its own configuration and no server.
+#   before    with BEFORE_BIN_DIR (another build, e.g. main's): the same push with its agent and
+#             otafleetctl, to a fresh agent, measured the same way right before ours (time, peak
+#             RSS of both programs, time profile).
 # Nothing is asserted: this reports. On a shared machine the figures are noisy; compare lines of
-# one run, not runs. Usage: bench_push.sh BIN_DIR [SIZE_MIB]
+# one run, not runs. Usage: bench_push.sh BIN_DIR [SIZE_MIB [BEFORE_BIN_DIR]]
 set -euo pipefail
-bin=${1:?usage: bench_push.sh BIN_DIR [SIZE_MIB]}
+bin=${1:?usage: bench_push.sh BIN_DIR [SIZE_MIB [BEFORE_BIN_DIR]]}
 size_mib=${2:-256}
+before=${3:-}
 work=$(mktemp -d)
 agent_pid=
 server_pid=
@@ -30,8 +34,9 @@ sampler_pid=
 nginx_pid=
 proxy_pid=
 mender_pid=
+before_pid=
 cleanup() {
-  for p in $sampler_pid $server_pid $agent_pid $nginx_pid $proxy_pid $mender_pid; do
+  for p in $sampler_pid $server_pid $agent_pid $nginx_pid $proxy_pid $mender_pid $before_pid; do
     kill "$p" 2>/dev/null || true
   done
   rm -rf "$work"
@@ -148,6 +153,7 @@ head -c $(( size_mib * 1048576 )) /dev/urandom > "$work/payload.img"
 "$bin/otafleetctl" bundle sign "$work/b.otab" --pki "$work/pki" >/dev/null 2>&1
 bytes=$(stat -c %s "$work/b.otab")
 sync
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 t0=$(now); openssl dgst -sha256 "$work/b.otab" >/dev/null; t1=$(now)
 dgst=$(secs "$t0" "$t1")
@@ -211,31 +217,66 @@ fi
 
 # Peak while streaming: VmHWM restarts from the idle RSS (clear_refs 5), and a sampler records the
 # largest anonymous and file-backed parts seen (VmHWM alone does not split them).
-echo 5 >"/proc/$agent_pid/clear_refs" 2>/dev/null || true
-echo "$info_anon $info_file $info_threads" >"$work/stream.max"
-(
-  max_anon=0 max_file=0 max_threads=0
-  while kill -0 "$agent_pid" 2>/dev/null && [ ! -e "$work/push.done" ]; do
-    read -r _ a f t <<<"$(footprint "$agent_pid")"
-    (( a > max_anon )) && max_anon=$a
-    (( f > max_file )) && max_file=$f
-    (( t > max_threads )) && max_threads=$t
-    echo "$max_anon $max_file $max_threads" >"$work/stream.max"
-    sleep 0.02
-  done
-) &
-sampler_pid=$!
-t0=$(now)
-/usr/bin/env time -f '%M' -o "$work/ctl.rss" "$bin/otafleetctl" device push "$work/b.otab" \
-  --target "127.0.0.1:$port" --pki "$work/pki" --no-reboot >/dev/null
-t1=$(now)
-touch "$work/push.done"
-wait "$sampler_pid" 2>/dev/null || true
-sampler_pid=
-push=$(secs "$t0" "$t1")
-stream_hwm=$(status "$agent_pid" VmHWM)
-read -r stream_anon stream_file stream_threads <"$work/stream.max"
-ctl_rss=$(cat "$work/ctl.rss")
+# sampled_push NAME AGENT_PID BIN_DIR PORT: one timed push; $work/NAME.{secs,hwm,max,ctl} hold its
+# seconds, the agent's VmHWM, "anon file threads" at most, and otafleetctl's peak RSS.
+sampled_push() {
+  local name=$1 pid=$2 dir=$3 p=$4 started ended a f t
+  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  read -r _ a f t <<<"$(footprint "$pid")"
+  echo "$a $f $t" >"$work/$name.max"
+  rm -f "$work/push.done"
+  (
+    max_anon=0 max_file=0 max_threads=0
+    while kill -0 "$pid" 2>/dev/null && [ ! -e "$work/push.done" ]; do
+      read -r _ a f t <<<"$(footprint "$pid")"
+      (( a > max_anon )) && max_anon=$a
+      (( f > max_file )) && max_file=$f
+      (( t > max_threads )) && max_threads=$t
+      echo "$max_anon $max_file $max_threads" >"$work/$name.max"
+      sleep 0.02
+    done
+  ) &
+  sampler_pid=$!
+  started=$(now)
+  /usr/bin/env time -f '%M' -o "$work/$name.ctl" "$dir/otafleetctl" device push "$work/b.otab" \
+    --target "127.0.0.1:$p" --pki "$work/pki" --no-reboot >/dev/null 2>"$work/$name.push" ||
+    echo "  ($name push failed: $(tail -1 "$work/$name.push"))" >&2
+  ended=$(now)
+  touch "$work/push.done"
+  wait "$sampler_pid" 2>/dev/null || true
+  sampler_pid=
+  secs "$started" "$ended" >"$work/$name.secs"
+  status "$pid" VmHWM >"$work/$name.hwm"
+}
+
+# Before/after: the same push with another build's agent and otafleetctl, to a fresh agent of its
+# own, measured the same way just before ours (so neither gets a warmer machine).
+before_s=
+if [ -n "$before" ]; then
+  b_port=$(free_port)
+  "$before/otafleet-agent" setup --dir "$work/before" --pki "$work/pki" \
+    --listen "127.0.0.1:$b_port" --slot-size $(( (size_mib + 8) * 1048576 )) >/dev/null 2>&1
+  "$before/otafleet-agent" --config "$work/before/agent.conf" 2>"$work/before.log" &
+  before_pid=$!
+  wait_for "$work/before.log" "listening on"
+  sleep 0.5
+  sampled_push before "$before_pid" "$before" "$b_port"
+  before_s=$(cat "$work/before.secs")
+  before_hwm=$(cat "$work/before.hwm")
+  before_ctl=$(cat "$work/before.ctl")
+  "$before/otafleetctl" device events --target "127.0.0.1:$b_port" --pki "$work/pki" --json \
+    >"$work/before-events.json" 2>/dev/null || true
+  kill "$before_pid" 2>/dev/null || true
+  wait "$before_pid" 2>/dev/null || true
+  before_pid=
+  rm -rf "$work/before"
+fi
+
+sampled_push ours "$agent_pid" "$bin" "$port"
+push=$(cat "$work/ours.secs")
+stream_hwm=$(cat "$work/ours.hwm")
+read -r stream_anon stream_file stream_threads <"$work/ours.max"
+ctl_rss=$(cat "$work/ours.ctl")
 
 # The same push over a long round trip: each run a fresh device (the first one now holds the
 # release), pushed through the fault proxy with latency (bench_delay_proxy ONE_WAY_MS), once
@@ -316,6 +357,7 @@ echo "  (file = clean pages of shared libraries, shared with every process using
 echo "   anon = the agent's own heap, stacks and relocated data)"
 
 printf '\nbench_push: %s MiB bundle (%d bytes) to a local agent over TLS (upload + verify + install)\n' "$size_mib" "$bytes"
+echo "  load: $load_before (before the timed runs), $(cut -d' ' -f1-3 /proc/loadavg) (after); $(nproc) cores"
 # Ratios are to curl from nginx when it ran, else to openssl dgst.
 base=${curl_s:-$dgst}
 printf '%-40s %9s %10s %8s\n' "what" "seconds" "MB/s" "ratio"
@@ -328,6 +370,7 @@ fi
 line "baseline: openssl dgst -sha256" "$dgst"
 line "baseline: cp + sync" "$copy"
 line "otafleetctl device push --no-reboot" "$push"
+[ -n "$before_s" ] && line "the same push, BEFORE_BIN_DIR's build" "$before_s"
 if [ -n "$delay_note" ]; then
   echo "  push over 50 ms round trips skipped: $delay_note"
 else
@@ -341,25 +384,39 @@ fi
 # Where the push's time went, from the agent's telemetry (duration_ms of each phase event).
 "$bin/otafleetctl" device events --target "127.0.0.1:$port" --pki "$work/pki" --json \
   >"$work/events.json" 2>/dev/null || true
-python3 - "$work/events.json" "$push" <<'PY' || echo "  (no phase profile: the events could not be read)"
+profile() {  # EVENTS_JSON SECONDS TITLE
+  python3 - "$1" "$2" "$3" <<'PY' || echo "  (no phase profile: the events could not be read)"
 import json, sys
 events = json.load(open(sys.argv[1])).get("events", [])
 total = float(sys.argv[2])
-phases = [("upload-completed", "transfer (client read, TLS, agent append + fsync)"),
-          ("install-verifying", "hash check of the staged payload"),
-          ("install-writing", "write to the slot (hash again) + slot fsync"),
-          ("install-finalizing", "manifest + boot-state switch (fsync, rename)")]
 seen = {}
 for e in events:
-    if e.get("type") == "phase" and e.get("phase") in dict(phases):
-        seen[e["phase"]] = float(e.get("duration_ms", 0)) / 1000.0
-print("time profile of the push by phase (agent telemetry):")
-accounted = 0.0
-for key, label in phases:
-    if key in seen:
-        accounted += seen[key]
-        print(f"  {label:<52} {seen[key]:7.3f} s {100 * seen[key] / total:5.1f} %")
-print(f"  {'other (connection, client start, install RPC)':<52} {max(total - accounted, 0):7.3f} s")
+    if e.get("type") == "phase":
+        seen[e.get("phase")] = e
+def secs(phase, key="duration_ms"):
+    return float(seen.get(phase, {}).get(key, 0) or 0) / 1000.0
+transfer, hashed = secs("upload-completed"), secs("upload-completed", "hash_ms")
+verify = secs("install-verifying")
+write, fsync = secs("install-writing"), secs("install-writing", "sync_ms")
+finalize = secs("install-finalizing")
+rows = [("transfer (client read, TLS, gRPC, agent append)", transfer - hashed),
+        ("hash while receiving (inside the transfer)", hashed),
+        ("install checks (signature, chain; staged hash if resumed)", verify),
+        ("write: staged payload copied into the slot", write - fsync),
+        ("fsync of the slot (the payload's one disk write)", fsync),
+        ("boot switch (manifest, boot state: fsync, rename)", finalize)]
+print(f"time profile of {sys.argv[3]} by phase (agent telemetry):")
+for label, s in rows:
+    print(f"  {label:<58} {s:7.3f} s {100 * s / total:5.1f} %")
+accounted = sum(s for _, s in rows)
+print(f"  {'other (connection, client start, install RPC)':<58} {max(total - accounted, 0):7.3f} s")
 PY
+}
+profile "$work/events.json" "$push" "the push"
+[ -n "$before_s" ] && profile "$work/before-events.json" "$before_s" "the push with BEFORE_BIN_DIR's build"
 printf 'peak RSS: agent %s KiB while streaming, otafleetctl %s KiB (payload %s MiB; neither holds it in memory)\n' \
   "$stream_hwm" "$ctl_rss" "$size_mib"
+if [ -n "$before_s" ]; then
+  printf '  with BEFORE_BIN_DIR'"'"'s build: agent %s KiB while streaming, otafleetctl %s KiB\n' \
+    "$before_hwm" "$before_ctl"
+fi

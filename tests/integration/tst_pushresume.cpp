@@ -1,7 +1,8 @@
 // Resume and continue: `otafleetctl device push` run again after an interruption at each phase
 // (client killed mid-upload, agent killed during install or commit, a push stopped before the
 // reboot or the commit) finishes the job, and another release that waits gets a clear choice:
-// push.other-release-pending, or --replace-pending to discard it.
+// push.other-release-pending, or --replace-pending to discard it. An agent killed mid-upload
+// resumes it, and a staged copy a power cut damaged is sent again.
 #include "AgentTestBase.h"
 
 #include "CliRun.h"
@@ -130,6 +131,76 @@ private Q_SLOTS:
             }
             QVERIFY(resumed);
         }
+    }
+
+    // The agent never fsyncs a staged upload (the payload reaches the disk once, in the slot).
+    // Killed mid-upload, it still holds what it took (the page cache survives a process): the push
+    // resumes, and the install hashes the staged copy itself. A power cut can damage that copy
+    // instead: the install's hash finds it, discards it (agent.staging-damaged, nothing written)
+    // and the same push sends the bundle again and finishes.
+    void resumesAcrossAgentRestart_data() {
+        QTest::addColumn<bool>("damaged");
+        QTest::newRow("agent killed mid-upload") << false;
+        QTest::newRow("staged copy damaged by a power cut") << true;
+    }
+    void resumesAcrossAgentRestart() {
+        QFETCH(bool, damaged);
+        auto agent = newAgent();
+        QVERIFY(agent);
+        BundleSpec spec;
+        spec.payloadSize = 4 * 1024 * 1024;
+        auto bundle = makeBundle(spec, *m_pki);
+        VERIFY_OK(bundle);
+        auto id = AgentClient::transferIdFor(*bundle);
+        VERIFY_OK(id);
+        const qint64 size = QFileInfo(*bundle).size();
+        {
+            auto client = clientFor(*agent);
+            QVERIFY(client);
+            AgentClient* c = client.get();
+            // 16 KiB chunks: at most 64 of them (1 MiB) travel unconfirmed when it stops.
+            const Status sent = c->upload(*bundle, *id, 16 * 1024, [&](qint64 done, qint64) {
+                if (!damaged && done >= size / 2)
+                    c->cancel();
+            });
+            QCOMPARE(bool(sent), damaged);
+        }
+        agent->kill();
+        const QString part =
+            QDir(agent->dir()).filePath(QStringLiteral("incoming/%1.part").arg(*id));
+        QVERIFY2(QFileInfo::exists(part), qPrintable(part));
+        const qint64 held = QFileInfo(part).size();
+        QVERIFY2(damaged ? held == size : held > 0 && held < size,
+                 qPrintable(QString::number(held)));
+        if (damaged) {
+            // Pages that never reached the disk: zeros inside the payload.
+            QFile f(part);
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QVERIFY(f.seek(size - 64 * 1024));
+            QCOMPARE(f.write(QByteArray(4096, '\0')), qint64(4096));
+        }
+        VERIFY_OK(agent->start());
+
+        const auto again = push(*agent, *bundle);
+        QVERIFY2(again.exitCode == 0, (again.err + again.out).constData());
+        verifyCommitted(*agent, QStringLiteral("1.1.0"), QStringLiteral("B"));
+        auto client = clientFor(*agent);
+        QVERIFY(client);
+        auto batch = client->events(0, 500);
+        VERIFY_OK(batch);
+        bool resumed = false;
+        int discarded = 0;
+        for (const auto& e : batch->events) {
+            const QString phase = e.fields.value(QStringLiteral("phase")).toString();
+            if (phase == u"upload-started" &&
+                e.fields.value(QStringLiteral("offset")).toDouble() > 0)
+                resumed = true;
+            if (phase == u"install-failed" &&
+                e.fields.value(QStringLiteral("error_code")).toString() == u"agent.staging-damaged")
+                ++discarded;
+        }
+        QCOMPARE(discarded, damaged ? 1 : 0);
+        QCOMPARE(resumed, !damaged);
     }
 
     void otherReleasePending_data() {

@@ -1,6 +1,7 @@
 // UploadStore: the received offset is what is on disk, a chunk at the wrong offset is refused
 // with the offset to resume from, and sizes and ids are bounded. Two streams of one transfer never
-// both land at the same offset; old transfers are evicted and stale ones dropped at start.
+// both land at the same offset; old transfers are evicted and stale ones dropped at start. A
+// staged file opened for an install tells when it changed.
 #include "agent/UploadStore.h"
 
 #include <QDateTime>
@@ -58,6 +59,33 @@ private Q_SLOTS:
         QCOMPARE(tooLong.error().code, QStringLiteral("agent.upload-too-long"));
         again.remove(QStringLiteral("t-1"));
         QCOMPARE(again.progress(QStringLiteral("t-1"))->received, quint64(0));
+    }
+
+    // The install copies a payload from the descriptor openStaged gave it, and only while that
+    // file is the one whose hash was checked: a later append shows. Progress asked for while the
+    // transfer is open is what is on disk.
+    void stagedFileNoticesChanges() {
+        QTemporaryDir dir;
+        UploadStore store(dir.path(), 1000);
+        const QString id = QStringLiteral("t-1");
+        QVERIFY(store.append(id, 10, 0, "abcd"));
+        auto staged = store.openStaged(id);
+        QVERIFY(staged);
+        QVERIFY(staged->fd() >= 0);
+        QVERIFY(staged->unchanged());
+        // Not a bundle: no payload digest was taken while it arrived.
+        QVERIFY(!store.receivedPayloadDigest(*staged, id, 0));
+        auto more = store.append(id, 0, 4, "ef");
+        QVERIFY(more);
+        QVERIFY(!staged->unchanged());
+        QCOMPARE(store.progress(id)->received, quint64(6));
+        store.release(id);
+        QCOMPARE(store.progress(id)->received, quint64(6));
+        QCOMPARE(store.progress(id)->total, quint64(10));
+
+        auto missing = store.openStaged(QStringLiteral("t-2"));
+        QVERIFY(!missing);
+        QCOMPARE(missing.error().code, QStringLiteral("io.read-failed"));
     }
 
     void refusesBadInput_data() {
