@@ -32,6 +32,9 @@ public:
             m_call->TryCancel();
     }
 
+    // The next call signs in again (after a failure that may mean the server restarted).
+    void disconnect() { m_client.reset(); }
+
     template <class Request, class Reply>
     Result<Reply> call(grpc::Status (client::cpb::ConsoleService::Stub::*method)(
                            grpc::ClientContext*, const Request&, Reply*),

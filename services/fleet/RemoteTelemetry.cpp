@@ -1,6 +1,7 @@
 #include "fleet/RemoteTelemetry.h"
 
 #include "consoleclient/ConsoleClient.h"
+#include "fleet/RemoteCaller.h"
 #include "fleet/RemoteRollouts.h"
 #include "fleet/RolloutService.h"
 
@@ -40,15 +41,9 @@ bool started(const QString& state) {
 class RemoteTelemetry::Worker : public QObject {
 public:
     Worker(client::ConsoleSettings settings, std::chrono::seconds deadline)
-        : m_settings(std::move(settings)), m_deadline(deadline) {}
-    ~Worker() override { std::fill(m_settings.password.begin(), m_settings.password.end(), '\0'); }
+        : m_server(std::move(settings), deadline) {}
 
-    void abort() {
-        std::lock_guard lock(m_callMutex);
-        m_aborted = true;
-        if (m_call)
-            m_call->TryCancel();
-    }
+    void abort() { m_server.abort(); }
 
     void serve(quint64 request, qint64 rolloutId, const std::atomic<quint64>& latest,
                const QPointer<RemoteTelemetry>& owner) {
@@ -56,7 +51,7 @@ public:
             return;  // a newer request follows; it answers for this one
         Result<TelemetryReport> report = build(rolloutId);
         if (!report)
-            m_client.reset();  // a new connection next time: the server may have restarted
+            m_server.disconnect();  // a new connection next time: the server may have restarted
         QMetaObject::invokeMethod(
             owner.data(),
             [owner, request, report = std::move(report)] {
@@ -71,38 +66,7 @@ public:
     }
 
 private:
-    template <class Request, class Reply>
-    Result<Reply> call(grpc::Status (cpb::ConsoleService::Stub::*method)(grpc::ClientContext*,
-                                                                         const Request&, Reply*),
-                       const Request& request) {
-        auto ctx = m_client->context(m_deadline);
-        {
-            std::lock_guard lock(m_callMutex);
-            if (m_aborted)
-                return fail(QStringLiteral("fleet.closing"),
-                            QStringLiteral("The console is closing this connection."));
-            m_call = ctx.get();
-        }
-        Reply reply;
-        const grpc::Status status = ((m_client->stub()).*method)(ctx.get(), request, &reply);
-        {
-            std::lock_guard lock(m_callMutex);
-            m_call = nullptr;
-        }
-        if (!status.ok())
-            return fail(m_client->toError(status));
-        return reply;
-    }
-
     Result<TelemetryReport> build(qint64 rolloutId) {
-        if (!m_client) {
-            client::ConsoleSettings attempt = m_settings;  // open() wipes the copy's password
-            attempt.password.detach();
-            auto opened = client::ConsoleClient::open(attempt);
-            if (!opened)
-                return fail(opened.error());
-            m_client = std::move(*opened);
-        }
         TelemetryReport report;
         report.generated = QDateTime::currentDateTimeUtc();
 
@@ -113,7 +77,7 @@ private:
             cpb::ListRolloutsRequest r;
             r.set_page(page);
             r.set_page_size(kPageSize);
-            auto reply = call(&cpb::ConsoleService::Stub::ListRollouts, r);
+            auto reply = m_server.call(&cpb::ConsoleService::Stub::ListRollouts, r);
             if (!reply)
                 return fail(reply.error());
             for (const cpb::Rollout& listed : reply->rollouts()) {
@@ -136,7 +100,7 @@ private:
         if (rolloutId > 0) {
             cpb::RolloutRequest get;
             get.set_id(rolloutId);
-            auto chosen = call(&cpb::ConsoleService::Stub::GetRollout, get);
+            auto chosen = m_server.call(&cpb::ConsoleService::Stub::GetRollout, get);
             if (!chosen && chosen.error().code != u"server.unknown-rollout")
                 return fail(chosen.error());
             if (chosen) {
@@ -173,7 +137,7 @@ private:
         r.set_since_unix_ms(until - qint64(kRangeDays) * 24 * 3600 * 1000);
         r.set_charts(true);
         r.set_rollout_id(rolloutId);
-        auto charts = call(&cpb::ConsoleService::Stub::TelemetryReport, r);
+        auto charts = m_server.call(&cpb::ConsoleService::Stub::TelemetryReport, r);
         if (!charts)
             return fail(charts.error());
         report.progressUnavailable = QObject::tr(
@@ -209,12 +173,7 @@ private:
         return report;
     }
 
-    client::ConsoleSettings m_settings;
-    std::chrono::seconds m_deadline;
-    std::unique_ptr<client::ConsoleClient> m_client;
-    std::mutex m_callMutex;
-    grpc::ClientContext* m_call = nullptr;
-    bool m_aborted = false;
+    RemoteCaller m_server;
 };
 
 RemoteTelemetry::RemoteTelemetry(client::ConsoleSettings settings, RolloutService* rollouts,
