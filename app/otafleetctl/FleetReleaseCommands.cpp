@@ -2,6 +2,7 @@
 // it holds.
 #include "Cli.h"
 #include "ServerConnection.h"
+#include "consoleclient/ReleaseUpload.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -266,30 +267,18 @@ int runUpload(const QCommandLineParser& p, ServerConnection& c, bool json) {
     const qint64 total = file.size();
     // The server's own time budget: a minute plus a second per 256 KiB.
     auto ctx = c.context(std::chrono::seconds(60 + total / kUploadChunk));
-    cpb::Release reply;
-    auto writer = c.stub().UploadRelease(ctx.get(), &reply);
     ProgressPrinter progress(QStringLiteral("uploading"));
-    cpb::ReleaseChunk chunk;
-    chunk.mutable_header()->set_file_name(QFileInfo(path).fileName().toStdString());
-    chunk.mutable_header()->set_total_size(quint64(total));
-    qint64 sent = 0;
-    bool streamOk = true;
-    while (sent < total && streamOk) {
-        const QByteArray bytes = file.read(kUploadChunk);
-        if (bytes.isEmpty())
-            break;
-        chunk.set_data(bytes.constData(), size_t(bytes.size()));
-        streamOk = writer->Write(chunk);
-        chunk.clear_header();
-        sent += bytes.size();
-        progress.update(sent, total);
-    }
-    writer->WritesDone();
-    const grpc::Status status = writer->Finish();
+    client::UploadOptions options;
+    options.chunkBytes = kUploadChunk;
+    options.progress = [&progress](qint64 sent, qint64 all) {
+        progress.update(sent, all);
+        return true;
+    };
+    auto uploaded = client::uploadRelease(c, *ctx, file, options);
     progress.finish();
-    if (!status.ok())
-        return failWith(c.toError(status), json);
-    return printRelease(reply, json);
+    if (!uploaded)
+        return failWith(uploaded.error(), json);
+    return printRelease(*uploaded, json);
 }
 
 int runReleaseList(const QCommandLineParser&, ServerConnection& c, bool json) {

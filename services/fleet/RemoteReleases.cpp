@@ -2,6 +2,7 @@
 
 #include "bundle/Manifest.h"
 #include "consoleclient/ConsoleClient.h"
+#include "consoleclient/ReleaseUpload.h"
 #include "fleet/FleetService.h"
 
 #include <QCryptographicHash>
@@ -17,7 +18,6 @@ namespace otafleet::fleet {
 namespace {
 
 namespace cpb = client::cpb;
-constexpr qint64 kUploadChunk = 1024 * 1024;  // the server's limit per message
 
 std::string str(const QString& s) {
     return s.toStdString();
@@ -105,34 +105,23 @@ Result<QString> upload(const client::ConsoleSettings& settings, const QString& p
     if (!client)
         return fail(client.error());
     auto ctx = (*client)->context(std::chrono::seconds(600));
-    cpb::Release reply;
-    auto writer = (*client)->stub().UploadRelease(ctx.get(), &reply);
-    cpb::ReleaseChunk first;
-    first.mutable_header()->set_file_name(str(QFileInfo(path).fileName()));
-    first.mutable_header()->set_total_size(quint64(file.size()));
-    bool ok = writer->Write(first);
-    qint64 sent = 0;
-    while (ok && !file.atEnd()) {
-        if (control.stop()) {
-            ctx->TryCancel();
-            (void)writer->Finish();
+    client::UploadOptions options;
+    options.progress = [&control](qint64 sent, qint64 total) {
+        if (control.stop())
+            return false;
+        if (sent < total)
+            control.report(QObject::tr("Uploading to otafleetd"), sent, total);
+        else
+            control.report(QObject::tr("otafleetd verifies the bundle"), 0, 0);
+        return true;
+    };
+    auto uploaded = client::uploadRelease(**client, *ctx, file, options);
+    if (!uploaded) {
+        if (uploaded.error().code == u"client.upload-cancelled")
             return fail(release::cancelledError());
-        }
-        const QByteArray bytes = file.read(kUploadChunk);
-        if (bytes.isEmpty())
-            break;
-        cpb::ReleaseChunk chunk;
-        chunk.set_data(bytes.constData(), std::size_t(bytes.size()));
-        ok = writer->Write(chunk);
-        sent += bytes.size();
-        control.report(QObject::tr("Uploading to otafleetd"), sent, file.size());
+        return fail(uploaded.error());
     }
-    writer->WritesDone();
-    control.report(QObject::tr("otafleetd verifies the bundle"), 0, 0);
-    const grpc::Status status = writer->Finish();
-    if (!status.ok())
-        return fail((*client)->toError(status));
-    return text(reply.id());
+    return text(uploaded->id());
 }
 
 }  // namespace

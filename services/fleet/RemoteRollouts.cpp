@@ -1,12 +1,12 @@
 #include "fleet/RemoteRollouts.h"
 
 #include "consoleclient/ConsoleClient.h"
+#include "consoleclient/ReleaseUpload.h"
 #include "fleet/RemoteFleet.h"
 
 #include <QCryptographicHash>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QFileInfo>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QScopeGuard>
@@ -22,7 +22,6 @@ namespace otafleet::fleet {
 namespace {
 
 constexpr quint32 kPageSize = 1000;
-constexpr qint64 kUploadChunk = 1024 * 1024;  // the server's limit per message
 
 std::string str(const QString& s) {
     return s.toStdString();
@@ -264,29 +263,13 @@ private:
             std::lock_guard lock(m_callMutex);
             m_call = nullptr;
         });
-        client::cpb::Release reply;
-        auto writer = m_client->stub().UploadRelease(ctx.get(), &reply);
-        client::cpb::ReleaseChunk first;
-        first.mutable_header()->set_file_name(str(QFileInfo(file.fileName()).fileName()));
-        first.mutable_header()->set_total_size(quint64(file.size()));
-        bool ok = writer->Write(first);
-        file.seek(0);
-        while (ok && !file.atEnd()) {
-            client::cpb::ReleaseChunk chunk;
-            const QByteArray bytes = file.read(kUploadChunk);
-            if (bytes.isEmpty())
-                break;
-            chunk.set_data(bytes.constData(), std::size_t(bytes.size()));
-            ok = writer->Write(chunk);
-        }
-        writer->WritesDone();
-        const grpc::Status status = writer->Finish();
-        if (!status.ok()) {
-            const Error error = m_client->toError(status);
-            if (error.code == u"store.duplicate")
+        auto uploaded = client::uploadRelease(*m_client, *ctx, file);
+        if (!uploaded) {
+            if (uploaded.error().code == u"store.duplicate")
                 return {};  // another console uploaded it meanwhile
-            return fail(error);
+            return fail(uploaded.error());
         }
+        const client::cpb::Release& reply = *uploaded;
         if (text(reply.id()) != id) {
             return fail(QStringLiteral("server.protocol"),
                         QStringLiteral("otafleetd stored the bundle under another id (%1); "
