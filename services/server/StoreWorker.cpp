@@ -112,7 +112,8 @@ void StoreWorker::loop(const QString& path, std::promise<Status>& opened) {
             };
             const auto ready = [&] { return m_stop || !m_jobs.empty() || telemetryDue(); };
             if (!batchWaiting()) {
-                m_wake.wait(lock, ready);
+                // Until something arrives; a first event then starts its batch's deadline below.
+                m_wake.wait(lock, [&] { return m_stop || !m_jobs.empty() || batchWaiting(); });
             } else {
                 m_wake.wait_until(lock, m_oldestTelemetry + kTelemetryLatency, ready);
             }
